@@ -1,0 +1,94 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Longest goal name; the specification's column is VARCHAR(255). */
+export const GOAL_NAME_MAX_LENGTH = 255;
+export const GOALS_PAGE_DEFAULT_LIMIT = 50;
+export const GOALS_PAGE_MAX_LIMIT = 100;
+/** Ids are PostgreSQL SERIAL values: positive 32-bit integers. */
+export const GOAL_ID_MAX = 2_147_483_647;
+
+/**
+ * A name after trimming: 1 to 255 characters, none of them control characters
+ * (C0, DEL or C1), so a name always renders as one line of plain text.
+ */
+export const GOAL_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]+$';
+
+const controlCharacters = new RegExp(GOAL_NAME_PATTERN);
+
+export const GoalName = Type.String({
+  minLength: 1,
+  maxLength: GOAL_NAME_MAX_LENGTH,
+  pattern: GOAL_NAME_PATTERN,
+  description: 'Trimmed, 1 to 255 characters, no control characters',
+});
+
+export const GoalId = Type.Integer({ minimum: 1, maximum: GOAL_ID_MAX });
+
+export const Goal = Type.Object(
+  {
+    id: GoalId,
+    name: Type.String(),
+    done: Type.Boolean(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Goal', additionalProperties: false },
+);
+export type Goal = Static<typeof Goal>;
+
+export const CreateGoalInput = Type.Object(
+  { name: GoalName },
+  { $id: 'CreateGoalInput', additionalProperties: false },
+);
+export type CreateGoalInput = Static<typeof CreateGoalInput>;
+
+export const UpdateGoalInput = Type.Object(
+  { name: Type.Optional(GoalName), done: Type.Optional(Type.Boolean()) },
+  { $id: 'UpdateGoalInput', additionalProperties: false, minProperties: 1 },
+);
+export type UpdateGoalInput = Static<typeof UpdateGoalInput>;
+
+export const GoalIdParams = Type.Object({ id: GoalId }, { additionalProperties: false });
+export type GoalIdParams = Static<typeof GoalIdParams>;
+
+export const ListGoalsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: GOALS_PAGE_MAX_LIMIT,
+        default: GOALS_PAGE_DEFAULT_LIMIT,
+      }),
+    ),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: GOAL_ID_MAX })),
+    done: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type ListGoalsQuery = Static<typeof ListGoalsQuery>;
+
+export const GoalPage = Type.Object(
+  {
+    goals: Type.Array(Goal),
+    next: Type.Union([GoalId, Type.Null()], {
+      description: 'Pass as `after` to get the next page; null on the last page',
+    }),
+  },
+  { $id: 'GoalPage', additionalProperties: false },
+);
+export type GoalPage = Static<typeof GoalPage>;
+
+export type GoalNameProblem = 'empty' | 'too-long' | 'control-characters';
+
+/**
+ * Trims a name and says what is wrong with it, if anything. The API validates with the
+ * schema; the web tier calls this to explain a refusal before a round trip.
+ */
+export function checkGoalName(raw: string): { name: string; problem?: GoalNameProblem } {
+  const name = raw.trim();
+  if (name.length === 0) return { name, problem: 'empty' };
+  // Count code points, as PostgreSQL does, not UTF-16 units.
+  if ([...name].length > GOAL_NAME_MAX_LENGTH) return { name, problem: 'too-long' };
+  if (!controlCharacters.test(name)) return { name, problem: 'control-characters' };
+  return { name };
+}

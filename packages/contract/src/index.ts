@@ -1,0 +1,2 @@
+export * from './goal.js';
+export * from './problem.js';

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run the workspaces' TypeScript sources, so no build is needed between edits.
+    alias: {
+      '@goal-tracker/contract': source('packages/contract/src/index.ts'),
+      '@goal-tracker/test-postgres': source('packages/test-postgres/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['{apps,packages,infra,scripts}/**/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', '**/cdk.out/**'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
