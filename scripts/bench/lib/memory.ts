@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+
+export interface MemoryReading {
+  /** Resident set size now, in bytes. */
+  rss: number;
+  /** Peak resident set size since the process started (VmHWM), in bytes. */
+  peak: number;
+}
+
+/** Reads VmRSS and VmHWM from /proc/<pid>/status; undefined once the process is gone. */
+export function readMemory(pid: number): MemoryReading | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kilobytes = (field: string) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return match?.[1] ? Number(match[1]) * 1024 : 0;
+  };
+  return { rss: kilobytes('VmRSS'), peak: kilobytes('VmHWM') };
+}
+
+/** Samples a process's memory on an interval and keeps the first, last and highest readings. */
+export class MemorySampler {
+  first: MemoryReading | undefined;
+  last: MemoryReading | undefined;
+  /** Highest RSS seen by this sampler (its own window, not the process's lifetime). */
+  peakRss = 0;
+  /** The kernel's high-water mark (VmHWM) at the last sample: the process's lifetime peak. */
+  highWater = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pid: number,
+    intervalMs = 250,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  sample(): MemoryReading | undefined {
+    const reading = readMemory(this.pid);
+    if (!reading) return undefined;
+    this.first ??= reading;
+    this.last = reading;
+    this.peakRss = Math.max(this.peakRss, reading.rss);
+    this.highWater = Math.max(this.highWater, reading.peak);
+    return reading;
+  }
+
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+}
+
+export const megabytes = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
