@@ -1,0 +1,178 @@
+import { parseArgs } from 'node:util';
+
+export const ENVIRONMENTS = ['dev', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** Bad arguments: the script prints the message and its usage, and exits with 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Values passed to the CDK app as `-c key=value` (the keys infra/bin/goal-tracker.ts reads). */
+export interface StackContext {
+  sshCidr?: string;
+  certificateArn?: string;
+  alarmEmail?: string;
+}
+
+export interface DeployOptions {
+  env: Environment;
+  dryRun: boolean;
+  allowDirty: boolean;
+  /** Pass `--require-approval never` to the CDK, for runs without a terminal. */
+  yes: boolean;
+  region?: string;
+  context: StackContext;
+}
+
+export interface DestroyOptions {
+  env: Environment;
+  dryRun: boolean;
+  /** Skip the CDK's "are you sure" question. */
+  yes: boolean;
+  /** Also delete the ECR repositories shared by every environment. */
+  withRegistry: boolean;
+  region?: string;
+  context: StackContext;
+}
+
+export const DEPLOY_USAGE = `usage: npm run deploy -- --env dev|prod [options]
+
+  --env <name>              environment to deploy: dev or prod (required)
+  --region <region>         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the AWS CLI's)
+  --ssh-cidr <cidr>         address range allowed to SSH to the bastion, e.g. 203.0.113.7/32
+  --certificate-arn <arn>   ACM certificate for HTTPS on the load balancer
+  --alarm-email <address>   where CloudWatch alarms are sent
+  --allow-dirty             build from a working tree with uncommitted changes
+  --yes                     do not ask to approve security-related changes
+  --dry-run                 print every command without running any
+  --help                    show this help`;
+
+export const DESTROY_USAGE = `usage: npm run destroy -- --env dev|prod [options]
+
+  --env <name>              environment to delete: dev or prod (required)
+  --region <region>         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the AWS CLI's)
+  --with-registry           also delete the ECR repositories (shared by all environments)
+  --yes                     do not ask for confirmation
+  --dry-run                 print every command without running any
+  --help                    show this help`;
+
+const contextOptions = {
+  region: { type: 'string' },
+  'ssh-cidr': { type: 'string' },
+  'certificate-arn': { type: 'string' },
+  'alarm-email': { type: 'string' },
+} as const;
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** Runs `parseArgs`, turning its complaints (unknown option, missing value) into a UsageError. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function environment(value: string | undefined): Environment {
+  if (value === undefined) throw new UsageError('--env is required: dev or prod');
+  if (!(ENVIRONMENTS as readonly string[]).includes(value)) {
+    throw new UsageError(`unknown environment "${value}": use dev or prod`);
+  }
+  return value as Environment;
+}
+
+function region(value: string | undefined): string | undefined {
+  if (value !== undefined && !REGION.test(value)) {
+    throw new UsageError(`--region "${value}" is not an AWS region name such as eu-west-1`);
+  }
+  return value;
+}
+
+function stackContext(values: {
+  'ssh-cidr'?: string | undefined;
+  'certificate-arn'?: string | undefined;
+  'alarm-email'?: string | undefined;
+}): StackContext {
+  const context: StackContext = {};
+  const sshCidr = values['ssh-cidr'];
+  if (sshCidr !== undefined) {
+    const match = IPV4_CIDR.exec(sshCidr);
+    const octets = match?.slice(1, 5).map(Number) ?? [];
+    if (!match || octets.some((octet) => octet > 255) || Number(match[5]) > 32) {
+      throw new UsageError(`--ssh-cidr "${sshCidr}" is not an IPv4 CIDR such as 203.0.113.7/32`);
+    }
+    context.sshCidr = sshCidr;
+  }
+  const certificateArn = values['certificate-arn'];
+  if (certificateArn !== undefined) {
+    if (!certificateArn.startsWith('arn:aws')) {
+      throw new UsageError(`--certificate-arn "${certificateArn}" is not an ARN`);
+    }
+    context.certificateArn = certificateArn;
+  }
+  const alarmEmail = values['alarm-email'];
+  if (alarmEmail !== undefined) {
+    if (!/^[^\s@]+@[^\s@]+$/.test(alarmEmail)) {
+      throw new UsageError(`--alarm-email "${alarmEmail}" is not an email address`);
+    }
+    context.alarmEmail = alarmEmail;
+  }
+  return context;
+}
+
+/** Returns the options, or `undefined` when help was asked for. */
+export function parseDeployArgs(argv: string[]): DeployOptions | undefined {
+  const { values } = usage(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        env: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        'allow-dirty': { type: 'boolean', default: false },
+        yes: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+        ...contextOptions,
+      },
+    }),
+  );
+  if (values.help) return undefined;
+  return {
+    env: environment(values.env),
+    dryRun: values['dry-run'],
+    allowDirty: values['allow-dirty'],
+    yes: values.yes,
+    region: region(values.region),
+    context: stackContext(values),
+  };
+}
+
+/** Returns the options, or `undefined` when help was asked for. */
+export function parseDestroyArgs(argv: string[]): DestroyOptions | undefined {
+  const { values } = usage(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        env: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        'with-registry': { type: 'boolean', default: false },
+        yes: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+        ...contextOptions,
+      },
+    }),
+  );
+  if (values.help) return undefined;
+  return {
+    env: environment(values.env),
+    dryRun: values['dry-run'],
+    withRegistry: values['with-registry'],
+    yes: values.yes,
+    region: region(values.region),
+    context: stackContext(values),
+  };
+}
