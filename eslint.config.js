@@ -14,6 +14,7 @@ export default tseslint.config(
           './tsconfig.tests.json',
           './packages/*/tsconfig.json',
           './apps/*/tsconfig.json',
+          './apps/web/client/tsconfig.json',
           './infra/tsconfig.json',
         ],
         tsconfigRootDir: import.meta.dirname,

@@ -1,0 +1,108 @@
+import compress from '@fastify/compress';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createApiClient, type ApiClient } from './api-client.js';
+import { chooseEncoding, loadAssets, type Assets } from './assets.js';
+import type { WebConfig } from './config.js';
+import { createGoalsApi } from './goals-api.js';
+import { registerPages } from './pages.js';
+import { registerApiProxy, sendProblem } from './proxy.js';
+import { applySecurityHeaders, requestIdFor } from './security.js';
+import { errorPage } from './views/layout.js';
+
+export interface BuildAppOptions {
+  config: Pick<WebConfig, 'apiUrl' | 'apiConnectTimeoutMs' | 'apiTimeoutMs'>;
+  logger?: FastifyServerOptions['logger'];
+  /** Where public/ and dist/client/ live; apps/web by default. */
+  assetsRoot?: string;
+}
+
+/** Above the load balancer's 60 s idle timeout, so the balancer always closes first. */
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const assets: Assets = loadAssets(options.assetsRoot);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    bodyLimit: 16 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => requestIdFor(request.headers['x-request-id']),
+    trustProxy: false,
+  });
+  const client: ApiClient = createApiClient({
+    apiUrl: options.config.apiUrl,
+    connectTimeoutMs: options.config.apiConnectTimeoutMs,
+    timeoutMs: options.config.apiTimeoutMs,
+  });
+  app.addHook('onClose', () => client.close());
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    applySecurityHeaders(request, reply);
+  });
+
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (request.url.startsWith('/api/')) {
+      return sendProblem(reply, {
+        type: 'about:blank',
+        title: status >= 500 ? 'Internal server error' : error.message,
+        status,
+      });
+    }
+    return reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .send(
+        errorPage(
+          assets,
+          status >= 500 ? 'Something went wrong' : 'That request was not understood',
+          status >= 500
+            ? 'The page could not be shown. Try again in a moment.'
+            : 'Go back to your goals and try again.',
+        ).value,
+      );
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    if (request.url.startsWith('/api/')) {
+      return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404 });
+    }
+    return reply
+      .code(404)
+      .type('text/html; charset=utf-8')
+      .send(errorPage(assets, 'Page not found', 'There is nothing at this address.').value);
+  });
+
+  // Liveness only: an API outage must never make the web targets unhealthy.
+  app.get('/health', () => ({ status: 'ok' }));
+
+  app.get('/robots.txt', async (_request, reply) =>
+    reply.type('text/plain; charset=utf-8').send('User-agent: *\nAllow: /\n'),
+  );
+
+  app.get('/assets/:file', { config: { compress: false } }, async (request, reply) => {
+    const asset = assets.byUrl.get(request.url.split('?')[0] ?? '');
+    if (!asset) {
+      return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
+    }
+    reply
+      .type(asset.type)
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('etag', asset.etag)
+      .header('vary', 'accept-encoding');
+    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    const encoding = chooseEncoding(request.headers['accept-encoding']);
+    if (encoding) reply.header('content-encoding', encoding);
+    return reply.send(encoding ? asset[encoding] : asset.body);
+  });
+
+  registerApiProxy(app, client);
+  registerPages(app, { goalsApi: createGoalsApi(client), assets });
+  return app;
+}

@@ -1,0 +1,124 @@
+import type { Problem } from '@goal-tracker/contract';
+import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, type ApiClient, type ApiFailure } from './api-client.js';
+import { isCrossSite } from './security.js';
+
+/** Request headers the API needs; everything else (cookies, hop-by-hop) stays here. */
+const FORWARDED_REQUEST_HEADERS = [
+  'accept',
+  'content-type',
+  'idempotency-key',
+  'if-match',
+  'if-none-match',
+];
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'location',
+  'cache-control',
+  'etag',
+  'retry-after',
+];
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const BODY_LIMIT = 16 * 1024;
+
+const FAILURES: Record<ApiFailure, Problem> = {
+  unavailable: {
+    type: 'about:blank',
+    title: 'Goals are unavailable right now',
+    status: 503,
+    detail: 'The goal service cannot be reached. Try again in a moment.',
+  },
+  timeout: {
+    type: 'about:blank',
+    title: 'The goal service is taking too long',
+    status: 504,
+    detail: 'The goal service did not answer in time. Try again in a moment.',
+  },
+  'bad-gateway': {
+    type: 'about:blank',
+    title: 'The goal service answered badly',
+    status: 502,
+    detail: 'The goal service failed to answer properly. Try again in a moment.',
+  },
+};
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply
+    .code(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .header('cache-control', 'no-store')
+    .send(JSON.stringify(problem));
+}
+
+/**
+ * `/api/goals…` reaches the API unchanged, so the page's script speaks the API contract
+ * directly. Only the public resources are forwarded: the API's operational endpoints (metrics,
+ * readiness, docs) stay on the private network.
+ */
+export function registerApiProxy(app: FastifyInstance, client: ApiClient): void {
+  void app.register((api, _options, done) => {
+    // Bodies pass through as bytes: the API parses and validates them, against the contract.
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
+      (_req, body, next) => next(null, body),
+    );
+
+    api.addHook('onRequest', async (request, reply) => {
+      if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method) && isCrossSite(request)) {
+        await sendProblem(reply, {
+          type: 'about:blank',
+          title: 'Cross-site request refused',
+          status: 403,
+          detail: 'Changes are only accepted from this site.',
+        });
+      }
+    });
+
+    const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+      const headers: Record<string, string> = {};
+      for (const name of FORWARDED_REQUEST_HEADERS) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      const idempotent =
+        IDEMPOTENT_METHODS.has(request.method) ||
+        (request.method === 'POST' && headers['idempotency-key'] !== undefined);
+      try {
+        const response = await client.request({
+          method: request.method,
+          path: request.url.slice('/api'.length),
+          headers,
+          requestId: request.id,
+          idempotent,
+          ...(Buffer.isBuffer(request.body) ? { body: request.body } : {}),
+        });
+        reply.code(response.status);
+        for (const name of FORWARDED_RESPONSE_HEADERS) {
+          const value = response.headers[name];
+          if (value === undefined) continue;
+          // The API says /goals/1; through this tier that resource is /api/goals/1.
+          reply.header(
+            name,
+            name === 'location' && typeof value === 'string' && value.startsWith('/')
+              ? `/api${value}`
+              : value,
+          );
+        }
+        return reply.send(response.body);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        request.log.warn({ err: error }, 'the API call failed');
+        if (error.kind === 'unavailable') reply.header('retry-after', '5');
+        return sendProblem(reply, FAILURES[error.kind]);
+      }
+    };
+
+    api.all('/api/goals', forward);
+    api.all('/api/goals/*', forward);
+    api.get('/api/openapi.json', forward);
+    done();
+  });
+}

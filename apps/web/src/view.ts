@@ -1,0 +1,62 @@
+import { GOAL_ID_MAX } from '@goal-tracker/contract';
+
+export const FILTERS = ['all', 'active', 'done'] as const;
+export type Filter = (typeof FILTERS)[number];
+
+/** What the list shows: kept in the query string, and carried through every form post. */
+export interface View {
+  filter: Filter;
+  /** Keyset cursor: show goals with ids after this one. */
+  after?: number;
+}
+
+export const STATUSES = {
+  added: 'Goal added.',
+  renamed: 'Goal renamed.',
+  deleted: 'Goal deleted.',
+  done: 'Goal marked done.',
+  undone: 'Goal marked not done.',
+  missing: 'That goal no longer exists.',
+} as const;
+export type Status = keyof typeof STATUSES;
+
+export function parseId(raw: unknown): number | undefined {
+  if (typeof raw !== 'string' || !/^[1-9][0-9]{0,9}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return id <= GOAL_ID_MAX ? id : undefined;
+}
+
+/** Reads a view from a query, ignoring anything malformed rather than refusing the page. */
+export function parseView(query: Record<string, unknown>): View {
+  const filter = FILTERS.find((f) => f === query.filter) ?? 'all';
+  const after = parseId(query.after);
+  return after === undefined ? { filter } : { filter, after };
+}
+
+export function parseStatus(raw: unknown): Status | undefined {
+  return typeof raw === 'string' && Object.hasOwn(STATUSES, raw) ? (raw as Status) : undefined;
+}
+
+/** `/` or `/?filter=done&after=50`, plus any extra parameters, in a stable order. */
+export function viewUrl(
+  view: View,
+  extra: Record<string, string | number> = {},
+  path = '/',
+): string {
+  const params = new URLSearchParams();
+  if (view.filter !== 'all') params.set('filter', view.filter);
+  if (view.after !== undefined) params.set('after', String(view.after));
+  for (const [key, value] of Object.entries(extra)) params.set(key, String(value));
+  const query = params.toString();
+  return query ? `${path}?${query}` : path;
+}
+
+export function doneFor(filter: Filter): boolean | undefined {
+  return filter === 'all' ? undefined : filter === 'done';
+}
+
+export function remainingText(count: number, capped: boolean): string {
+  if (capped) return `${count.toLocaleString('en-US')}+ goals left`;
+  if (count === 0) return 'No goals left';
+  return `${count.toLocaleString('en-US')} ${count === 1 ? 'goal' : 'goals'} left`;
+}

@@ -1,0 +1,302 @@
+import type { Goal } from '@goal-tracker/contract';
+import type { Assets } from '../assets.js';
+import type { Remaining } from '../goals-api.js';
+import { html, type SafeHtml } from '../html.js';
+import { FILTERS, remainingText, viewUrl, type Filter, type View } from '../view.js';
+import { icons } from './icons.js';
+import { layout } from './layout.js';
+
+export type ListState =
+  | { state: 'ok'; goals: Goal[]; next: number | null; remaining: Remaining }
+  | { state: 'unavailable' };
+
+/** What a person typed into a field, kept when the server sends the form back. */
+export interface FieldState {
+  value: string;
+  error?: string;
+}
+
+export interface GoalsPageModel {
+  view: View;
+  list: ListState;
+  add: FieldState & { idempotencyKey: string };
+  /** The goal whose rename form is open (`?edit=id`, or a rename sent back with an error). */
+  edit?: FieldState & { id: number };
+  /** What the last action did, after its redirect. */
+  notice?: string;
+  /** Why the last action failed. */
+  error?: string;
+  assets: Assets;
+}
+
+/** Client templates use this in place of an id; the script swaps in the real one. */
+export const ID_PLACEHOLDER = '__ID__';
+type ItemId = number | typeof ID_PLACEHOLDER;
+
+const FILTER_LABELS: Record<Filter, string> = { all: 'All', active: 'Active', done: 'Done' };
+
+const EMPTY_STATES: Record<Filter, { icon: SafeHtml; title: string; text: string }> = {
+  all: {
+    icon: icons.flag,
+    title: 'No goals yet',
+    text: 'Add your first goal above. Small and specific works best.',
+  },
+  active: {
+    icon: icons.party,
+    title: 'Nothing left to do',
+    text: 'Every goal is done. Add a new one, or enjoy the moment.',
+  },
+  done: {
+    icon: icons.sparkle,
+    title: 'Nothing done yet',
+    text: 'Goals you tick off will show up here.',
+  },
+};
+
+function fieldError(id: string, error: string | undefined): SafeHtml {
+  // Always present, so a message the script adds later is tied to the field already.
+  return html`<p class="field-error" id="${id}" ${error ? '' : html` hidden`}>${error ?? ''}</p>`;
+}
+
+function invalid(error: string | undefined, errorId: string): SafeHtml {
+  return error ? html` aria-invalid="true" aria-describedby="${errorId}"` : html``;
+}
+
+function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
+  return html`<form
+    class="add-form"
+    id="add-form"
+    method="post"
+    action="${viewUrl(view, {}, '/goals')}"
+  >
+    <label class="add-label" for="new-goal">What do you want to achieve?</label>
+    <div class="add-row">
+      <input
+        class="field"
+        id="new-goal"
+        name="name"
+        type="text"
+        autocomplete="off"
+        placeholder="e.g. Run 5 km without stopping"
+        value="${add.value}"
+        required${invalid(add.error, 'new-goal-error')}${add.error ? html` autofocus` : ''}
+      />
+      <input type="hidden" name="idempotencyKey" value="${add.idempotencyKey}" />
+      <button class="button primary" type="submit">${icons.plus}<span>Add goal</span></button>
+    </div>
+    ${fieldError('new-goal-error', add.error)}
+  </form>`;
+}
+
+function filters(view: View): SafeHtml {
+  return html`<nav class="filters" aria-label="Show goals">
+    <ul>
+      ${FILTERS.map(
+        (filter) =>
+          html`<li>
+            <a
+              class="filter"
+              href="${viewUrl({ filter })}"
+              ${filter === view.filter ? html` aria-current="page"` : ''}
+              >${FILTER_LABELS[filter]}</a
+            >
+          </li>`,
+      )}
+    </ul>
+  </nav>`;
+}
+
+export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view: View): SafeHtml {
+  const { id, done } = goal;
+  return html`<li
+    class="goal${done ? ' is-done' : ''}"
+    id="goal-${id}"
+    data-id="${id}"
+    data-done="${done}"
+  >
+    <div class="goal-row">
+      <form class="toggle-form" method="post" action="${viewUrl(view, {}, `/goals/${id}/toggle`)}">
+        <input type="hidden" name="done" value="${!done}" />
+        <button
+          class="check"
+          type="submit"
+          role="checkbox"
+          aria-checked="${done}"
+          aria-labelledby="goal-${id}-name"
+        >
+          ${icons.check}
+        </button>
+      </form>
+      <span class="goal-name" id="goal-${id}-name">${goal.name}</span>
+      <div class="goal-actions">
+        <a
+          class="icon-button rename-link"
+          href="${viewUrl(view, { edit: id })}#goal-${id}"
+          aria-labelledby="goal-${id}-rename goal-${id}-name"
+          >${icons.pencil}<span class="visually-hidden" id="goal-${id}-rename">Rename</span></a
+        >
+        <form
+          class="delete-form"
+          method="post"
+          action="${viewUrl(view, {}, `/goals/${id}/delete`)}"
+        >
+          <button
+            class="icon-button danger"
+            type="submit"
+            aria-labelledby="goal-${id}-delete goal-${id}-name"
+          >
+            ${icons.trash}<span class="visually-hidden" id="goal-${id}-delete">Delete</span>
+          </button>
+        </form>
+      </div>
+    </div>
+  </li>`;
+}
+
+export function renameForm(
+  id: ItemId,
+  view: View,
+  field: FieldState,
+  options: { autofocus: boolean },
+): SafeHtml {
+  const errorId = `rename-${id}-error`;
+  return html`<form
+    class="rename-form"
+    method="post"
+    action="${viewUrl(view, {}, `/goals/${id}/rename`)}"
+  >
+    <label class="visually-hidden" for="rename-${id}">New name</label>
+    <input
+      class="field"
+      id="rename-${id}"
+      name="name"
+      type="text"
+      autocomplete="off"
+      value="${field.value}"
+      required${invalid(field.error, errorId)}${options.autofocus ? html` autofocus` : ''}
+    />
+    <div class="rename-actions">
+      <button class="button primary small" type="submit">Save</button>
+      <a class="button ghost small cancel-link" href="${viewUrl(view)}#goal-${id}">Cancel</a>
+    </div>
+    ${fieldError(errorId, field.error)}
+  </form>`;
+}
+
+function editingItem(goal: Goal, view: View, field: FieldState): SafeHtml {
+  return html`<li
+    class="goal is-editing${goal.done ? ' is-done' : ''}"
+    id="goal-${goal.id}"
+    data-id="${goal.id}"
+    data-done="${goal.done}"
+  >
+    ${renameForm(goal.id, view, field, { autofocus: true })}
+  </li>`;
+}
+
+function emptyState(view: View, hidden: boolean): SafeHtml {
+  // Always in the page, so the script can show it when the last goal in view goes.
+  const hide = hidden ? html` hidden` : '';
+  if (view.after !== undefined) {
+    return html`<div class="state" id="empty-state" ${hide}>
+      ${icons.flag}
+      <h2 class="state-title">No more goals</h2>
+      <p>You have reached the end of the list.</p>
+      <p><a href="${viewUrl({ filter: view.filter })}">Back to the first page</a></p>
+    </div>`;
+  }
+  const state = EMPTY_STATES[view.filter];
+  return html`<div class="state" id="empty-state" ${hide}>
+    ${state.icon}
+    <h2 class="state-title">${state.title}</h2>
+    <p>${state.text}</p>
+  </div>`;
+}
+
+function unavailableState(view: View, edit: GoalsPageModel['edit']): SafeHtml {
+  // A rename sent during an outage cannot be shown in its list, so it waits here, text intact.
+  const pendingRename =
+    edit &&
+    html`<section class="pending-edit" aria-labelledby="pending-edit-heading">
+      <h2 class="pending-edit-title" id="pending-edit-heading">Your rename is not saved yet</h2>
+      ${renameForm(edit.id, view, edit, { autofocus: true })}
+    </section>`;
+  return html`${pendingRename}
+    <div class="state state-error" id="unavailable">
+      ${icons.cloudOff}
+      <h2 class="state-title">Goals are unavailable right now</h2>
+      <p>We could not reach the goal service. Nothing you saved is lost; try again in a moment.</p>
+      <p><a class="button secondary" href="${viewUrl(view)}">Try again</a></p>
+    </div>`;
+}
+
+function goalList(model: GoalsPageModel, list: Extract<ListState, { state: 'ok' }>): SafeHtml {
+  const { view, edit } = model;
+  const items = list.goals.map((goal) =>
+    edit?.id === goal.id ? editingItem(goal, view, edit) : goalItem(goal, view),
+  );
+  const empty = list.goals.length === 0;
+  return html`${view.after !== undefined && !empty ? html`<p class="page-note">Showing later goals. <a href="${viewUrl({ filter: view.filter })}">Back to the first page</a></p>` : ''}
+    <ul class="goals" id="goals" aria-labelledby="list-heading">
+      ${items}
+    </ul>
+    ${emptyState(view, !empty)}
+    <div class="more" ${list.next === null ? html` hidden` : ''}>
+      <a
+        class="button secondary"
+        id="show-more"
+        href="${list.next === null ? viewUrl(view) : viewUrl({ filter: view.filter, after: list.next })}"
+        data-next="${list.next ?? ''}"
+        >Show more</a
+      >
+    </div>
+    <template id="goal-template"
+      >${goalItem({ id: ID_PLACEHOLDER, name: '', done: false }, view)}</template
+    >
+    <template id="rename-template"
+      >${renameForm(ID_PLACEHOLDER, view, { value: '' }, { autofocus: false })}</template
+    >`;
+}
+
+export function goalsPage(model: GoalsPageModel): SafeHtml {
+  const { view, list } = model;
+  const remaining =
+    list.state === 'ok'
+      ? html`<p
+          class="remaining"
+          id="remaining"
+          data-count="${list.remaining.count}"
+          data-capped="${list.remaining.capped}"
+        >
+          ${remainingText(list.remaining.count, list.remaining.capped)}
+        </p>`
+      : html``;
+  const body = html`<main
+    class="card"
+    id="main"
+    tabindex="-1"
+    data-filter="${view.filter}"
+    data-state="${list.state}"
+  >
+    ${addForm(view, model.add)}
+    <div class="toolbar">
+      <h2 class="visually-hidden" id="list-heading">${FILTER_LABELS[view.filter]} goals</h2>
+      ${filters(view)} ${remaining}
+    </div>
+    <div class="messages" id="messages" role="alert">
+      ${model.error && html`<p class="message message-error">${model.error}</p>`}
+    </div>
+    ${model.notice && html`<p class="notice" id="notice">${icons.check}<span>${model.notice}</span></p>`}
+    ${list.state === 'ok' ? goalList(model, list) : unavailableState(view, model.edit)}
+    <div
+      class="visually-hidden"
+      id="announcer"
+      role="status"
+      aria-live="polite"
+      aria-atomic="true"
+    ></div>
+  </main>`;
+  const failure = model.error ?? model.add.error ?? model.edit?.error;
+  const title = failure ? `Error: ${failure} · Goal Tracker` : 'Goal Tracker';
+  return layout({ title, assets: model.assets, body });
+}

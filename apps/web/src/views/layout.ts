@@ -1,0 +1,62 @@
+import type { Assets } from '../assets.js';
+import { html, type SafeHtml } from '../html.js';
+import { icons } from './icons.js';
+
+export interface LayoutOptions {
+  title: string;
+  assets: Assets;
+  body: SafeHtml;
+  /** Leave out the script: error pages need no enhancement. */
+  script?: boolean;
+}
+
+export function layout({ title, assets, body, script = true }: LayoutOptions): SafeHtml {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title}</title>
+        <meta
+          name="description"
+          content="Goal Tracker: write down what you want to achieve, tick it off when it is done, and see what is left."
+        />
+        <meta name="color-scheme" content="light dark" />
+        <meta name="theme-color" content="#f4f5fb" media="(prefers-color-scheme: light)" />
+        <meta name="theme-color" content="#0f1117" media="(prefers-color-scheme: dark)" />
+        <link rel="icon" href="${assets.icon.url}" type="image/svg+xml" />
+        <link rel="stylesheet" href="${assets.styles.url}" />
+        ${script ? html`<script type="module" src="${assets.script.url}"></script>` : ''}
+      </head>
+      <body>
+        <a class="skip-link" href="#main">Skip to your goals</a>
+        <div class="page">
+          <header class="masthead">
+            <a class="brand" href="/">${icons.logo}<span>Goal Tracker</span></a>
+            <p class="tagline">Write it down. Do it. Tick it off.</p>
+          </header>
+          ${body}
+          <footer class="site-footer">
+            <p>Your goals are saved on the server, so they follow you to any device.</p>
+          </footer>
+        </div>
+      </body>
+    </html> `;
+}
+
+/** A whole page for an error the user can do nothing about but go back to the list. */
+export function errorPage(assets: Assets, heading: string, detail: string): SafeHtml {
+  return layout({
+    title: `${heading} · Goal Tracker`,
+    assets,
+    script: false,
+    body: html`<main class="card state-card" id="main" tabindex="-1">
+      <div class="state">
+        ${icons.cloudOff}
+        <h1 class="state-title">${heading}</h1>
+        <p>${detail}</p>
+        <p><a class="button primary" href="/">Back to your goals</a></p>
+      </div>
+    </main>`,
+  });
+}
