@@ -1,0 +1,280 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { validate, ValidationSeverity } from 'dockerfile-utils';
+import { describe, expect, it } from 'vitest';
+import {
+  envOf,
+  execForm,
+  flagValue,
+  healthcheckCommand,
+  readDockerfile,
+  type ParsedDockerfile,
+  type Stage,
+} from './support/dockerfile.js';
+import { parseDockerIgnore } from './support/dockerignore.js';
+import { RDS_CA_PATH, RDS_CA_URL, REPOSITORY_ROOT, TIERS } from './support/images.js';
+
+// Every check dockerfile-utils can make, at error severity (several default to warning or off).
+const STRICT = {
+  deprecatedMaintainer: ValidationSeverity.ERROR,
+  directiveCasing: ValidationSeverity.ERROR,
+  emptyContinuationLine: ValidationSeverity.ERROR,
+  instructionCasing: ValidationSeverity.ERROR,
+  instructionCmdMultiple: ValidationSeverity.ERROR,
+  instructionEntrypointMultiple: ValidationSeverity.ERROR,
+  instructionHealthcheckMultiple: ValidationSeverity.ERROR,
+  instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
+  instructionWorkdirRelative: ValidationSeverity.ERROR,
+};
+
+const PINNED_NODE = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim$/;
+
+const keyword = (stage: Stage, name: string) =>
+  stage.instructions.filter((instruction) => instruction.getKeyword() === name);
+const allInstructions = (dockerfile: ParsedDockerfile) =>
+  dockerfile.stages.flatMap((stage) => stage.instructions);
+const runLines = (stage: Stage) =>
+  keyword(stage, 'RUN').map((instruction) => instruction.getArgumentsContent() ?? '');
+
+describe('Dockerfile lint', () => {
+  it('when a Dockerfile has a mistake, then dockerfile-utils reports it (the zero below means something)', () => {
+    const broken =
+      'FROM node:20.20.2-bookworm-slim\nCOPY --chmown=node . .\nEXPOSE 80/tcpx\nworkdir app\n';
+    const codes = validate(broken, STRICT).map((diagnostic) => diagnostic.message);
+    expect(codes.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(TIERS)(
+    'when $dockerfile is linted with every check on, then it has no findings',
+    async ({ dockerfile }) => {
+      const text = await readFile(join(REPOSITORY_ROOT, dockerfile), 'utf8');
+      const findings = validate(text, STRICT).map(
+        (diagnostic) =>
+          `line ${diagnostic.range.start.line + 1}: ${JSON.stringify(diagnostic.message)}`,
+      );
+      expect(findings).toEqual([]);
+    },
+  );
+});
+
+describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) => {
+  const load = () => readDockerfile(join(REPOSITORY_ROOT, path));
+
+  it('when built, then the runtime stage starts from a fresh base, not from the build stage', async () => {
+    const dockerfile = await load();
+    expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile.final.fromStage).toBe(false);
+    expect(
+      dockerfile.stages.some((stage) => runLines(stage).some((line) => /tsc|run build/.test(line))),
+    ).toBe(true);
+    expect(runLines(dockerfile.final)).toEqual([]);
+  });
+
+  it("when it names a Node base image, then it is slim and pinned to one exact release of this machine's major version", async () => {
+    const dockerfile = await load();
+    const images = dockerfile.stages.filter((stage) => !stage.fromStage).map((stage) => stage.from);
+    expect(new Set(images).size).toBe(1);
+    const match = PINNED_NODE.exec(images[0] ?? '');
+    expect(match, `${images[0]} is not node:<major>.<minor>.<patch>-bookworm-slim`).not.toBeNull();
+    // The build-step replay runs on this machine's Node, so it must be the same major version.
+    expect(match?.[1]).toBe(process.versions.node.split('.')[0]);
+  });
+
+  it('when the runtime stage copies node_modules, then they come from an install without dev dependencies', async () => {
+    const dockerfile = await load();
+    const copiesFrom = keyword(dockerfile.final, 'COPY').flatMap((copy) => {
+      const from = flagValue(copy, 'from');
+      return from
+        ? [
+            {
+              from,
+              sources: copy
+                .getArguments()
+                .map((argument) => argument.getValue())
+                .slice(0, -1),
+            },
+          ]
+        : [];
+    });
+    expect(copiesFrom.length).toBeGreaterThan(0);
+    for (const { from, sources } of copiesFrom) {
+      const stage = dockerfile.stages.find((candidate) => candidate.name === from);
+      expect(stage, `COPY --from=${from}`).toBeDefined();
+      const installs = runLines(stage!).filter((line) => /\bnpm (ci|install)\b/.test(line));
+      if (sources.every((source) => source.endsWith('/dist'))) continue; // build output only
+      expect(installs.length, `stage ${from} installs the dependencies it ships`).toBe(1);
+      expect(installs[0]).toMatch(/^npm ci .*--omit=dev/);
+      expect(installs[0]).toContain(`--workspace @goal-tracker/${tier}`);
+    }
+  });
+
+  it('when dependencies are installed, then only from the lockfile and without running install scripts', async () => {
+    const dockerfile = await load();
+    const installs = dockerfile.stages
+      .flatMap(runLines)
+      .filter((line) => /\bnpm (ci|install|i)\b/.test(line));
+    expect(installs.length).toBeGreaterThanOrEqual(2);
+    for (const line of installs) {
+      expect(line).toMatch(/^npm ci /);
+      expect(line).toContain('--ignore-scripts');
+    }
+  });
+
+  it('when it runs, then as a non-root user, with NODE_ENV=production, from the agreed build output', async () => {
+    const { final } = await load();
+    const users = keyword(final, 'USER').map((user) => user.getArguments()[0]?.getValue());
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+    const env = Object.assign({}, ...keyword(final, 'ENV').map(envOf)) as Record<string, string>;
+    expect(env.NODE_ENV).toBe('production');
+    expect(env.PORT).toBe(String(port));
+    const workdirs = keyword(final, 'WORKDIR').map((instruction) =>
+      instruction.getArguments()[0]?.getValue(),
+    );
+    expect(workdirs.at(-1)).toBe(workdir);
+    const cmds = keyword(final, 'CMD');
+    expect(cmds).toHaveLength(1);
+    expect(execForm(cmds[0]!)).toEqual(['node', 'dist/main.js']);
+  });
+
+  it(`when it exposes ports, then only ${port}`, async () => {
+    const dockerfile = await load();
+    const exposed = allInstructions(dockerfile)
+      .filter((instruction) => instruction.getKeyword() === 'EXPOSE')
+      .flatMap((instruction) => instruction.getArguments().map((argument) => argument.getValue()));
+    expect(exposed).toEqual([String(port)]);
+  });
+
+  it('when Docker checks health, then node itself asks /health on the tier port (slim images have no curl)', async () => {
+    const { final } = await load();
+    const checks = keyword(final, 'HEALTHCHECK');
+    expect(checks).toHaveLength(1);
+    const check = checks[0]!;
+    const command = healthcheckCommand(check);
+    expect(command?.slice(0, 2)).toEqual(['node', '-e']);
+    expect(command?.[2]).toContain('/health');
+    expect(command?.[2]).toContain(`process.env.PORT||${port}`);
+    for (const flag of ['interval', 'timeout', 'start-period', 'retries']) {
+      expect(flagValue(check, flag), `--${flag}`).toBeDefined();
+    }
+  });
+
+  it('when it sets variables or copies files, then no secret is baked in', async () => {
+    const dockerfile = await load();
+    const names = allInstructions(dockerfile)
+      .filter((instruction) => ['ENV', 'ARG'].includes(instruction.getKeyword()))
+      .flatMap((instruction) =>
+        instruction.getKeyword() === 'ENV'
+          ? Object.keys(envOf(instruction))
+          : instruction.getArguments().map((argument) => argument.getValue().split('=')[0] ?? ''),
+      );
+    expect(
+      names.filter((name) => /pass|secret|token|key|credential|database_url/i.test(name)),
+    ).toEqual([]);
+    expect(dockerfile.text).not.toMatch(
+      /AKIA[0-9A-Z]{16}|BEGIN [A-Z ]*PRIVATE KEY|postgres(ql)?:\/\/[^\s/]*:[^\s/]*@/,
+    );
+    const copied = allInstructions(dockerfile)
+      .filter((instruction) => ['COPY', 'ADD'].includes(instruction.getKeyword()))
+      .flatMap((instruction) =>
+        instruction
+          .getArguments()
+          .slice(0, -1)
+          .map((argument) => argument.getValue()),
+      );
+    expect(
+      copied.filter((source) => /(^|\/)(\.env|\.aws|\.npmrc_auth|id_rsa)/.test(source)),
+    ).toEqual([]);
+    expect(copied).not.toContain('.');
+  });
+
+  if (tier === 'api') {
+    it('when the API verifies RDS certificates, then the image carries the RDS CA bundle, readable by the app user', async () => {
+      const { final } = await load();
+      const adds = keyword(final, 'ADD').map((add) => ({
+        sources: add.getArguments().map((argument) => argument.getValue()),
+        chmod: flagValue(add, 'chmod'),
+      }));
+      expect(adds).toEqual([{ sources: [RDS_CA_URL, RDS_CA_PATH], chmod: '644' }]);
+    });
+  } else {
+    it('when the web tier is built, then it downloads nothing at build time', async () => {
+      const dockerfile = await load();
+      expect(
+        allInstructions(dockerfile).filter((instruction) => instruction.getKeyword() === 'ADD'),
+      ).toEqual([]);
+    });
+  }
+});
+
+describe('.dockerignore', () => {
+  const load = async () =>
+    parseDockerIgnore(await readFile(join(REPOSITORY_ROOT, '.dockerignore'), 'utf8'));
+
+  it("when patterns are matched, then with Docker's rules: anchored at the root unless they start with **/", () => {
+    const ignore = parseDockerIgnore('dist\n**/node_modules\n*.log\n!keep.log\n');
+    expect(ignore.ignores('dist/main.js')).toBe(true);
+    expect(ignore.ignores('apps/api/dist/main.js')).toBe(false);
+    expect(ignore.ignores('node_modules/a/index.js')).toBe(true);
+    expect(ignore.ignores('apps/web/node_modules/a/index.js')).toBe(true);
+    expect(ignore.ignores('debug.log')).toBe(true);
+    expect(ignore.ignores('apps/debug.log')).toBe(false);
+    expect(ignore.ignores('keep.log')).toBe(false);
+  });
+
+  it.each([
+    'node_modules/fastify/package.json',
+    'apps/api/node_modules/pino/package.json',
+    '.data/postgres/PG_VERSION',
+    'apps/api/.data/base/1',
+    '.git/HEAD',
+    'apps/api/dist/main.js',
+    'packages/contract/dist/index.js',
+    'apps/api/tsconfig.tsbuildinfo',
+    'infra/cdk.out/manifest.json',
+    'apps/api/test/goals.test.ts',
+    'packages/contract/test/goal.test.ts',
+    'bench/results/2026-01-01.json',
+    '.env',
+    'apps/api/.env.local',
+    'coverage/index.html',
+  ])('when the context is sent, then %s stays out', async (path) => {
+    expect((await load()).ignores(path)).toBe(true);
+  });
+
+  it.each([
+    'package.json',
+    'package-lock.json',
+    '.npmrc',
+    'tsconfig.base.json',
+    'apps/api/src/main.ts',
+    'apps/api/migrations/001_create_goals.sql',
+    'apps/web/public/styles.css',
+    'apps/web/client/app.ts',
+    'packages/contract/src/index.ts',
+  ])('when the context is sent, then %s is in it', async (path) => {
+    expect((await load()).ignores(path)).toBe(false);
+  });
+
+  it.each(TIERS)(
+    'when $dockerfile copies from the context, then nothing it names is ignored',
+    async ({ dockerfile }) => {
+      const ignore = await load();
+      const parsed = await readDockerfile(join(REPOSITORY_ROOT, dockerfile));
+      const sources = allInstructions(parsed)
+        .filter(
+          (instruction) =>
+            ['COPY', 'ADD'].includes(instruction.getKeyword()) && !flagValue(instruction, 'from'),
+        )
+        .flatMap((instruction) =>
+          instruction
+            .getArguments()
+            .slice(0, -1)
+            .map((argument) => argument.getValue()),
+        )
+        .filter((source) => !/^https?:/.test(source));
+      expect(sources.length).toBeGreaterThan(3);
+      expect(sources.filter((source) => ignore.ignores(source))).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url';
+
+export const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The two images as the rules agree them: Dockerfile, port, ECR repository. */
+export const TIERS = [
+  {
+    tier: 'api',
+    dockerfile: 'apps/api/Dockerfile',
+    port: 8080,
+    workdir: '/app/apps/api',
+    repository: 'goal-tracker-backend',
+  },
+  {
+    tier: 'web',
+    dockerfile: 'apps/web/Dockerfile',
+    port: 3000,
+    workdir: '/app/apps/web',
+    repository: 'goal-tracker-frontend',
+  },
+] as const;
+
+export const RDS_CA_URL = 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem';
+export const RDS_CA_PATH = '/app/certs/rds-global-bundle.pem';
