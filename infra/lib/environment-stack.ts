@@ -1,0 +1,179 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/index.js';
+import { validateEnvironmentConfig } from '../config/validate.js';
+import { AccessLogBucket } from './access-log-bucket.js';
+import { AppTier } from './app-tier.js';
+import { Bastion } from './bastion.js';
+import { Database } from './database.js';
+import {
+  appLogGroupName,
+  BACKEND_PORT,
+  databaseInstanceIdentifier,
+  databaseSecretName,
+  FRONTEND_PORT,
+  PROJECT,
+  resourcePrefix,
+  type TierName,
+} from './naming.js';
+import { Network, SubnetGroup } from './network.js';
+import { Observability } from './observability.js';
+import { Registry } from './registry.js';
+import { SecurityGroups } from './security-groups.js';
+import { TierLoadBalancer } from './tier-load-balancer.js';
+
+/** Where the API image carries the RDS CA bundle (agreed with apps/api's Dockerfile). */
+export const RDS_CA_BUNDLE_PATH = '/app/certs/rds-global-bundle.pem';
+
+export interface EnvironmentStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * One environment of Goal Tracker (`goal-tracker-dev`, `goal-tracker-prod`): the whole
+ * architecture of the specification, sized by the environment's typed config.
+ */
+export class EnvironmentStack extends Stack {
+  readonly network: Network;
+  readonly securityGroups: SecurityGroups;
+  readonly database: Database;
+  readonly loadBalancers: Record<TierName, TierLoadBalancer>;
+  readonly tiers: Record<TierName, AppTier>;
+  readonly bastion: Bastion;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
+    const { config } = props;
+    validateEnvironmentConfig(config);
+    super(scope, id, { ...props, terminationProtection: config.terminationProtection });
+    const sshCidr = config.sshCidr as string; // validated above
+    const prefix = resourcePrefix(config.envName);
+    const disposable = config.envName === 'dev';
+    const logRemovalPolicy = disposable ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    Tags.of(this).add('Project', PROJECT);
+    Tags.of(this).add('Environment', config.envName);
+
+    this.network = new Network(this, 'Network', {
+      natGateways: config.natGateways,
+      flowLogRetention: config.logRetentionDays,
+      removalPolicy: logRemovalPolicy,
+    });
+    const { vpc } = this.network;
+    this.securityGroups = new SecurityGroups(this, 'SecurityGroups', { vpc, sshCidr });
+    const groups = this.securityGroups;
+
+    this.database = new Database(this, 'Database', {
+      config: config.database,
+      vpc,
+      subnetGroupName: SubnetGroup.database,
+      securityGroup: groups.database,
+      instanceIdentifier: databaseInstanceIdentifier(config.envName),
+      secretName: databaseSecretName(config.envName),
+      logRetention: config.logRetentionDays,
+      logRemovalPolicy,
+      rotationSubnetGroupName: SubnetGroup.backend,
+      rotationSecurityGroup: groups.backend,
+    });
+
+    const accessLogs = new AccessLogBucket(this, 'AccessLogs', {
+      retentionDays: config.accessLogRetentionDays,
+    });
+    this.loadBalancers = {
+      frontend: new TierLoadBalancer(this, 'PublicLoadBalancer', {
+        vpc,
+        internetFacing: true,
+        subnetGroupName: SubnetGroup.public,
+        securityGroup: groups.publicAlb,
+        listenerPort: 80,
+        targetPort: FRONTEND_PORT,
+        // The specification's check (GET / every 30 s); the page must answer 200 even while
+        // the API is down, or an API outage would cycle every frontend instance.
+        healthCheckPath: '/',
+        accessLogBucket: accessLogs.bucket,
+        accessLogPrefix: 'public',
+        certificateArn: config.certificateArn,
+      }),
+      backend: new TierLoadBalancer(this, 'InternalLoadBalancer', {
+        vpc,
+        internetFacing: false,
+        subnetGroupName: SubnetGroup.backend,
+        securityGroup: groups.internalAlb,
+        listenerPort: BACKEND_PORT,
+        targetPort: BACKEND_PORT,
+        // Liveness, not /ready: a database outage must not make the group replace every
+        // backend instance.
+        healthCheckPath: '/health',
+        accessLogBucket: accessLogs.bucket,
+        accessLogPrefix: 'internal',
+      }),
+    };
+
+    const registry = Registry.repositories(this);
+    const tier = (name: TierName, containerPort: number, environment: Record<string, string>) =>
+      new AppTier(this, name === 'frontend' ? 'Frontend' : 'Backend', {
+        tier: name,
+        vpc,
+        subnetGroupName: SubnetGroup[name],
+        securityGroup: groups[name],
+        instanceType: config.appInstanceType,
+        rootVolumeGiB: config.rootVolumeGiB,
+        minCapacity: config[name].minCapacity,
+        maxCapacity: config[name].maxCapacity,
+        healthCheckGrace: Duration.seconds(config.healthCheckGraceSeconds),
+        repository: registry[name],
+        imageTag: config.imageTag,
+        containerPort,
+        healthPath: '/health',
+        containerEnvironment: {
+          PORT: String(containerPort),
+          HOST: '0.0.0.0',
+          LOG_LEVEL: 'info',
+          ...environment,
+        },
+        logGroupName: appLogGroupName(config.envName, name),
+        logRetention: config.logRetentionDays,
+        removalPolicy: logRemovalPolicy,
+        autoScalingGroupName: `${prefix}-${name}`,
+      });
+    this.tiers = {
+      backend: tier('backend', BACKEND_PORT, {
+        AWS_REGION: this.region,
+        DB_SECRET_ARN: this.database.secret.secretArn,
+        DB_SSL: 'verify-full',
+        DB_SSL_CA: RDS_CA_BUNDLE_PATH,
+      }),
+      frontend: tier('frontend', FRONTEND_PORT, { API_URL: this.loadBalancers.backend.url }),
+    };
+    this.database.secret.grantRead(this.tiers.backend.role);
+    for (const name of ['frontend', 'backend'] as const) {
+      this.tiers[name].autoScalingGroup.attachToApplicationTargetGroup(
+        this.loadBalancers[name].targetGroup,
+      );
+    }
+
+    this.bastion = new Bastion(this, 'Bastion', {
+      vpc,
+      subnetGroupName: SubnetGroup.public,
+      securityGroup: groups.bastion,
+      instanceType: config.bastionInstanceType,
+      instanceName: `${prefix}-bastion`,
+    });
+
+    this.observability = new Observability(this, 'Observability', {
+      namePrefix: prefix,
+      tiers: this.tiers,
+      loadBalancers: this.loadBalancers,
+      database: this.database,
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApplicationUrl', { value: this.loadBalancers.frontend.url });
+    new CfnOutput(this, 'BastionPublicIp', { value: this.bastion.instance.instancePublicIp });
+    new CfnOutput(this, 'DatabaseEndpoint', {
+      value: this.database.instance.dbInstanceEndpointAddress,
+    });
+    new CfnOutput(this, 'DatabaseSecretName', { value: databaseSecretName(config.envName) });
+    new CfnOutput(this, 'FrontendRepositoryUri', { value: registry.frontend.repositoryUri });
+    new CfnOutput(this, 'BackendRepositoryUri', { value: registry.backend.repositoryUri });
+  }
+}

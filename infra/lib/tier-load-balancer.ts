@@ -1,0 +1,100 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** The apps stop within 10 s of SIGTERM; draining longer than that only slows deploys. */
+export const DEREGISTRATION_DELAY = Duration.seconds(10);
+
+/** TLS 1.3 with TLS 1.2 fallback: AWS's recommended policy for internet-facing listeners. */
+export const TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS;
+
+export interface TierLoadBalancerProps {
+  readonly vpc: ec2.IVpc;
+  readonly internetFacing: boolean;
+  readonly subnetGroupName: string;
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The HTTP listener's port (80 public, 8080 internal). */
+  readonly listenerPort: number;
+  readonly targetPort: number;
+  readonly healthCheckPath: string;
+  readonly accessLogBucket: s3.IBucket;
+  readonly accessLogPrefix: string;
+  /** When set: HTTPS on 443 with this ACM certificate, and the HTTP listener redirects to it. */
+  readonly certificateArn?: string | undefined;
+}
+
+/**
+ * An Application Load Balancer in front of one app tier: listener(s), the tier's target group
+ * with its health check, invalid headers dropped, access logs to the log bucket. Used for the
+ * public ALB (frontend) and the internal ALB (backend).
+ */
+export class TierLoadBalancer extends Construct {
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The URL clients use (https:// when a certificate is configured, port when not 80). */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: TierLoadBalancerProps) {
+    super(scope, id);
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      internetFacing: props.internetFacing,
+      vpcSubnets: { subnetGroupName: props.subnetGroupName },
+      securityGroup: props.securityGroup,
+      dropInvalidHeaderFields: true,
+      http2Enabled: true,
+    });
+    this.loadBalancer.logAccessLogs(props.accessLogBucket, props.accessLogPrefix);
+
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
+      vpc: props.vpc,
+      port: props.targetPort,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targetType: elbv2.TargetType.INSTANCE,
+      deregistrationDelay: DEREGISTRATION_DELAY,
+      healthCheck: {
+        path: props.healthCheckPath,
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3,
+        healthyHttpCodes: '200',
+      },
+    });
+
+    // Security groups are opened by SecurityGroups, not by the listeners (open: false).
+    if (props.certificateArn === undefined) {
+      this.loadBalancer.addListener('Http', {
+        port: props.listenerPort,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultTargetGroups: [this.targetGroup],
+      });
+      const port = props.listenerPort === 80 ? '' : `:${props.listenerPort}`;
+      this.url = `http://${this.loadBalancer.loadBalancerDnsName}${port}`;
+    } else {
+      this.loadBalancer.addListener('Https', {
+        port: 443,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn)],
+        sslPolicy: TLS_POLICY,
+        open: false,
+        defaultTargetGroups: [this.targetGroup],
+      });
+      this.loadBalancer.addListener('Http', {
+        port: props.listenerPort,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: elbv2.ListenerAction.redirect({
+          protocol: 'HTTPS',
+          port: '443',
+          permanent: true,
+        }),
+      });
+      this.url = `https://${this.loadBalancer.loadBalancerDnsName}`;
+    }
+  }
+}
