@@ -1,0 +1,19 @@
+import { pino } from 'pino';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/connect.js';
+import { migrate } from './db/migrations.js';
+import { loggerOptions } from './logger.js';
+
+/** `npm run db:migrate`: applies pending migrations to the configured database and exits. */
+const config = loadConfig();
+const log = pino(loggerOptions(config.logLevel));
+const { db, close } = await openDatabase(config.database, log);
+try {
+  const applied = await migrate(db, { log });
+  log.info({ applied, schemaVersion: db.migratedVersion }, 'database is migrated');
+} catch (error) {
+  log.fatal({ err: error }, 'migration failed');
+  process.exitCode = 1;
+} finally {
+  await close();
+}

@@ -1,0 +1,113 @@
+import {
+  CreateGoalInput,
+  Goal,
+  GoalIdParams,
+  GoalPage,
+  ListGoalsQuery,
+  UpdateGoalInput,
+} from '@goal-tracker/contract';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { GoalsService } from '../services/goals-service.js';
+import { IdempotencyKeyHeaders, badRequest, notFound, problemResponse, unavailable } from './schemas.js';
+
+/** Names are trimmed before validation, so "  a  " is "a" and "   " is empty (400). */
+function trimName(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  const body = request.body as { name?: unknown } | null | undefined;
+  if (typeof body === 'object' && body !== null && typeof body.name === 'string') {
+    body.name = body.name.trim();
+  }
+  done();
+}
+
+export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
+  return async (app) => {
+    app.get(
+      '/goals',
+      {
+        schema: {
+          summary: 'List goals in id order, a page at a time',
+          querystring: ListGoalsQuery,
+          response: { 200: GoalPage, 400: badRequest, 503: unavailable },
+        },
+      },
+      (request) => service.list(request.query),
+    );
+
+    app.post(
+      '/goals',
+      {
+        preValidation: trimName,
+        schema: {
+          summary: 'Create a goal',
+          headers: IdempotencyKeyHeaders,
+          body: CreateGoalInput,
+          response: {
+            201: Goal,
+            400: badRequest,
+            410: problemResponse('The goal this Idempotency-Key created has been deleted'),
+            415: problemResponse('The body is not application/json'),
+            422: problemResponse('This Idempotency-Key was used for a different request'),
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { goal, replayed } = await service.create(
+          request.body.name,
+          request.headers['idempotency-key'],
+        );
+        reply.code(201).header('location', `/goals/${goal.id}`);
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        return goal;
+      },
+    );
+
+    app.get(
+      '/goals/:id',
+      {
+        schema: {
+          summary: 'Get a goal',
+          params: GoalIdParams,
+          response: { 200: Goal, 400: badRequest, 404: notFound, 503: unavailable },
+        },
+      },
+      (request) => service.get(request.params.id),
+    );
+
+    app.patch(
+      '/goals/:id',
+      {
+        preValidation: trimName,
+        schema: {
+          summary: 'Rename a goal or mark it done',
+          params: GoalIdParams,
+          body: UpdateGoalInput,
+          response: { 200: Goal, 400: badRequest, 404: notFound, 503: unavailable },
+        },
+      },
+      (request) => service.update(request.params.id, request.body),
+    );
+
+    app.delete(
+      '/goals/:id',
+      {
+        schema: {
+          summary: 'Delete a goal',
+          params: GoalIdParams,
+          response: {
+            204: { type: 'null', description: 'Deleted' },
+            400: badRequest,
+            404: notFound,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        await service.remove(request.params.id);
+        return reply.code(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,30 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ReadinessService } from '../services/readiness-service.js';
+import { HealthStatus, unavailable } from './schemas.js';
+
+export function healthRoutes(readiness: ReadinessService): FastifyPluginAsyncTypebox {
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
+  return async (app) => {
+    // Liveness: the process answers. Never touches the database, so a database outage
+    // does not make the orchestrator restart healthy API instances.
+    app.get(
+      '/health',
+      { schema: { summary: 'Liveness', response: { 200: HealthStatus } } },
+      () => ({ status: 'ok' }),
+    );
+
+    app.get(
+      '/ready',
+      {
+        schema: {
+          summary: 'Readiness: the database answers and the schema is migrated',
+          response: { 200: HealthStatus, 503: unavailable },
+        },
+      },
+      async () => {
+        await readiness.check();
+        return { status: 'ready' };
+      },
+    );
+  };
+}

@@ -1,0 +1,27 @@
+import { PROBLEM_CONTENT_TYPE, Problem } from '@goal-tracker/contract';
+import { Type } from '@sinclair/typebox';
+
+/** A documented error response: a problem document under its own media type. */
+export function problemResponse(description: string) {
+  return { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } };
+}
+
+export const badRequest = problemResponse('The request is malformed or fails validation');
+export const notFound = problemResponse('There is no such goal');
+export const unavailable = problemResponse(
+  'The database is unavailable; Retry-After says when to try again',
+);
+
+/** Visible ASCII, as HTTP header values should be; 255 fits the key column. */
+export const IdempotencyKeyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'Makes a retried create safe: the same key returns the same goal',
+    }),
+  ),
+});
+
+export const HealthStatus = Type.Object({ status: Type.String() });

@@ -1,0 +1,242 @@
+import type { Goal, GoalPage } from '@goal-tracker/contract';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApi, json, resetData, type TestApi } from '../helpers.js';
+
+let server: TestDatabases;
+let api: TestApi;
+
+beforeAll(async () => {
+  server = await createTestServer();
+  api = await createTestApi(await server.createDatabase('goals'));
+});
+afterAll(async () => {
+  await api?.close();
+  await server?.dispose();
+});
+beforeEach(async () => {
+  await resetData(api.db);
+});
+
+async function create(name: string, headers: Record<string, string> = {}) {
+  return api.app.inject({ method: 'POST', url: '/goals', headers: { ...json, ...headers }, payload: { name } });
+}
+
+async function createGoal(name: string): Promise<Goal> {
+  const response = await create(name);
+  expect(response.statusCode).toBe(201);
+  return response.json<Goal>();
+}
+
+async function list(query: string): Promise<GoalPage> {
+  const response = await api.app.inject({ method: 'GET', url: `/goals${query}` });
+  expect(response.statusCode).toBe(200);
+  return response.json<GoalPage>();
+}
+
+describe('POST /goals', () => {
+  it('when the name is valid, then 201 with the goal, its Location, and the name trimmed', async () => {
+    const response = await create('  Run a marathon  ');
+    expect(response.statusCode).toBe(201);
+    const goal = response.json<Goal>();
+    expect(goal).toMatchObject({ name: 'Run a marathon', done: false });
+    expect(goal.id).toBeGreaterThan(0);
+    expect(response.headers.location).toBe(`/goals/${goal.id}`);
+    expect(new Date(goal.createdAt).toISOString()).toBe(goal.createdAt);
+    expect(goal.updatedAt).toBe(goal.createdAt);
+    expect(Object.keys(goal).sort()).toEqual(['createdAt', 'done', 'id', 'name', 'updatedAt']);
+  });
+
+  it('when the name holds SQL, then it is stored literally and the table survives', async () => {
+    const name = "Robert'); DROP TABLE goals;--";
+    const goal = await createGoal(name);
+    expect(goal.name).toBe(name);
+    const fetched = await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` });
+    expect(fetched.json<Goal>().name).toBe(name);
+    expect((await list('')).goals).toHaveLength(1);
+  });
+
+  it('when the name is 255 emoji, then it is accepted, as PostgreSQL counts characters', async () => {
+    const name = '🎯'.repeat(255);
+    expect((await createGoal(name)).name).toBe(name);
+  });
+});
+
+describe('GET /goals/{id}', () => {
+  it('when the goal exists, then 200 with it', async () => {
+    const goal = await createGoal('Learn Rust');
+    const response = await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual(goal);
+  });
+
+  it('when no goal has the id, then 404 problem', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/goals/999999' });
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({ status: 404, title: 'Not Found' });
+  });
+});
+
+describe('PATCH /goals/{id}', () => {
+  it('when done is set, then the goal is done, its name unchanged, updatedAt moved on', async () => {
+    const goal = await createGoal('Read a book');
+    const response = await api.app.inject({
+      method: 'PATCH',
+      url: `/goals/${goal.id}`,
+      headers: json,
+      payload: { done: true },
+    });
+    expect(response.statusCode).toBe(200);
+    const updated = response.json<Goal>();
+    expect(updated).toMatchObject({ id: goal.id, name: 'Read a book', done: true, createdAt: goal.createdAt });
+    expect(updated.updatedAt >= goal.updatedAt).toBe(true);
+  });
+
+  it('when the name is changed, then it is trimmed and stored', async () => {
+    const goal = await createGoal('Old name');
+    const response = await api.app.inject({
+      method: 'PATCH',
+      url: `/goals/${goal.id}`,
+      headers: json,
+      payload: { name: ' New name ' },
+    });
+    expect(response.json<Goal>()).toMatchObject({ name: 'New name', done: false });
+  });
+
+  it('when no goal has the id, then 404', async () => {
+    const response = await api.app.inject({
+      method: 'PATCH',
+      url: '/goals/424242',
+      headers: json,
+      payload: { done: true },
+    });
+    expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('DELETE /goals/{id}', () => {
+  it('when the goal exists, then 204 and it is gone; deleting it again is 404', async () => {
+    const goal = await createGoal('Temporary');
+    const deleted = await api.app.inject({ method: 'DELETE', url: `/goals/${goal.id}` });
+    expect(deleted.statusCode).toBe(204);
+    expect(deleted.body).toBe('');
+    expect((await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` })).statusCode).toBe(404);
+    expect((await api.app.inject({ method: 'DELETE', url: `/goals/${goal.id}` })).statusCode).toBe(404);
+  });
+});
+
+describe('GET /goals', () => {
+  it('when there are no goals, then an empty page with no next', async () => {
+    expect(await list('')).toEqual({ goals: [], next: null });
+  });
+
+  it('when paging with limit and after, then every goal comes once, in id order', async () => {
+    const created: Goal[] = [];
+    for (let i = 1; i <= 7; i += 1) created.push(await createGoal(`Goal ${i}`));
+    const seen: number[] = [];
+    let after: number | null = 0;
+    let pages = 0;
+    while (after !== null) {
+      const page = await list(`?limit=3&after=${after}`);
+      expect(page.goals.length).toBeLessThanOrEqual(3);
+      seen.push(...page.goals.map((goal) => goal.id));
+      after = page.next;
+      pages += 1;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual(created.map((goal) => goal.id));
+  });
+
+  it('when a page is full but nothing follows, then next is null', async () => {
+    await createGoal('One');
+    await createGoal('Two');
+    expect((await list('?limit=2')).next).toBeNull();
+  });
+
+  it('when a goal is deleted between pages, then paging by id still skips nothing', async () => {
+    const [a, b, c, d] = [await createGoal('a'), await createGoal('b'), await createGoal('c'), await createGoal('d')];
+    const first = await list('?limit=2');
+    expect(first.goals.map((goal) => goal.id)).toEqual([a?.id, b?.id]);
+    await api.app.inject({ method: 'DELETE', url: `/goals/${a?.id}` });
+    const second = await list(`?limit=2&after=${first.next}`);
+    expect(second.goals.map((goal) => goal.id)).toEqual([c?.id, d?.id]);
+  });
+
+  it('when filtered by done, then only goals in that state come, paged the same way', async () => {
+    const goals: Goal[] = [];
+    for (let i = 0; i < 6; i += 1) goals.push(await createGoal(`Goal ${i}`));
+    for (const goal of goals.filter((_, index) => index % 2 === 0)) {
+      await api.app.inject({ method: 'PATCH', url: `/goals/${goal.id}`, headers: json, payload: { done: true } });
+    }
+    const done = await list('?done=true&limit=2');
+    expect(done.goals.every((goal) => goal.done)).toBe(true);
+    const rest = await list(`?done=true&limit=2&after=${done.next}`);
+    expect([...done.goals, ...rest.goals].map((goal) => goal.id)).toEqual(
+      goals.filter((_, index) => index % 2 === 0).map((goal) => goal.id),
+    );
+    expect(rest.next).toBeNull();
+    const open = await list('?done=false');
+    expect(open.goals.map((goal) => goal.id)).toEqual(goals.filter((_, index) => index % 2 === 1).map((goal) => goal.id));
+  });
+
+  it('when no limit is given, then the page holds at most 50', async () => {
+    for (let i = 0; i < 51; i += 1) await createGoal(`Goal ${i}`);
+    const page = await list('');
+    expect(page.goals).toHaveLength(50);
+    expect(page.next).toBe(page.goals[49]?.id);
+  });
+});
+
+describe('POST /goals with Idempotency-Key', () => {
+  it('when the same key comes again, then the same goal comes back and no second one is made', async () => {
+    const key = { 'idempotency-key': 'create-1' };
+    const first = await create('Ship it', key);
+    const second = await create('Ship it', key);
+    expect(first.statusCode).toBe(201);
+    expect(second.statusCode).toBe(201);
+    expect(second.json()).toEqual(first.json());
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.headers.location).toBe(first.headers.location);
+    expect((await list('')).goals).toHaveLength(1);
+  });
+
+  it('when the same key comes ten times at once, then exactly one goal is made', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => create('Concurrent', { 'idempotency-key': 'burst' })),
+    );
+    expect(responses.map((response) => response.statusCode)).toEqual(Array(10).fill(201));
+    expect(new Set(responses.map((response) => response.json<Goal>().id)).size).toBe(1);
+    expect((await list('')).goals).toHaveLength(1);
+  });
+
+  it('when the key is reused for a different name, then 422 and nothing is made', async () => {
+    await create('First', { 'idempotency-key': 'reused' });
+    const response = await create('Second', { 'idempotency-key': 'reused' });
+    expect(response.statusCode).toBe(422);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect((await list('')).goals.map((goal) => goal.name)).toEqual(['First']);
+  });
+
+  it('when different keys are used, then each makes its own goal', async () => {
+    await create('Same name', { 'idempotency-key': 'a' });
+    await create('Same name', { 'idempotency-key': 'b' });
+    expect((await list('')).goals).toHaveLength(2);
+  });
+
+  it('when the goal the key made was deleted, then 410 and no new goal', async () => {
+    const first = await create('Short-lived', { 'idempotency-key': 'gone' });
+    await api.app.inject({ method: 'DELETE', url: first.headers.location as string });
+    const again = await create('Short-lived', { 'idempotency-key': 'gone' });
+    expect(again.statusCode).toBe(410);
+    expect((await list('')).goals).toHaveLength(0);
+  });
+
+  it('when the key is empty, too long or has spaces, then 400 and nothing is made', async () => {
+    for (const key of ['', 'k'.repeat(256), 'has space']) {
+      const response = await create('Keyed', { 'idempotency-key': key });
+      expect(response.statusCode, JSON.stringify(key)).toBe(400);
+    }
+    expect((await list('')).goals).toHaveLength(0);
+  });
+});
