@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@goal-tracker/test-postgres';
@@ -34,13 +35,29 @@ export const ALB_IDLE_TIMEOUT_S = 60;
 export interface LoadBalancer {
   readonly url: string;
   readonly pid: number;
+  /** HAProxy's own lines (e.g. `Server api/api-2 is DOWN`), stamped with performance.now(). */
+  readonly events: { at: number; line: string }[];
+  /** Health-check state of each server, from the admin socket's `show servers state`. */
+  servers(): Promise<{ name: string; up: boolean; health: number }[]>;
   stop(): Promise<void>;
+}
+
+/** Sends one command to HAProxy's admin socket and returns its answer. */
+function adminCommand(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(socketPath, () => socket.end(`${command}\n`));
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 export function haproxyConfig(
   port: number,
   targets: readonly { name: string; port: number }[],
   check: HealthCheck,
+  adminSocket: string,
 ): string {
   const servers = targets.map(
     (target) =>
@@ -50,6 +67,7 @@ export function haproxyConfig(
   return [
     'global',
     '  maxconn 4096',
+    `  stats socket ${adminSocket} mode 600 level admin`,
     'defaults',
     '  mode http',
     '  option http-keep-alive',
@@ -80,10 +98,19 @@ export async function startLoadBalancer(
   const dir = await mkdtemp(join(tmpdir(), 'goal-tracker-haproxy-'));
   const port = await freePort();
   const config = join(dir, 'haproxy.cfg');
-  await writeFile(config, haproxyConfig(port, targets, check));
-  const child = spawn(haproxy, ['-db', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const adminSocket = join(dir, 'admin.sock');
+  await writeFile(config, haproxyConfig(port, targets, check, adminSocket));
+  const child = spawn(haproxy, ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const events: { at: number; line: string }[] = [];
+  const keep = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    output += text;
+    for (const line of text.split('\n').filter(Boolean))
+      events.push({ at: performance.now(), line });
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let alive = true;
   const exited = new Promise<void>((done) => child.on('exit', () => ((alive = false), done())));
   const url = `http://127.0.0.1:${port}`;
@@ -96,5 +123,23 @@ export async function startLoadBalancer(
     await stop();
     throw new Error(`HAProxy did not start:\n${output}`);
   }
-  return { url, pid: child.pid, stop };
+  const servers = async () => {
+    // `show servers state`: a version line, then a `# be_id be_name srv_id srv_name ...` header.
+    const lines = (await adminCommand(adminSocket, 'show servers state api')).split('\n');
+    const header =
+      lines
+        .find((line) => line.startsWith('# '))
+        ?.slice(2)
+        .split(' ') ?? [];
+    const column = (fields: string[], name: string) => fields[header.indexOf(name)] ?? '';
+    return lines
+      .filter((line) => line && !line.startsWith('#') && line.split(' ').length === header.length)
+      .map((line) => line.split(' '))
+      .map((fields) => ({
+        name: column(fields, 'srv_name'),
+        up: column(fields, 'srv_op_state') === '2',
+        health: Number(column(fields, 'srv_check_health')),
+      }));
+  };
+  return { url, pid: child.pid, events, servers, stop };
 }

@@ -32,9 +32,13 @@ export class MemorySampler {
   highWater = 0;
   private readonly timer: NodeJS.Timeout;
 
+  /** Every reading with its time (performance.now()), when asked to keep them. */
+  readonly samples: { at: number; rss: number }[] = [];
+
   constructor(
     private readonly pid: number,
     intervalMs = 250,
+    private readonly keepSamples = false,
   ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
@@ -45,6 +49,7 @@ export class MemorySampler {
     const reading = readMemory(this.pid);
     if (!reading) return undefined;
     this.first ??= reading;
+    if (this.keepSamples) this.samples.push({ at: performance.now(), rss: reading.rss });
     this.last = reading;
     this.peakRss = Math.max(this.peakRss, reading.rss);
     this.highWater = Math.max(this.highWater, reading.peak);

@@ -30,6 +30,10 @@ export interface LoadRequest {
   bodyLua?: string;
   /** Lua expression for the path per request, e.g. `'/goals/' .. math.random(1, 100)`. */
   pathLua?: string;
+  /** Lua statements ending in `return wrk.format(...)`: the whole request, per request. */
+  requestLua?: string;
+  /** Milliseconds each connection waits before its next request, to pace the load. */
+  delayMs?: number;
 }
 
 export interface LoadOptions {
@@ -52,7 +56,18 @@ export function wrkScript(request: LoadRequest): string {
   const method = request.method ?? 'GET';
   const path = request.pathLua ?? luaString(request.path);
   const body = request.bodyLua ?? (request.body === undefined ? 'nil' : luaString(request.body));
-  const headers = request.body !== undefined || request.bodyLua !== undefined;
+  const headers =
+    request.body !== undefined || request.bodyLua !== undefined || request.requestLua !== undefined;
+  // wrk takes whole milliseconds; dithering between the two neighbours keeps the mean exact.
+  const delay =
+    request.delayMs === undefined
+      ? ''
+      : `local whole = ${Math.floor(request.delayMs)}
+local fraction = ${request.delayMs - Math.floor(request.delayMs)}
+function delay()
+  if math.random() < fraction then return whole + 1 end
+  return whole
+end`;
   return `
 local n = 0
 local counter = 0
@@ -67,8 +82,9 @@ end
 local headers = ${headers ? '{ ["Content-Type"] = "application/json" }' : '{}'}
 function request()
   n = n + 1
-  return wrk.format(${luaString(method)}, ${path}, headers, ${body})
+  ${request.requestLua ?? `return wrk.format(${luaString(method)}, ${path}, headers, ${body})`}
 end
+${delay}
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -1,0 +1,462 @@
+import { execFile as execFileCallback, execFileSync } from 'node:child_process';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+  appendFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../lib/deploy-cli.js';
+import { findExecutable } from '../lib/prerequisites.js';
+import { REPOSITORY_ROOT } from './support/images.js';
+
+const execFile = promisify(execFileCallback);
+
+// Stand-ins for docker, aws and npx: each logs its arguments (one line per call) to $STUB_LOG,
+// then behaves as its script says. They let the real code path run with no engine and no AWS.
+const LOGGING_PREFIX = '#!/bin/sh\nprintf "%s %s\\n" "${0##*/}" "$*" >> "$STUB_LOG"\n';
+
+const HEALTHY_DOCKER = `case "$1" in
+  info) echo 28.2.2 ;;
+  login) printf 'docker-login-stdin %s\\n' "$(/bin/cat)" >> "$STUB_LOG" ;;
+esac
+exit 0`;
+
+const HEALTHY_AWS = `case "$1 $2" in
+  "sts get-caller-identity") echo 123456789012 ;;
+  "ssm get-parameter") echo 21 ;;
+  "ecr get-login-password") echo s3cr3t-ecr-token ;;
+  "cloudformation describe-stacks") echo http://goal-tracker-dev-1234.eu-west-1.elb.amazonaws.com ;;
+  "configure get") exit 1 ;;
+esac
+exit 0`;
+
+const NPX_LOGS_DIRECTORY = 'printf "npx-cwd %s\\n" "$(pwd)" >> "$STUB_LOG"\nexit 0';
+
+interface Sandbox {
+  repo: string;
+  bin: string;
+  log: string;
+  commit: string;
+}
+
+let base: string;
+let sandboxCounter = 0;
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'goal-tracker-deploy-test-'));
+});
+
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+/** A one-commit git repository with this checkout's node_modules, and a PATH of stand-ins. */
+async function sandbox(stubs: Record<string, string>): Promise<Sandbox> {
+  sandboxCounter += 1;
+  const root = join(base, String(sandboxCounter));
+  const repo = join(root, 'repo');
+  const bin = join(root, 'bin');
+  await mkdir(join(repo, 'infra'), { recursive: true });
+  await mkdir(bin);
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
+  git('init', '-q');
+  await writeFile(join(repo, 'README.md'), '# fixture\n');
+  await writeFile(join(repo, 'infra', 'cdk.json'), '{}\n');
+  git('add', '.');
+  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'fixture');
+  // The CDK CLI prerequisite looks in node_modules; link this checkout's, out of git's sight.
+  await symlink(join(REPOSITORY_ROOT, 'node_modules'), join(repo, 'node_modules'));
+  await appendFile(join(repo, '.git', 'info', 'exclude'), 'node_modules\n');
+
+  const realGit = findExecutable('git', process.env.PATH);
+  if (!realGit) throw new Error('git is needed to run these tests');
+  await symlink(realGit, join(bin, 'git'));
+  for (const [name, script] of Object.entries(stubs)) {
+    await writeFile(join(bin, name), LOGGING_PREFIX + script + '\n');
+    await chmod(join(bin, name), 0o755);
+  }
+  const log = join(root, 'calls.log');
+  await writeFile(log, '');
+  return { repo, bin, log, commit: git('rev-parse', '--short', 'HEAD') };
+}
+
+const allStubs = () => ({ docker: HEALTHY_DOCKER, aws: HEALTHY_AWS, npx: NPX_LOGS_DIRECTORY });
+
+async function cli(
+  box: Sandbox,
+  command: 'deploy' | 'destroy',
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(command, args, {
+    print: (line) => out.push(...line.split('\n')),
+    printError: (line) => err.push(...line.split('\n')),
+    env: { PATH: box.bin, HOME: box.repo, STUB_LOG: box.log, ...env },
+    cwd: box.repo,
+  });
+  const calls = (await readFile(box.log, 'utf8')).split('\n').filter(Boolean);
+  return { code, out, err, stdout: out.join('\n'), stderr: err.join('\n'), calls };
+}
+
+/** Index of the first line containing `text`, failing when there is none. */
+function lineOf(lines: string[], text: string): number {
+  const index = lines.findIndex((line) => line.includes(text));
+  expect(index, `a line containing ${text}`).toBeGreaterThanOrEqual(0);
+  return index;
+}
+
+describe('npm run deploy -- --dry-run', () => {
+  it('when run on a clean checkout, then it prints the six steps in order and runs nothing but git', async () => {
+    const box = await sandbox(allStubs());
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run', '--region', 'eu-west-1']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const steps = result.out.filter((line) => /^\[\d\/6\]/.test(line));
+    expect(steps).toEqual([
+      '[1/6] Checking prerequisites',
+      '[2/6] Creating or updating the image registry (goal-tracker-registry)',
+      `[3/6] Building the images for linux/amd64, tagged ${box.commit}`,
+      '[4/6] Pushing the images to <account-id>.dkr.ecr.eu-west-1.amazonaws.com',
+      `[5/6] Deploying goal-tracker-dev with image tag ${box.commit} (the Auto Scaling groups roll to it)`,
+      '[6/6] Reading the application URL',
+    ]);
+    expect(result.calls).toEqual([]);
+    const printed = result.out.filter((line) => line.includes('[dry-run] $'));
+    expect(printed.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it('when run, then every image and the stack use the tag `git rev-parse --short HEAD`', async () => {
+    const box = await sandbox(allStubs());
+    const { out } = await cli(box, 'deploy', [
+      '--env',
+      'prod',
+      '--dry-run',
+      '--region',
+      'eu-west-1',
+    ]);
+    const registry = '<account-id>.dkr.ecr.eu-west-1.amazonaws.com';
+    for (const repository of ['goal-tracker-backend', 'goal-tracker-frontend']) {
+      lineOf(out, `--tag '${registry}/${repository}:${box.commit}'`);
+      lineOf(out, `docker push '${registry}/${repository}:${box.commit}'`);
+    }
+    const cdkDeploys = out.filter((line) => line.includes('npx --no cdk deploy'));
+    expect(cdkDeploys).toHaveLength(2);
+    for (const line of cdkDeploys) expect(line).toContain(`-c env=prod -c imageTag=${box.commit}`);
+    expect(cdkDeploys[1]).toContain('cdk deploy goal-tracker-prod --exclusively');
+  });
+
+  it('when run, then images are built for linux/amd64 from each Dockerfile, pushed after an ECR login by stdin, before the stack deploys', async () => {
+    const box = await sandbox(allStubs());
+    const { out } = await cli(box, 'deploy', [
+      '--env',
+      'dev',
+      '--dry-run',
+      '--region',
+      'eu-west-1',
+    ]);
+    const registryDeploy = lineOf(out, 'cdk deploy goal-tracker-registry');
+    const buildApi = lineOf(
+      out,
+      'docker buildx build --platform linux/amd64 --file apps/api/Dockerfile',
+    );
+    const buildWeb = lineOf(
+      out,
+      'docker buildx build --platform linux/amd64 --file apps/web/Dockerfile',
+    );
+    const login = lineOf(
+      out,
+      'aws ecr get-login-password --region eu-west-1 | docker login --username AWS --password-stdin',
+    );
+    const push = lineOf(out, 'docker push');
+    const stackDeploy = lineOf(out, 'cdk deploy goal-tracker-dev');
+    const url = lineOf(out, 'aws cloudformation describe-stacks --stack-name goal-tracker-dev');
+    expect(registryDeploy).toBeLessThan(buildApi);
+    expect(buildApi).toBeLessThan(buildWeb);
+    expect(buildWeb).toBeLessThan(login);
+    expect(login).toBeLessThan(push);
+    expect(push).toBeLessThan(stackDeploy);
+    expect(stackDeploy).toBeLessThan(url);
+    expect(out[lineOf(out, 'apps/api/Dockerfile')]).toContain('goal-tracker-backend:');
+    expect(out[lineOf(out, 'apps/web/Dockerfile')]).toContain('goal-tracker-frontend:');
+    expect(out[stackDeploy]).toContain('(in infra) AWS_REGION=eu-west-1');
+  });
+
+  it('when the working tree has uncommitted changes, then it refuses before any step and names --allow-dirty', async () => {
+    const box = await sandbox(allStubs());
+    await writeFile(join(box.repo, 'half-done.ts'), 'export {};\n');
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run', '--region', 'eu-west-1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('uncommitted changes');
+    expect(result.stderr).toContain('--allow-dirty');
+    expect(result.stdout).not.toContain('[2/6]');
+    expect(result.stdout).not.toContain('docker');
+  });
+
+  it("when the tree is dirty and --allow-dirty is given, then the tag says so and cannot collide with the commit's", async () => {
+    const box = await sandbox(allStubs());
+    await writeFile(join(box.repo, 'README.md'), '# changed\n');
+    const result = await cli(box, 'deploy', [
+      '--env',
+      'dev',
+      '--dry-run',
+      '--allow-dirty',
+      '--region',
+      'eu-west-1',
+    ]);
+    expect(result.code).toBe(0);
+    const tag = /imageTag=(\S+)/.exec(result.stdout)?.[1];
+    expect(tag).toMatch(new RegExp(`^${box.commit}-dirty-\\d{14}$`));
+  });
+
+  it.each([
+    [['--env', 'staging'], 'unknown environment "staging": use dev or prod'],
+    [[], '--env is required: dev or prod'],
+    [['--env', 'dev', '--force'], "Unknown option '--force'"],
+    [['--env', 'dev', '--ssh-cidr', '0.0.0.0'], 'is not an IPv4 CIDR'],
+    [['--env', 'dev', '--region', 'mars'], 'is not an AWS region name'],
+  ])(
+    'when the arguments are %j, then it exits 2 with "%s" and does nothing',
+    async (args, message) => {
+      const box = await sandbox(allStubs());
+      const result = await cli(box, 'deploy', [...args, '--dry-run']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain('usage: npm run deploy');
+      expect(result.stdout).toBe('');
+      expect(result.calls).toEqual([]);
+    },
+  );
+
+  it('when --ssh-cidr, --certificate-arn and --alarm-email are given, then both CDK deploys receive them as context', async () => {
+    const box = await sandbox(allStubs());
+    const { out, code } = await cli(box, 'deploy', [
+      '--env',
+      'prod',
+      '--dry-run',
+      '--region',
+      'eu-west-1',
+      '--ssh-cidr',
+      '203.0.113.7/32',
+      '--certificate-arn',
+      'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+      '--alarm-email',
+      'ops@example.com',
+      '--yes',
+    ]);
+    expect(code).toBe(0);
+    const cdkDeploys = out.filter((line) => line.includes('npx --no cdk deploy'));
+    expect(cdkDeploys).toHaveLength(2);
+    for (const line of cdkDeploys) {
+      expect(line).toContain(
+        '-c sshCidr=203.0.113.7/32 -c certificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/abc -c alarmEmail=ops@example.com --require-approval never',
+      );
+    }
+  });
+
+  it('when PATH has neither docker nor the AWS CLI, then it names each one and how to install it, and stops', async () => {
+    const box = await sandbox({});
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run', '--region', 'eu-west-1']);
+    expect(result.code).toBe(1);
+    expect(result.out).toContainEqual(
+      expect.stringMatching(/^ {2}missing: docker: not found on PATH; install Docker/),
+    );
+    expect(result.out).toContainEqual(
+      expect.stringMatching(/^ {2}missing: AWS CLI: not found on PATH; install the AWS CLI/),
+    );
+    expect(result.stderr).toBe('error: 2 prerequisites missing: docker, AWS CLI');
+    expect(result.stdout).not.toContain('[2/6]');
+  });
+
+  it('when no region is given anywhere, then it asks for one', async () => {
+    const box = await sandbox(allStubs());
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('missing: AWS region: none set; pass --region');
+    // `aws configure get region` is a local read, so even a dry run asks it.
+    expect(result.calls).toEqual(['aws configure get region']);
+  });
+
+  it('when AWS_REGION is set, then it is the region used', async () => {
+    const box = await sandbox(allStubs());
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run'], {
+      AWS_REGION: 'ap-southeast-2',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('<account-id>.dkr.ecr.ap-southeast-2.amazonaws.com');
+  });
+});
+
+describe('npm run deploy (real commands, stand-ins for docker, aws and npx)', () => {
+  it('when the Docker daemon is down and AWS has no credentials, then each is reported with what to do, and nothing deploys', async () => {
+    const box = await sandbox({
+      docker: `[ "$1" = info ] && { echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1; }\nexit 0`,
+      aws: `echo "Unable to locate credentials. You can configure credentials by running \\"aws configure\\"." >&2\nexit 255`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      'missing: docker daemon: not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)',
+    );
+    expect(result.stdout).toContain(
+      'missing: AWS credentials: none usable (Unable to locate credentials.',
+    );
+    expect(result.stderr).toBe('error: 2 prerequisites missing: docker daemon, AWS credentials');
+    expect(result.calls.filter((call) => call.startsWith('npx'))).toEqual([]);
+  });
+
+  it('when the account has no CDK bootstrap stack, then it prints the bootstrap command for that account and region', async () => {
+    const box = await sandbox({
+      docker: HEALTHY_DOCKER,
+      aws: `case "$1" in
+  sts) echo 123456789012 ;;
+  ssm) echo "An error occurred (ParameterNotFound) when calling the GetParameter operation: " >&2; exit 254 ;;
+esac`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      'missing: CDK bootstrap: account 123456789012 is not bootstrapped in eu-west-1; run `npx cdk bootstrap aws://123456789012/eu-west-1` once',
+    );
+  });
+
+  it('when everything is in place, then it runs each step in order, passes the ECR password only through stdin, and prints the URL', async () => {
+    const box = await sandbox(allStubs());
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const infra = join(box.repo, 'infra');
+    // Both ends of the login pipe start together, so their two log lines may come in either order.
+    const pipe = result.calls.slice(8, 10).sort();
+    expect(pipe).toEqual([
+      'aws ecr get-login-password --region eu-west-1',
+      `docker login --username AWS --password-stdin ${registry}`,
+    ]);
+    expect([...result.calls.slice(0, 8), ...result.calls.slice(10)]).toEqual([
+      'docker buildx version',
+      'docker info --format {{.ServerVersion}}',
+      'aws sts get-caller-identity --query Account --output text --region eu-west-1',
+      'aws ssm get-parameter --name /cdk-bootstrap/hnb659fds/version --query Parameter.Value --output text --region eu-west-1',
+      `npx --no cdk deploy goal-tracker-registry --exclusively -c env=dev -c imageTag=${box.commit}`,
+      `npx-cwd ${infra}`,
+      expect.stringMatching(
+        new RegExp(
+          `^docker buildx build --platform linux/amd64 --file apps/api/Dockerfile --tag ${registry}/goal-tracker-backend:${box.commit} --label org.opencontainers.image.revision=[0-9a-f]{40} --load \\.$`,
+        ),
+      ),
+      expect.stringMatching(
+        /^docker buildx build --platform linux\/amd64 --file apps\/web\/Dockerfile --tag \S+\/goal-tracker-frontend:/,
+      ),
+      'docker-login-stdin s3cr3t-ecr-token',
+      `docker push ${registry}/goal-tracker-backend:${box.commit}`,
+      `docker push ${registry}/goal-tracker-frontend:${box.commit}`,
+      `npx --no cdk deploy goal-tracker-dev --exclusively -c env=dev -c imageTag=${box.commit}`,
+      `npx-cwd ${infra}`,
+      "aws cloudformation describe-stacks --stack-name goal-tracker-dev --query Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0] --output text --region eu-west-1",
+    ]);
+    expect(result.stdout).not.toContain('s3cr3t-ecr-token');
+    expect(result.out.at(-1)).toBe(
+      'Application URL: http://goal-tracker-dev-1234.eu-west-1.elb.amazonaws.com',
+    );
+    expect(result.stdout).toContain('ok: AWS account 123456789012, region eu-west-1');
+    expect(result.stdout).toContain('ok: CDK bootstrap version 21');
+  });
+
+  it('when a push fails, then it stops with the failing command and does not deploy the stack', async () => {
+    const box = await sandbox({
+      docker: `[ "$1" = push ] && exit 1\n[ "$1" = login ] && /bin/cat > /dev/null\n[ "$1" = info ] && echo 28.2.2\nexit 0`,
+      aws: HEALTHY_AWS,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: command failed with exit code 1: docker push 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/goal-tracker-backend:/,
+    );
+    expect(result.calls.some((call) => call.includes('cdk deploy goal-tracker-dev'))).toBe(false);
+    expect(result.stdout).not.toContain('[5/6]');
+  });
+});
+
+describe('npm run destroy', () => {
+  it('when run for dev, then it deletes only the dev stack, needing no docker', async () => {
+    const box = await sandbox({ aws: HEALTHY_AWS });
+    const result = await cli(box, 'destroy', [
+      '--env',
+      'dev',
+      '--dry-run',
+      '--region',
+      'eu-west-1',
+    ]);
+    expect(result.code).toBe(0);
+    const commands = result.out.filter((line) => line.includes('cdk destroy'));
+    expect(commands).toEqual([
+      '  [dry-run] $ (in infra) AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev',
+    ]);
+  });
+
+  it('when --with-registry and --yes are given, then the registry goes after the environment, without questions', async () => {
+    const box = await sandbox({ aws: HEALTHY_AWS, npx: NPX_LOGS_DIRECTORY });
+    const result = await cli(box, 'destroy', [
+      '--env',
+      'prod',
+      '--with-registry',
+      '--yes',
+      '--region',
+      'eu-west-1',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.calls.filter((call) => call.startsWith('npx --no'))).toEqual([
+      'npx --no cdk destroy goal-tracker-prod --exclusively -c env=prod --force',
+      'npx --no cdk destroy goal-tracker-registry --exclusively -c env=prod --force',
+    ]);
+  });
+
+  it('when the environment is unknown, then it exits 2 without touching anything', async () => {
+    const box = await sandbox({ aws: HEALTHY_AWS });
+    const result = await cli(box, 'destroy', ['--env', 'qa']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown environment "qa"');
+    expect(result.calls).toEqual([]);
+  });
+});
+
+describe('the deploy and destroy scripts', () => {
+  it.each([
+    ['scripts/deploy.ts', 'usage: npm run deploy'],
+    ['scripts/destroy.ts', 'usage: npm run destroy'],
+  ])('when %s is run with --help, then it prints its usage and exits 0', async (script, usage) => {
+    const { stdout } = await execFile(process.execPath, ['--import', 'tsx', script, '--help'], {
+      cwd: REPOSITORY_ROOT,
+    });
+    expect(stdout).toContain(usage);
+  });
+
+  it('when scripts/deploy.ts is given an unknown environment, then the process exits 2', async () => {
+    const failure = await execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/deploy.ts', '--env', 'qa'],
+      {
+        cwd: REPOSITORY_ROOT,
+      },
+    ).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toContain('unknown environment "qa"');
+  });
+});

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopAllServers } from '../bench/lib/server.js';
+import { assertBuilt } from '../bench/lib/stack.js';
+import { instanceLossDrill } from '../drill/instance-loss.js';
+import type { DrillResult } from '../drill/lib/recorder.js';
+import { poolExhaustionDrill } from '../drill/pool-exhaustion.js';
+import { postgresRestartDrill } from '../drill/postgres-restart.js';
+import { sigtermDrill } from '../drill/sigterm.js';
+
+// The drills that take under a minute, run against the production builds (`npm test` runs
+// `tsc -b` first). Each drill checks its own outcome; a failure shows what it saw.
+const quiet = { log: () => undefined };
+const expectPassed = (result: DrillResult) =>
+  expect(result.failures, `${result.name}:\n${result.lines.join('\n')}`).toEqual([]);
+
+describe('fault drills', () => {
+  beforeAll(() => assertBuilt());
+  afterAll(() => stopAllServers());
+
+  it('when the API gets SIGTERM under load, then no accepted request fails and it exits within 10 s', async () => {
+    expectPassed(await sigtermDrill(quiet));
+  }, 60_000);
+
+  it('when PostgreSQL restarts under write load, then 503 while down, recovery within 5 s, and every acknowledged write is stored', async () => {
+    expectPassed(await postgresRestartDrill(quiet));
+  }, 60_000);
+
+  it('when 200 requests meet a pool of 10 on a locked table, then each succeeds or gets 503 in time and none hangs', async () => {
+    expectPassed(await poolExhaustionDrill(quiet));
+  }, 60_000);
+
+  it('when one of two API instances behind the load balancer dies, then every request through the web tier still succeeds', async () => {
+    expectPassed(await instanceLossDrill(quiet));
+  }, 90_000);
+});
