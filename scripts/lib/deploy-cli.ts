@@ -24,13 +24,13 @@ const defaultIo: CliIo = {
 };
 
 async function contextFor(dryRun: boolean, io: CliIo): Promise<DeployContext> {
-  const probe = createRunner({ dryRun, cwd: io.cwd, print: io.print });
+  const probe = createRunner({ dryRun, cwd: io.cwd, print: io.print, env: io.env });
   const top = await probe.inspect({ program: 'git', args: ['rev-parse', '--show-toplevel'] });
   if (top.code !== 0) {
     throw new DeployError(`${io.cwd} is not inside a git checkout of this repository`);
   }
   return {
-    runner: createRunner({ dryRun, cwd: top.stdout, print: io.print }),
+    runner: createRunner({ dryRun, cwd: top.stdout, print: io.print, env: io.env }),
     print: io.print,
     root: top.stdout,
     env: io.env,

@@ -15,25 +15,23 @@ export interface StackContext {
   alarmEmail?: string;
 }
 
-export interface DeployOptions {
+interface SharedOptions {
   env: Environment;
   dryRun: boolean;
-  allowDirty: boolean;
-  /** Pass `--require-approval never` to the CDK, for runs without a terminal. */
+  /** Deploy: `--require-approval never` for the CDK; destroy: no "are you sure" question. */
   yes: boolean;
-  region?: string;
+  region?: string | undefined;
   context: StackContext;
 }
 
-export interface DestroyOptions {
-  env: Environment;
-  dryRun: boolean;
-  /** Skip the CDK's "are you sure" question. */
-  yes: boolean;
+export interface DeployOptions extends SharedOptions {
+  /** Build from a working tree with uncommitted changes. */
+  allowDirty: boolean;
+}
+
+export interface DestroyOptions extends SharedOptions {
   /** Also delete the ECR repositories shared by every environment. */
   withRegistry: boolean;
-  region?: string;
-  context: StackContext;
 }
 
 export const DEPLOY_USAGE = `usage: npm run deploy -- --env dev|prod [options]
@@ -123,56 +121,47 @@ function stackContext(values: {
   return context;
 }
 
-/** Returns the options, or `undefined` when help was asked for. */
-export function parseDeployArgs(argv: string[]): DeployOptions | undefined {
+const sharedOptions = {
+  env: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  yes: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+  ...contextOptions,
+} as const;
+
+/** Parses what both commands take plus the one switch of their own; undefined for --help. */
+function parseCommand(
+  argv: string[],
+  ownSwitch: 'allow-dirty' | 'with-registry',
+): { shared: SharedOptions; ownSwitch: boolean } | undefined {
   const { values } = usage(() =>
     parseArgs({
       args: argv,
       strict: true,
-      options: {
-        env: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        'allow-dirty': { type: 'boolean', default: false },
-        yes: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-        ...contextOptions,
-      },
+      options: { ...sharedOptions, [ownSwitch]: { type: 'boolean', default: false } },
     }),
   );
   if (values.help) return undefined;
   return {
-    env: environment(values.env),
-    dryRun: values['dry-run'],
-    allowDirty: values['allow-dirty'],
-    yes: values.yes,
-    region: region(values.region),
-    context: stackContext(values),
+    shared: {
+      env: environment(values.env),
+      dryRun: values['dry-run'],
+      yes: values.yes,
+      region: region(values.region),
+      context: stackContext(values),
+    },
+    ownSwitch: (values as Record<string, unknown>)[ownSwitch] === true,
   };
 }
 
 /** Returns the options, or `undefined` when help was asked for. */
+export function parseDeployArgs(argv: string[]): DeployOptions | undefined {
+  const parsed = parseCommand(argv, 'allow-dirty');
+  return parsed && { ...parsed.shared, allowDirty: parsed.ownSwitch };
+}
+
+/** Returns the options, or `undefined` when help was asked for. */
 export function parseDestroyArgs(argv: string[]): DestroyOptions | undefined {
-  const { values } = usage(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        env: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        'with-registry': { type: 'boolean', default: false },
-        yes: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-        ...contextOptions,
-      },
-    }),
-  );
-  if (values.help) return undefined;
-  return {
-    env: environment(values.env),
-    dryRun: values['dry-run'],
-    withRegistry: values['with-registry'],
-    yes: values.yes,
-    region: region(values.region),
-    context: stackContext(values),
-  };
+  const parsed = parseCommand(argv, 'with-registry');
+  return parsed && { ...parsed.shared, withRegistry: parsed.ownSwitch };
 }

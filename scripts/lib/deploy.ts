@@ -97,17 +97,20 @@ export async function deploy(
     region: options.region,
   });
   const approval = options.yes ? ['--require-approval', 'never'] : [];
+  // Both deploys pass the same context, so the CDK app synthesizes the same way each time.
+  const cdkDeploy = (stackName: string) =>
+    runner.execute(
+      cdk(context, target.region, [
+        'deploy',
+        stackName,
+        '--exclusively',
+        ...contextArgs(options.env, options.context, tag),
+        ...approval,
+      ]),
+    );
 
   step(`Creating or updating the image registry (${REGISTRY_STACK})`);
-  await runner.execute(
-    cdk(context, target.region, [
-      'deploy',
-      REGISTRY_STACK,
-      '--exclusively',
-      ...contextArgs(options.env, options.context, tag),
-      ...approval,
-    ]),
-  );
+  await cdkDeploy(REGISTRY_STACK);
 
   const registry = registryHost(target);
   const references = IMAGES.map((image) => ({
@@ -149,15 +152,7 @@ export async function deploy(
   }
 
   step(`Deploying ${stack} with image tag ${tag} (the Auto Scaling groups roll to it)`);
-  await runner.execute(
-    cdk(context, target.region, [
-      'deploy',
-      stack,
-      '--exclusively',
-      ...contextArgs(options.env, options.context, tag),
-      ...approval,
-    ]),
-  );
+  await cdkDeploy(stack);
 
   step('Reading the application URL');
   const url = await runner.ask(
@@ -207,24 +202,22 @@ export async function destroy(context: DeployContext, options: DestroyOptions): 
     region: options.region,
   });
   const force = options.yes ? ['--force'] : [];
-  const contextFlags = contextArgs(options.env, options.context);
-
-  step(`Deleting ${stack}`);
-  await runner.execute(
-    cdk(context, target.region, ['destroy', stack, '--exclusively', ...contextFlags, ...force]),
-  );
-
-  if (options.withRegistry) {
-    step(`Deleting the image registry (${REGISTRY_STACK}), shared by every environment`);
-    await runner.execute(
+  const cdkDestroy = (stackName: string) =>
+    runner.execute(
       cdk(context, target.region, [
         'destroy',
-        REGISTRY_STACK,
+        stackName,
         '--exclusively',
-        ...contextFlags,
+        ...contextArgs(options.env, options.context),
         ...force,
       ]),
     );
+
+  step(`Deleting ${stack}`);
+  await cdkDestroy(stack);
+  if (options.withRegistry) {
+    step(`Deleting the image registry (${REGISTRY_STACK}), shared by every environment`);
+    await cdkDestroy(REGISTRY_STACK);
   }
   print(
     `${runner.dryRun ? 'Dry run of deleting' : 'Deleted'} ${stack}` +

@@ -161,7 +161,10 @@ async function checkAws(
   }
   const region = await resolveRegion(context, requestedRegion);
   if (!region) {
-    check.missing('AWS region', 'none set; pass --region us-east-1 or set AWS_REGION');
+    check.missing(
+      'AWS region',
+      "none set; pass --region (us-east-1 is the CDK app's default) or set AWS_REGION",
+    );
     return undefined;
   }
   const identity = await context.runner.ask(

@@ -68,16 +68,18 @@ export interface RunnerOptions {
   cwd: string;
   /** Where the printed commands go. */
   print: (line: string) => void;
+  /** The environment commands inherit (PATH is looked up in it); `process.env` when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
-export function createRunner({ dryRun, cwd, print }: RunnerOptions): Runner {
+export function createRunner({ dryRun, cwd, print, env = process.env }: RunnerOptions): Runner {
   const show = (command: Command) => {
     const where = command.cwd && command.cwd !== cwd ? `(in ${relative(cwd, command.cwd)}) ` : '';
     print(`  ${dryRun ? '[dry-run] ' : ''}$ ${where}${formatCommand(command)}`);
   };
   const options = (command: Command) => ({
     cwd: command.cwd ?? cwd,
-    env: { ...process.env, ...command.env },
+    env: { ...env, ...command.env },
   });
 
   return {
