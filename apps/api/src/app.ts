@@ -5,7 +5,6 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { goalsRepository } from './db/goals-repository.js';
 import { registerMetrics } from './http/metrics.js';
@@ -41,13 +40,13 @@ class AccessLog extends LogController {
 export interface AppOptions {
   db: Database;
   /** pino logger; the app is silent without one. */
-  logger?: Logger;
+  logger?: FastifyBaseLogger;
 }
 
 /** Builds the API (routes, validation, errors, metrics, docs) without listening. */
 export async function buildApp({ db, logger }: AppOptions) {
   const app = Fastify({
-    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     requestIdHeader: false,
     logController: new AccessLog({ requestIdLogLabel: 'requestId' }),

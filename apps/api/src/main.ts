@@ -35,9 +35,14 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
     migrations.abort();
+    // A connection whose request was in flight when the signal came turns idle once its
+    // response is out, and a keep-alive client would hold it open: close such connections
+    // as they turn idle, or the server would wait for the keep-alive timeout.
+    const reaper = setInterval(() => app?.server.closeIdleConnections(), 100);
     try {
       // Stops accepting, closes idle keep-alive connections, waits for in-flight requests.
       await app?.close();
+      clearInterval(reaper);
       await database?.close();
     } catch (error) {
       log.error({ err: error }, 'shutdown failed');

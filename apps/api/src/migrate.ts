@@ -7,7 +7,8 @@ import { loggerOptions } from './logger.js';
 /** `npm run db:migrate`: applies pending migrations to the configured database and exits. */
 const config = loadConfig();
 const log = pino(loggerOptions(config.logLevel));
-const { db, close } = await openDatabase(config.database, log);
+const opened = await openDatabase(config.database, log);
+const { db } = opened;
 try {
   const applied = await migrate(db, { log });
   log.info({ applied, schemaVersion: db.migratedVersion }, 'database is migrated');
@@ -15,5 +16,5 @@ try {
   log.fatal({ err: error }, 'migration failed');
   process.exitCode = 1;
 } finally {
-  await close();
+  await opened.close();
 }

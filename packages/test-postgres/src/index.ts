@@ -239,7 +239,8 @@ export async function createTestServer(): Promise<TestDatabases> {
     },
     async dispose() {
       await onExternalServer(external, async (client) => {
-        for (const name of created) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        for (const name of created)
+          await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       });
     },
   };

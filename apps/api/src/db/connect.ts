@@ -40,7 +40,9 @@ export async function openDatabase(
     db,
     embedded,
     async close() {
-      await db.close().catch((error: unknown) => log.warn({ err: String(error) }, 'closing the pool failed'));
+      await db
+        .close()
+        .catch((error: unknown) => log.warn({ err: String(error) }, 'closing the pool failed'));
       await embedded?.stop();
     },
   };

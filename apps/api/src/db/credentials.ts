@@ -1,3 +1,4 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ConnectionSettings, CredentialsSource } from './database.js';
@@ -12,7 +13,10 @@ const DatabaseSecret = Type.Object({
   username: Type.String({ minLength: 1 }),
   password: Type.String({ minLength: 1 }),
   host: Type.String({ minLength: 1 }),
-  port: Type.Union([Type.Integer({ minimum: 1, maximum: 65_535 }), Type.String({ pattern: '^[0-9]+$' })]),
+  port: Type.Union([
+    Type.Integer({ minimum: 1, maximum: 65_535 }),
+    Type.String({ pattern: '^[0-9]+$' }),
+  ]),
   dbname: Type.Optional(Type.String({ minLength: 1 })),
 });
 
@@ -30,7 +34,9 @@ export function parseDatabaseSecret(secretString: string | undefined): Connectio
   }
   const [first] = Value.Errors(DatabaseSecret, parsed);
   if (first) {
-    throw new SecretFormatError(`the database secret's ${first.path || 'value'} is missing or invalid`);
+    throw new SecretFormatError(
+      `the database secret's ${first.path || 'value'} is missing or invalid`,
+    );
   }
   const secret = parsed as typeof DatabaseSecret.static;
   return {
@@ -52,17 +58,15 @@ export function secretsManagerCredentials(
   secretArn: string,
   region: string | undefined,
 ): CredentialsSource {
-  let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
+  let client: SecretsManagerClient | undefined;
   const read = async (): Promise<ConnectionSettings> => {
-    const { SecretsManagerClient, GetSecretValueCommand } = await import(
-      '@aws-sdk/client-secrets-manager'
-    );
-    client ??= new SecretsManagerClient({
+    const sdk = await import('@aws-sdk/client-secrets-manager');
+    client ??= new sdk.SecretsManagerClient({
       ...(region === undefined ? {} : { region }),
       maxAttempts: 3,
       requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
     });
-    const output = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const output = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretArn }));
     return parseDatabaseSecret(output.SecretString);
   };
   return { load: read, reload: read };

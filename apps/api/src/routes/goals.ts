@@ -9,7 +9,13 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { GoalsService } from '../services/goals-service.js';
-import { IdempotencyKeyHeaders, badRequest, notFound, problemResponse, unavailable } from './schemas.js';
+import {
+  IdempotencyKeyHeaders,
+  badRequest,
+  notFound,
+  problemResponse,
+  unavailable,
+} from './schemas.js';
 
 /** Names are trimmed before validation, so "  a  " is "a" and "   " is empty (400). */
 function trimName(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {

@@ -48,7 +48,8 @@ export function goalsService(repository: GoalsRepository): GoalsService {
     },
 
     async create(name, idempotencyKey) {
-      if (idempotencyKey === undefined) return { goal: await repository.insert(name), replayed: false };
+      if (idempotencyKey === undefined)
+        return { goal: await repository.insert(name), replayed: false };
       const result = await repository.insertWithKey(name, idempotencyKey);
       if (result.outcome === 'created') return { goal: result.goal, replayed: false };
       if (result.requestName !== name) {
@@ -59,7 +60,11 @@ export function goalsService(repository: GoalsRepository): GoalsService {
         );
       }
       if (result.outcome === 'gone') {
-        throw new AppError(410, 'Gone', 'The goal created with this Idempotency-Key has been deleted.');
+        throw new AppError(
+          410,
+          'Gone',
+          'The goal created with this Idempotency-Key has been deleted.',
+        );
       }
       return { goal: result.goal, replayed: true };
     },

@@ -19,7 +19,12 @@ beforeEach(async () => {
 });
 
 async function create(name: string, headers: Record<string, string> = {}) {
-  return api.app.inject({ method: 'POST', url: '/goals', headers: { ...json, ...headers }, payload: { name } });
+  return api.app.inject({
+    method: 'POST',
+    url: '/goals',
+    headers: { ...json, ...headers },
+    payload: { name },
+  });
 }
 
 async function createGoal(name: string): Promise<Goal> {
@@ -89,7 +94,12 @@ describe('PATCH /goals/{id}', () => {
     });
     expect(response.statusCode).toBe(200);
     const updated = response.json<Goal>();
-    expect(updated).toMatchObject({ id: goal.id, name: 'Read a book', done: true, createdAt: goal.createdAt });
+    expect(updated).toMatchObject({
+      id: goal.id,
+      name: 'Read a book',
+      done: true,
+      createdAt: goal.createdAt,
+    });
     expect(updated.updatedAt >= goal.updatedAt).toBe(true);
   });
 
@@ -121,8 +131,12 @@ describe('DELETE /goals/{id}', () => {
     const deleted = await api.app.inject({ method: 'DELETE', url: `/goals/${goal.id}` });
     expect(deleted.statusCode).toBe(204);
     expect(deleted.body).toBe('');
-    expect((await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` })).statusCode).toBe(404);
-    expect((await api.app.inject({ method: 'DELETE', url: `/goals/${goal.id}` })).statusCode).toBe(404);
+    expect((await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` })).statusCode).toBe(
+      404,
+    );
+    expect((await api.app.inject({ method: 'DELETE', url: `/goals/${goal.id}` })).statusCode).toBe(
+      404,
+    );
   });
 });
 
@@ -155,7 +169,12 @@ describe('GET /goals', () => {
   });
 
   it('when a goal is deleted between pages, then paging by id still skips nothing', async () => {
-    const [a, b, c, d] = [await createGoal('a'), await createGoal('b'), await createGoal('c'), await createGoal('d')];
+    const [a, b, c, d] = [
+      await createGoal('a'),
+      await createGoal('b'),
+      await createGoal('c'),
+      await createGoal('d'),
+    ];
     const first = await list('?limit=2');
     expect(first.goals.map((goal) => goal.id)).toEqual([a?.id, b?.id]);
     await api.app.inject({ method: 'DELETE', url: `/goals/${a?.id}` });
@@ -167,7 +186,12 @@ describe('GET /goals', () => {
     const goals: Goal[] = [];
     for (let i = 0; i < 6; i += 1) goals.push(await createGoal(`Goal ${i}`));
     for (const goal of goals.filter((_, index) => index % 2 === 0)) {
-      await api.app.inject({ method: 'PATCH', url: `/goals/${goal.id}`, headers: json, payload: { done: true } });
+      await api.app.inject({
+        method: 'PATCH',
+        url: `/goals/${goal.id}`,
+        headers: json,
+        payload: { done: true },
+      });
     }
     const done = await list('?done=true&limit=2');
     expect(done.goals.every((goal) => goal.done)).toBe(true);
@@ -177,7 +201,9 @@ describe('GET /goals', () => {
     );
     expect(rest.next).toBeNull();
     const open = await list('?done=false');
-    expect(open.goals.map((goal) => goal.id)).toEqual(goals.filter((_, index) => index % 2 === 1).map((goal) => goal.id));
+    expect(open.goals.map((goal) => goal.id)).toEqual(
+      goals.filter((_, index) => index % 2 === 1).map((goal) => goal.id),
+    );
   });
 
   it('when no limit is given, then the page holds at most 50', async () => {

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { REPOSITORY_ROOT } from '../src/paths.js';
+
+describe('loadConfig', () => {
+  it('when nothing is set, then port 8080 on all interfaces over the embedded database in .data', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', logLevel: 'info' });
+    expect(config.database).toEqual({
+      source: { kind: 'embedded', dataDir: join(REPOSITORY_ROOT, '.data') },
+      ssl: undefined,
+      sslCa: undefined,
+      poolMax: 10,
+      connectTimeoutMs: 1000,
+      statementTimeoutMs: 5000,
+    });
+  });
+
+  it('when DATABASE_URL is set, then it is used', () => {
+    const url = 'postgres://u:p@db.internal:5432/goalsdb';
+    expect(loadConfig({ DATABASE_URL: url }).database.source).toEqual({ kind: 'url', url });
+  });
+
+  it('when DB_SECRET_ARN is set too, then the secret wins, with the region from AWS_REGION', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://x/y',
+      DB_SECRET_ARN: 'arn:secret',
+      AWS_REGION: 'eu-west-2',
+    });
+    expect(config.database.source).toEqual({
+      kind: 'secret',
+      secretArn: 'arn:secret',
+      region: 'eu-west-2',
+    });
+  });
+
+  it('when numbers and choices are given as text, then they are converted', () => {
+    const config = loadConfig({
+      PORT: '9090',
+      DB_POOL_MAX: '20',
+      DB_CONNECT_TIMEOUT_MS: '1500',
+      DB_STATEMENT_TIMEOUT_MS: '2500',
+      DB_SSL: 'require',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: 'relative/dir',
+    });
+    expect(config).toMatchObject({ port: 9090, logLevel: 'warn' });
+    expect(config.database).toMatchObject({
+      poolMax: 20,
+      connectTimeoutMs: 1500,
+      statementTimeoutMs: 2500,
+      ssl: 'require',
+    });
+    expect(config.database.source).toEqual({
+      kind: 'embedded',
+      dataDir: join(process.cwd(), 'relative/dir'),
+    });
+  });
+
+  it('when a variable is empty, then it counts as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({
+      port: 8080,
+      database: { source: { kind: 'embedded' } },
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT: .*integer.*"eighty"/],
+    [{ PORT: '70000' }, /^PORT:/],
+    [{ DB_POOL_MAX: '0' }, /^DB_POOL_MAX:/],
+    [
+      { LOG_LEVEL: 'loud' },
+      /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/,
+    ],
+    [{ DB_SSL: 'verify-ca' }, /^DB_SSL: must be one of disable, require, verify-full/],
+    [{ DB_SSL_CA: '/nonexistent/bundle.pem' }, /^DB_SSL_CA: cannot read/],
+    [{ DATABASE_URL: 'mysql://u:secret@h/d' }, /^DATABASE_URL: must be a postgres/],
+  ])('when %o, then the error names the variable', (environment, message) => {
+    expect(() => loadConfig(environment)).toThrow(message);
+  });
+
+  it('when DATABASE_URL is invalid, then its value, which may hold a password, is not echoed', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://u:secret@h/d' })).not.toThrow(/secret/);
+  });
+});

@@ -1,0 +1,151 @@
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.js';
+import { migrate, readMigrations } from '../../src/db/migrations.js';
+import { MIGRATIONS_DIR } from '../../src/paths.js';
+import { silentLog, testDatabase } from '../helpers.js';
+
+let server: TestDatabases;
+const databases: Database[] = [];
+const directories: string[] = [];
+
+beforeAll(async () => {
+  server = await createTestServer();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+afterEach(async () => {
+  await Promise.all(databases.splice(0).map((db) => db.close()));
+  await Promise.all(
+    directories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })),
+  );
+});
+
+function open(url: string): Database {
+  const db = testDatabase(url);
+  databases.push(db);
+  return db;
+}
+
+async function migrationsDirectory(files: Record<string, string>): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'migrations-'));
+  directories.push(directory);
+  for (const [name, sql] of Object.entries(files)) await writeFile(join(directory, name), sql);
+  return directory;
+}
+
+async function rows<T>(db: Database, sql: string): Promise<T[]> {
+  return db.session(async (query) => (await query<T>(sql)).rows);
+}
+
+describe('the migration files', () => {
+  it('when read, then they are numbered 1, 2, 3 ... with no gap', async () => {
+    const migrations = await readMigrations();
+    expect(migrations.map((migration) => migration.version)).toEqual(
+      migrations.map((_, index) => index + 1),
+    );
+  });
+
+  it("when only 001 is applied, then the table is exactly the specification's goals(id SERIAL PRIMARY KEY, goal_name VARCHAR(255) NOT NULL)", async () => {
+    const directory = await migrationsDirectory({});
+    await copyFile(
+      join(MIGRATIONS_DIR, '001_create_goals.sql'),
+      join(directory, '001_create_goals.sql'),
+    );
+    const db = open(await server.createDatabase('spec'));
+    await migrate(db, { log: silentLog, directory });
+    const columns = await rows<Record<string, unknown>>(
+      db,
+      `SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
+       FROM information_schema.columns WHERE table_name = 'goals' ORDER BY ordinal_position`,
+    );
+    expect(columns).toEqual([
+      {
+        column_name: 'id',
+        data_type: 'integer',
+        character_maximum_length: null,
+        is_nullable: 'NO',
+        column_default: "nextval('goals_id_seq'::regclass)",
+      },
+      {
+        column_name: 'goal_name',
+        data_type: 'character varying',
+        character_maximum_length: 255,
+        is_nullable: 'NO',
+        column_default: null,
+      },
+    ]);
+    const primaryKey = await rows<{ column_name: string }>(
+      db,
+      `SELECT kcu.column_name FROM information_schema.table_constraints tc
+       JOIN information_schema.key_column_usage kcu USING (constraint_name, table_name)
+       WHERE tc.table_name = 'goals' AND tc.constraint_type = 'PRIMARY KEY'`,
+    );
+    expect(primaryKey).toEqual([{ column_name: 'id' }]);
+  });
+
+  it("when the specification's table already holds rows, then the later migrations keep them", async () => {
+    const url = await server.createDatabase('existing');
+    const db = open(url);
+    await db.session(async (query) => {
+      await query('CREATE TABLE goals (id SERIAL PRIMARY KEY, goal_name VARCHAR(255) NOT NULL)');
+      await query("INSERT INTO goals (goal_name) VALUES ('From the Go app')");
+    });
+    await migrate(db, { log: silentLog });
+    const goals = await rows<{ goal_name: string; done: boolean }>(
+      db,
+      'SELECT goal_name, done FROM goals',
+    );
+    expect(goals).toEqual([{ goal_name: 'From the Go app', done: false }]);
+  });
+});
+
+describe('migrate', () => {
+  it('when six instances migrate one database at once, then each migration is applied exactly once', async () => {
+    const url = await server.createDatabase('six');
+    const instances = Array.from({ length: 6 }, () => open(url));
+    const applied = await Promise.all(instances.map((db) => migrate(db, { log: silentLog })));
+    const expected = (await readMigrations()).map((migration) => migration.version);
+    // One instance applied everything; the five that waited on the lock found nothing to do.
+    expect(applied.flat().sort((a, b) => a - b)).toEqual(expected);
+    expect(applied.filter((versions) => versions.length > 0)).toHaveLength(1);
+    const recorded = await rows<{ version: number }>(
+      instances[0] as Database,
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
+    expect(recorded.map((row) => row.version)).toEqual(expected);
+    for (const db of instances) expect(db.migratedVersion).toBe(expected.at(-1));
+  });
+
+  it('when run again, then nothing is applied', async () => {
+    const db = open(await server.createDatabase('again'));
+    expect((await migrate(db, { log: silentLog })).length).toBeGreaterThan(0);
+    expect(await migrate(db, { log: silentLog })).toEqual([]);
+  });
+
+  it('when a migration fails, then its transaction leaves nothing behind and the error names the cause', async () => {
+    const directory = await migrationsDirectory({
+      '001_first.sql': 'CREATE TABLE first_table (id int);',
+      '002_broken.sql': 'CREATE TABLE second_table (id int); SELECT * FROM missing_table;',
+    });
+    const db = open(await server.createDatabase('broken'));
+    await expect(migrate(db, { log: silentLog, directory })).rejects.toThrow(/missing_table/);
+    const tables = await rows<{ table_name: string }>(
+      db,
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+    );
+    expect(tables.map((table) => table.table_name)).toEqual(['first_table', 'schema_migrations']);
+    const versions = await rows<{ version: number }>(db, 'SELECT version FROM schema_migrations');
+    expect(versions).toEqual([{ version: 1 }]);
+    expect(db.migratedVersion).toBeUndefined();
+  });
+
+  it('when a file is not named NNN_name.sql, then reading the migrations fails and says which', async () => {
+    const directory = await migrationsDirectory({ 'create-things.sql': 'SELECT 1;' });
+    await expect(readMigrations(directory)).rejects.toThrow(/create-things\.sql/);
+  });
+});

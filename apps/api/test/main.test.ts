@@ -1,0 +1,190 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startPostgres, type PostgresServer } from '@goal-tracker/test-postgres';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { API_ROOT, REPOSITORY_ROOT } from '../src/paths.js';
+
+/** The real entry points, run from source as `npm run dev` does. */
+const MAIN = join(API_ROOT, 'src/main.ts');
+const MIGRATE = join(API_ROOT, 'src/migrate.ts');
+
+interface RunningProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+let postgres: PostgresServer;
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+});
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+afterAll(async () => {
+  await postgres?.dispose();
+});
+
+/** Runs an entry point with only the variables given (the test's own DATABASE_URL stays out). */
+function run(entry: string, env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
+    cwd: REPOSITORY_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return { child, output: () => output, exited };
+}
+
+async function startApi(env: Record<string, string>, timeoutMs = 30_000) {
+  const port = await freePort();
+  const api = run(MAIN, { PORT: String(port), HOST: '127.0.0.1', ...env });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${base}/ready`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    if (api.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the API did not become ready:\n${api.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { ...api, base, port };
+}
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+async function createGoal(base: string, name: string): Promise<number> {
+  const response = await fetch(`${base}/goals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: number }).id;
+}
+
+describe('SIGTERM', () => {
+  it('when a request is in flight, then it completes, new connections are refused, and the process exits 0 within 10 s', async () => {
+    const url = await postgres.createDatabase('sigterm');
+    const api = await startApi({ DATABASE_URL: url });
+    await createGoal(api.base, 'Kept');
+
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
+      const inFlight = fetch(`${api.base}/goals`);
+      // Wait until the request's statement is actually waiting inside the database.
+      for (let waiting = 0; waiting === 0;) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { rowCount } = await watcher.query(
+          "SELECT 1 FROM pg_stat_activity WHERE application_name = 'goal-tracker-api' AND wait_event_type = 'Lock'",
+        );
+        waiting = rowCount ?? 0;
+      }
+
+      const signalled = Date.now();
+      api.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await refusesConnections(api.port)).toBe(true);
+      expect(api.child.exitCode).toBeNull();
+
+      await locker.query('COMMIT');
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { goals: unknown[] }).goals).toHaveLength(1);
+      expect(await api.exited, api.output()).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+      expect(api.output()).toMatch(/"msg":"shutting down"[\s\S]*"msg":"stopped"/);
+    } finally {
+      await locker.end();
+      await watcher.end();
+    }
+  });
+});
+
+describe('no DATABASE_URL', () => {
+  it('when started, then the API runs on the embedded PostgreSQL in DATA_DIR, goals survive a restart, and the server stops with it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'goal-tracker-data-'));
+    // PostgreSQL runs as the postgres user, which must be able to enter the directory.
+    await chmod(dataDir, 0o755);
+    try {
+      const first = await startApi({ DATA_DIR: dataDir });
+      const id = await createGoal(first.base, 'Survives a restart');
+
+      // While it runs, db:migrate on the same DATA_DIR shares its server rather than fight it.
+      const migrate = run(MIGRATE, { DATA_DIR: dataDir });
+      expect(await migrate.exited, migrate.output()).toBe(0);
+      expect((await fetch(`${first.base}/ready`)).status).toBe(200);
+
+      const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+      const serverPid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(existsSync(pidFile)).toBe(false);
+      expect(() => process.kill(serverPid, 0)).toThrow();
+
+      const second = await startApi({ DATA_DIR: dataDir });
+      const response = await fetch(`${second.base}/goals/${id}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ id, name: 'Survives a restart' });
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('when a variable is invalid, then the process exits 1 and names it', async () => {
+    const api = run(MAIN, { PORT: 'eighty' });
+    expect(await api.exited).toBe(1);
+    expect(api.output()).toContain('PORT');
+  });
+});
+
+describe('npm run db:migrate', () => {
+  it('when pointed at a database, then it applies the migrations and exits 0', async () => {
+    const url = await postgres.createDatabase('migrate_command');
+    const migrate = run(MIGRATE, { DATABASE_URL: url });
+    expect(await migrate.exited, migrate.output()).toBe(0);
+    expect(migrate.output()).toContain('database is migrated');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query<{ count: number }>(
+      'SELECT count(*)::int AS count FROM schema_migrations',
+    );
+    await client.end();
+    expect(rows[0]?.count).toBeGreaterThanOrEqual(4);
+  });
+});

@@ -1,0 +1,105 @@
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { migrate } from '../../src/db/migrations.js';
+import { createTestApi, json, silentLog, testDatabase, type TestApi } from '../helpers.js';
+
+let server: TestDatabases;
+let api: TestApi;
+
+beforeAll(async () => {
+  server = await createTestServer();
+  api = await createTestApi(await server.createDatabase('health'));
+});
+afterAll(async () => {
+  await api?.close();
+  await server?.dispose();
+});
+
+describe('GET /health', () => {
+  it('when the process runs, then 200 ok', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('GET /ready', () => {
+  it('when the database answers and is migrated, then 200', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/ready' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ready' });
+  });
+
+  it('when the schema is not migrated yet, then /ready and the data routes say 503, /health 200', async () => {
+    const db = testDatabase(await server.createDatabase('unmigrated'));
+    const app = await buildApp({ db });
+    try {
+      for (const url of ['/ready', '/goals', '/goals/1']) {
+        const response = await app.inject({ method: 'GET', url });
+        expect(response.statusCode, url).toBe(503);
+        expect(response.headers['retry-after']).toBe('1');
+      }
+      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      await migrate(db, { log: silentLog });
+      expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await db.close();
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('when requests were served, then Prometheus text counts them by route and shows the pool', async () => {
+    await api.app.inject({
+      method: 'POST',
+      url: '/goals',
+      headers: json,
+      payload: { name: 'Counted' },
+    });
+    await api.app.inject({ method: 'GET', url: '/goals/123456' });
+    const response = await api.app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.body).toMatch(
+      /http_request_duration_seconds_count\{method="POST",route="\/goals",status_code="201"\} 1/,
+    );
+    expect(response.body).toMatch(/route="\/goals\/:id",status_code="404"/);
+    expect(response.body).toMatch(/db_pool_connections\{state="total"\} \d+/);
+    expect(response.body).toContain('process_resident_memory_bytes');
+  });
+});
+
+describe('GET /openapi.json and /docs', () => {
+  it('when asked, then an OpenAPI 3 document describes every goals route and problem responses', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json<{
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, { content?: object }> }>>;
+    }>();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/goals', '/goals/{id}', '/health', '/ready']),
+    );
+    expect(Object.keys(document.paths['/goals'] ?? {})).toEqual(
+      expect.arrayContaining(['get', 'post']),
+    );
+    expect(Object.keys(document.paths['/goals/{id}'] ?? {})).toEqual(
+      expect.arrayContaining(['get', 'patch', 'delete']),
+    );
+    expect(document.paths['/goals/{id}']?.get?.responses['404']?.content).toHaveProperty([
+      'application/problem+json',
+    ]);
+    expect(document.paths).not.toHaveProperty('/metrics');
+  });
+
+  it('when /docs is opened, then Swagger UI is served', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/docs/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/text\/html/);
+    expect(response.body).toContain('swagger');
+  });
+});
