@@ -44,6 +44,11 @@ function checkName(raw: string): { name: string; problem?: string } {
   return { name };
 }
 
+/** The API refused what was typed (as opposed to being unreachable or failing). */
+function isRefusedInput(status: number): boolean {
+  return status === 400 || status === 422;
+}
+
 function remainingText(count: number, capped: boolean): string {
   if (capped) return `${count.toLocaleString('en-US')}+ goals left`;
   if (count === 0) return 'No goals left';
@@ -335,9 +340,13 @@ function enhance(main: HTMLElement): void {
       return;
     }
     setName(item, old);
-    // What they typed is kept, in the form, beside the reason.
-    openEditor(item, raw, result.message);
-    showError(`Could not rename “${old}”. ${result.message}`);
+    // What they typed is kept, in the form, with the reason beside it or in the banner.
+    if (isRefusedInput(result.status)) {
+      openEditor(item, raw, result.message);
+    } else {
+      openEditor(item, raw);
+      showError(`Could not rename “${old}”. ${result.message}`);
+    }
   }
 
   async function add(): Promise<void> {
@@ -389,8 +398,9 @@ function enhance(main: HTMLElement): void {
     updateEmptyState();
     adjustRemaining(-1);
     if (addInput!.value === '') addInput!.value = raw;
-    setFieldError(addInput!, addError!, result.message);
-    showError(`Could not add “${checked.name}”. ${result.message}`);
+    // A refused name is the field's problem; an outage is not, so it goes in the banner.
+    if (isRefusedInput(result.status)) setFieldError(addInput!, addError!, result.message);
+    else showError(`Could not add “${checked.name}”. ${result.message}`);
     addInput!.focus();
   }
 

@@ -19,7 +19,10 @@ export const CONTENT_SECURITY_POLICY = [
 export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: under it browsers send `Origin: null` with same-origin form posts, which
+  // would make the cross-site check refuse the page's own forms in browsers without
+  // Sec-Fetch-Site.
+  'referrer-policy': 'same-origin',
   // For browsers that predate frame-ancestors.
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
@@ -37,12 +40,13 @@ export function applySecurityHeaders(request: FastifyRequest, reply: FastifyRepl
 
 /**
  * Whether a state-changing request was sent by another site (a forged form post or fetch).
- * Browsers send Sec-Fetch-Site and Origin on every POST; a request with neither comes from a
- * non-browser client, which cannot be driven by another site, so it is allowed.
+ * Sec-Fetch-Site is set by the browser itself and cannot be forged by a page, so when present
+ * it decides; older browsers send only Origin, compared with Host. A request with neither comes
+ * from a non-browser client, which another site cannot drive, so it is allowed.
  */
 export function isCrossSite(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return true;
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
   const origin = request.headers.origin;
   if (origin === undefined) return false;
   if (origin === 'null') return true;

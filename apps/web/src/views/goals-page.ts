@@ -108,6 +108,8 @@ function filters(view: View): SafeHtml {
 
 export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view: View): SafeHtml {
   const { id, done } = goal;
+  // The rename link carries no #fragment: Chrome skips autofocus on a page whose URL has one,
+  // and the rename field's autofocus scrolls it into view anyway.
   return html`<li
     class="goal${done ? ' is-done' : ''}"
     id="goal-${id}"
@@ -131,7 +133,7 @@ export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view
       <div class="goal-actions">
         <a
           class="icon-button rename-link"
-          href="${viewUrl(view, { edit: id })}#goal-${id}"
+          href="${viewUrl(view, { edit: id })}"
           aria-labelledby="goal-${id}-rename goal-${id}-name"
           >${icons.pencil}<span class="visually-hidden" id="goal-${id}-rename">Rename</span></a
         >

@@ -1,0 +1,263 @@
+import { freePort } from '@goal-tracker/test-postgres';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { EMPTY_PAGE, json, startFakeApi } from './support/fake-api.js';
+import { buildWeb, form, FORM, SAME_ORIGIN } from './support/web.js';
+
+// The fake upstream stands in for our own API process, to produce faults on demand.
+type Fake = Awaited<ReturnType<typeof startFakeApi>>;
+const opened: { close(): Promise<void> }[] = [];
+
+async function fake(handler: Parameters<typeof startFakeApi>[0]): Promise<Fake> {
+  const server = await startFakeApi(handler);
+  opened.push(server);
+  return server;
+}
+
+async function web(apiUrl: string, timeouts?: { connect?: number; response?: number }) {
+  const app: FastifyInstance = await buildWeb(apiUrl, timeouts);
+  opened.push(app);
+  return app;
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((server) => server.close()));
+});
+
+async function timed<T>(run: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const start = performance.now();
+  const result = await run();
+  return { result, ms: performance.now() - start };
+}
+
+describe('when the API is down', () => {
+  let deadApiUrl: string;
+  beforeAll(async () => {
+    // A port nobody listens on: connections are refused at once.
+    deadApiUrl = `http://127.0.0.1:${await freePort()}`;
+  });
+
+  test('then /api answers a 503 problem quickly, with Retry-After', async () => {
+    const app = await web(deadApiUrl);
+    const { result, ms } = await timed(() => app.inject({ method: 'GET', url: '/api/goals' }));
+    expect(result.statusCode).toBe(503);
+    expect(result.headers['content-type']).toContain('application/problem+json');
+    expect(result.headers['retry-after']).toBe('5');
+    expect(result.json()).toMatchObject({ status: 503, title: 'Goals are unavailable right now' });
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  test('then the page still answers 200 and says goals are unavailable', async () => {
+    const app = await web(deadApiUrl);
+    const response = await app.inject({ method: 'GET', url: '/?filter=done' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('Goals are unavailable right now');
+    expect(response.body).toContain('data-state="unavailable"');
+    // The add form is still there, so a person can keep typing.
+    expect(response.body).toContain('id="new-goal"');
+  });
+
+  test('then a goal added through the form comes back with its text kept and an error', async () => {
+    const app = await web(deadApiUrl);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/goals?filter=active',
+      headers: { ...FORM, ...SAME_ORIGIN },
+      payload: form({ name: 'Learn <b>Rust</b>', idempotencyKey: 'kept-key-1234' }),
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toContain('value="Learn &lt;b&gt;Rust&lt;/b&gt;"');
+    expect(response.body).toContain('Goals are unavailable right now, so your goal was not saved.');
+    // The same key goes back into the form, so the retry cannot create a second goal.
+    expect(response.body).toContain('value="kept-key-1234"');
+    expect(response.body).toContain('action="/goals?filter=active"');
+  });
+
+  test('then a rename sent through the form comes back with its text kept and an error', async () => {
+    const app = await web(deadApiUrl);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/goals/7/rename',
+      headers: { ...FORM, ...SAME_ORIGIN },
+      payload: form({ name: 'A better name' }),
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toContain('Your rename is not saved yet');
+    expect(response.body).toContain('value="A better name"');
+    expect(response.body).toContain('the new name was not saved');
+  });
+
+  test('then ticking a goal off through the form shows why it did not work', async () => {
+    const app = await web(deadApiUrl);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/goals/7/toggle',
+      headers: { ...FORM, ...SAME_ORIGIN },
+      payload: form({ done: 'true' }),
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toContain('so the change was not saved');
+  });
+
+  test('then /health still answers 200 without calling the API', async () => {
+    const upstream = await fake((_request, response) => json(response, 500, {}));
+    const app = await web(upstream.url);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok' });
+    expect(upstream.seen).toHaveLength(0);
+  });
+});
+
+describe('when the API is slow', () => {
+  test('then /api answers 504 after the response timeout instead of hanging', async () => {
+    const upstream = await fake(() => undefined); // never answers
+    const app = await web(upstream.url, { response: 500 });
+    const { result, ms } = await timed(() => app.inject({ method: 'GET', url: '/api/goals' }));
+    expect(result.statusCode).toBe(504);
+    expect(result.json()).toMatchObject({ status: 504 });
+    expect(ms).toBeGreaterThanOrEqual(450);
+    expect(ms).toBeLessThan(2_500);
+    // A timeout is not a connection failure: the request is not sent twice.
+    expect(upstream.seen).toHaveLength(1);
+  });
+
+  test('then the page answers 200 with the unavailable message after the timeout', async () => {
+    const upstream = await fake(() => undefined);
+    const app = await web(upstream.url, { response: 500 });
+    const { result, ms } = await timed(() => app.inject({ method: 'GET', url: '/' }));
+    expect(result.statusCode).toBe(200);
+    expect(result.body).toContain('Goals are unavailable right now');
+    expect(ms).toBeLessThan(2_500);
+  });
+
+  test('then an answer that stalls halfway through its body also ends in 504', async () => {
+    const upstream = await fake((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"goals":');
+    });
+    const app = await web(upstream.url, { response: 500 });
+    const { result, ms } = await timed(() => app.inject({ method: 'GET', url: '/api/goals' }));
+    expect(result.statusCode).toBe(504);
+    expect(ms).toBeLessThan(2_500);
+  });
+});
+
+describe('when a connection fails', () => {
+  const resetFirst = (
+    request: Parameters<Parameters<typeof startFakeApi>[0]>[0],
+    response: Parameters<Parameters<typeof startFakeApi>[0]>[1],
+    attempt: number,
+  ) => {
+    if (attempt === 1) request.socket.destroy();
+    else
+      json(
+        response,
+        request.method === 'POST' ? 201 : 200,
+        request.method === 'POST' ? { id: 1 } : EMPTY_PAGE,
+      );
+  };
+
+  test('then an idempotent request is retried once and succeeds', async () => {
+    const upstream = await fake(resetFirst);
+    const app = await web(upstream.url);
+    const response = await app.inject({ method: 'GET', url: '/api/goals?limit=5' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual(EMPTY_PAGE);
+    expect(upstream.seen.map((seen) => `${seen.method} ${seen.url}`)).toEqual([
+      'GET /goals?limit=5',
+      'GET /goals?limit=5',
+    ]);
+  });
+
+  test('then a create carrying an Idempotency-Key is retried with the same key', async () => {
+    const upstream = await fake(resetFirst);
+    const app = await web(upstream.url);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/goals',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-key-1' },
+      payload: { name: 'Once' },
+    });
+    expect(response.statusCode).toBe(201);
+    expect(upstream.seen.map((seen) => seen.headers['idempotency-key'])).toEqual([
+      'retry-key-1',
+      'retry-key-1',
+    ]);
+  });
+
+  test('then a create without an Idempotency-Key is not sent twice', async () => {
+    const upstream = await fake(resetFirst);
+    const app = await web(upstream.url);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/goals',
+      headers: { 'content-type': 'application/json' },
+      payload: { name: 'Maybe' },
+    });
+    expect(response.statusCode).toBe(502);
+    expect(upstream.seen).toHaveLength(1);
+  });
+
+  test('then a request that fails twice is given up after exactly one retry', async () => {
+    const upstream = await fake((request) => request.socket.destroy());
+    const app = await web(upstream.url);
+    const response = await app.inject({ method: 'DELETE', url: '/api/goals/3' });
+    expect(response.statusCode).toBe(502);
+    expect(upstream.seen).toHaveLength(2);
+  });
+});
+
+describe('what reaches the API', () => {
+  test('when the caller sends an x-request-id, then the API gets the same one', async () => {
+    const upstream = await fake((_request, response) => json(response, 200, EMPTY_PAGE));
+    const app = await web(upstream.url);
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/goals',
+      headers: { 'x-request-id': 'trace-42', cookie: 'secret=1', authorization: 'Bearer x' },
+    });
+    expect(response.headers['x-request-id']).toBe('trace-42');
+    const [seen] = upstream.seen;
+    expect(seen?.headers['x-request-id']).toBe('trace-42');
+    // Nothing the API does not need leaves this tier.
+    expect(seen?.headers.cookie).toBeUndefined();
+    expect(seen?.headers.authorization).toBeUndefined();
+  });
+
+  test('when the x-request-id is missing or unsafe, then a fresh one is made and passed on', async () => {
+    const upstream = await fake((_request, response) => json(response, 200, EMPTY_PAGE));
+    const app = await web(upstream.url);
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/goals',
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
+    const made = response.headers['x-request-id'];
+    expect(made).toMatch(/^[0-9a-f-]{36}$/);
+    expect(upstream.seen[0]?.headers['x-request-id']).toBe(made);
+  });
+
+  test('when the page is rendered, then its API calls carry the page request id', async () => {
+    const upstream = await fake((_request, response) => json(response, 200, EMPTY_PAGE));
+    const app = await web(upstream.url);
+    await app.inject({ method: 'GET', url: '/', headers: { 'x-request-id': 'page-7' } });
+    expect(upstream.seen.length).toBeGreaterThanOrEqual(2);
+    expect(upstream.seen.every((seen) => seen.headers['x-request-id'] === 'page-7')).toBe(true);
+  });
+
+  test('when many requests are proxied in turn, then they share kept-alive connections', async () => {
+    const ports = new Set<number>();
+    const upstream = await fake((request, response) => {
+      ports.add(request.socket.remotePort ?? 0);
+      json(response, 200, EMPTY_PAGE);
+    });
+    const app = await web(upstream.url);
+    for (let index = 0; index < 10; index += 1) {
+      await app.inject({ method: 'GET', url: '/api/goals' });
+    }
+    expect(upstream.seen).toHaveLength(10);
+    // Ten requests, one or two sockets (the pool may open a second before the first is free).
+    expect(ports.size).toBeLessThanOrEqual(2);
+  });
+});

@@ -1,0 +1,408 @@
+import { createTestDatabase } from '@goal-tracker/test-postgres';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { goalsClient } from './support/goals.js';
+import { startApi, type ServerProcess } from './support/processes.js';
+import { buildWeb, form, FORM, SAME_ORIGIN } from './support/web.js';
+
+const SCRIPT_PAYLOAD = '<script>alert(1)</script>';
+const IMG_PAYLOAD = '<img src=x onerror=alert(1)>';
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let api: ServerProcess;
+let web: FastifyInstance;
+let goals: ReturnType<typeof goalsClient>;
+
+beforeAll(async () => {
+  database = await createTestDatabase('web_app');
+  api = await startApi(database.url);
+  goals = goalsClient(api.url);
+  web = await buildWeb(api.url);
+});
+
+afterAll(async () => {
+  await web?.close();
+  await api?.stop();
+  await database?.dispose();
+});
+
+beforeEach(async () => {
+  await goals.clear();
+});
+
+async function page(url = '/') {
+  const response = await web.inject({ method: 'GET', url });
+  return { status: response.statusCode, headers: response.headers, body: response.body };
+}
+
+function post(
+  url: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = SAME_ORIGIN,
+) {
+  return web.inject({
+    method: 'POST',
+    url,
+    headers: { ...FORM, ...headers },
+    payload: form(fields),
+  });
+}
+
+describe('the list page', () => {
+  test('when the page is requested, then it is HTML with a strict CSP and no inline script or style', async () => {
+    await goals.create('Read more');
+    const { status, headers, body } = await page();
+    expect(status).toBe(200);
+    expect(headers['content-type']).toBe('text/html; charset=utf-8');
+    const csp = String(headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['referrer-policy']).toBe('same-origin');
+    expect(headers['x-frame-options']).toBe('DENY');
+    // Inline code would be blocked by the policy, so none may exist.
+    expect(body).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    expect(body).not.toMatch(/<style/);
+    expect(body).not.toMatch(/\sstyle=/);
+    expect(body).not.toMatch(/\son[a-z]+=/);
+    expect(body).toContain('Read more');
+  });
+
+  test('when goals are named with HTML, then the page shows the names as text', async () => {
+    await goals.create(SCRIPT_PAYLOAD);
+    await goals.create(IMG_PAYLOAD);
+    await goals.create(`"><svg onload=alert(1)>`);
+    const { body } = await page();
+    expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(body).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(body).toContain('&quot;&gt;&lt;svg onload=alert(1)&gt;');
+    expect(body).not.toContain(SCRIPT_PAYLOAD);
+    expect(body).not.toContain('<img');
+    expect(body).not.toContain('<svg onload');
+  });
+
+  test('when a goal is opened for renaming, then its name is escaped inside the field value', async () => {
+    const goal = await goals.create(`" autofocus onfocus="alert(1)`);
+    const { body } = await page(`/?edit=${goal.id}`);
+    expect(body).toContain(`value="&quot; autofocus onfocus=&quot;alert(1)"`);
+    expect(body).toContain(`action="/goals/${goal.id}/rename"`);
+  });
+
+  test('when there are no goals, then each filter shows its own empty state and "No goals left"', async () => {
+    expect((await page('/')).body).toContain('No goals yet');
+    expect((await page('/?filter=active')).body).toContain('Nothing left to do');
+    expect((await page('/?filter=done')).body).toContain('Nothing done yet');
+    expect((await page('/')).body).toContain('No goals left');
+  });
+
+  test('when goals are done and not, then filters show the right ones and the count says what is left', async () => {
+    await goals.create('Active one');
+    await goals.create('Active two');
+    await goals.create('Finished one', true);
+    const all = await page('/');
+    expect(all.body).toContain('Active one');
+    expect(all.body).toContain('Finished one');
+    expect(all.body).toContain('2 goals left');
+    expect(all.body).toMatch(/href="\/"\s+aria-current="page"\s*>All</);
+    const active = await page('/?filter=active');
+    expect(active.body).toContain('Active two');
+    expect(active.body).not.toContain('Finished one');
+    expect(active.body).toMatch(/href="\/\?filter=active"\s+aria-current="page"/);
+    const done = await page('/?filter=done');
+    expect(done.body).toContain('Finished one');
+    expect(done.body).not.toContain('Active one');
+  });
+
+  test('when there are more than 50 goals, then "Show more" pages on by keyset and keeps the filter', async () => {
+    const created = [];
+    for (let index = 1; index <= 53; index += 1) {
+      created.push(await goals.create(`Goal number ${index}`));
+    }
+    const first = await page('/?filter=active');
+    expect(first.body).toContain('Goal number 50<');
+    expect(first.body).not.toContain('Goal number 51<');
+    const fiftieth = created[49]!.id;
+    expect(first.body).toMatch(
+      new RegExp(
+        `href="/\\?filter=active&amp;after=${fiftieth}"\\s+data-next="${fiftieth}"\\s*>\\s*Show more`,
+      ),
+    );
+    const second = await page(`/?filter=active&after=${fiftieth}`);
+    expect(second.body).toContain('Goal number 51<');
+    expect(second.body).toContain('Goal number 53<');
+    expect(second.body).not.toContain('Goal number 50<');
+    expect(second.body).toContain('Back to the first page');
+    expect(second.body).toContain('53 goals left');
+    // The last page has no more to show.
+    expect(second.body).toMatch(/<div class="more"\s*hidden>/);
+  });
+
+  test('when the query is malformed, then the page ignores it rather than failing', async () => {
+    const { status } = await page('/?filter=<x>&after=-1&edit=abc&status=nope');
+    expect(status).toBe(200);
+  });
+});
+
+describe('plain-form actions', () => {
+  test('when a goal is added, then it is stored and the browser is sent back with 303, keeping the view', async () => {
+    const response = await post('/goals?filter=active&after=3', { name: '  Learn to juggle  ' });
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/?filter=active&after=3&status=added');
+    const stored = await goals.all();
+    expect(stored.map((goal) => goal.name)).toEqual(['Learn to juggle']);
+    expect((await page('/?status=added')).body).toContain('Goal added.');
+  });
+
+  test('when the same add form is sent twice, then its idempotency key makes one goal', async () => {
+    const fields = { name: 'Only once', idempotencyKey: '5b2e0a61-0d65-4c55-9a59-1f3c2f1c1e11' };
+    expect((await post('/goals', fields)).statusCode).toBe(303);
+    expect((await post('/goals', fields)).statusCode).toBe(303);
+    expect((await goals.all()).length).toBe(1);
+  });
+
+  test('when the name is blank, then the form comes back with 400, an error and the text kept', async () => {
+    const response = await post('/goals', { name: '    ' });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain('the name cannot be empty');
+    expect(response.body).toContain('value="    "');
+    expect(response.body).toContain('aria-invalid="true" aria-describedby="new-goal-error"');
+    expect(await goals.all()).toEqual([]);
+  });
+
+  test('when the name is too long, then the form comes back with the text kept', async () => {
+    const name = `${'x'.repeat(256)}<b>`;
+    const response = await post('/goals', { name });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain('too long');
+    expect(response.body).toContain(`value="${'x'.repeat(256)}&lt;b&gt;"`);
+  });
+
+  test('when a goal is ticked off and back, then it is stored and the page returns to that goal', async () => {
+    const goal = await goals.create('Tick me');
+    const done = await post(`/goals/${goal.id}/toggle`, { done: 'true' });
+    expect(done.statusCode).toBe(303);
+    expect(done.headers.location).toBe(`/?status=done#goal-${goal.id}`);
+    expect((await goals.get(goal.id))?.done).toBe(true);
+    const undone = await post(`/goals/${goal.id}/toggle?filter=done`, { done: 'false' });
+    expect(undone.headers.location).toBe('/?filter=done&status=undone');
+    expect((await goals.get(goal.id))?.done).toBe(false);
+  });
+
+  test('when a goal is renamed, then the new trimmed name is stored', async () => {
+    const goal = await goals.create('Old name');
+    const response = await post(`/goals/${goal.id}/rename`, { name: ' New name ' });
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe(`/?status=renamed#goal-${goal.id}`);
+    expect((await goals.get(goal.id))?.name).toBe('New name');
+  });
+
+  test('when a rename is blank, then the rename form comes back open with the text and an error', async () => {
+    const goal = await goals.create('Keep me');
+    const response = await post(`/goals/${goal.id}/rename`, { name: '  ' });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain(`id="rename-${goal.id}"`);
+    expect(response.body).toContain('the name cannot be empty');
+    expect((await goals.get(goal.id))?.name).toBe('Keep me');
+  });
+
+  test('when a goal is deleted, then it is gone, and deleting it again is still a success', async () => {
+    const goal = await goals.create('Delete me');
+    expect((await post(`/goals/${goal.id}/delete`, {})).headers.location).toBe('/?status=deleted');
+    expect(await goals.get(goal.id)).toBeUndefined();
+    expect((await post(`/goals/${goal.id}/delete`, {})).statusCode).toBe(303);
+  });
+
+  test('when a goal that no longer exists is renamed, then the page says so', async () => {
+    const response = await post('/goals/999999/rename', { name: 'Ghost' });
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/?status=missing');
+  });
+
+  test('when the goal id is not a number, then 404', async () => {
+    expect((await post('/goals/abc/delete', {})).statusCode).toBe(404);
+  });
+});
+
+describe('cross-site protection', () => {
+  test('when a form post comes from another origin, then 403 and nothing is stored', async () => {
+    const response = await post('/goals', { name: 'Forged' }, { origin: 'https://evil.example' });
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain('This form came from another site');
+    expect(await goals.all()).toEqual([]);
+  });
+
+  test('when the browser says the post is cross-site, then 403 even without an Origin', async () => {
+    const response = await post('/goals', { name: 'Forged' }, { 'sec-fetch-site': 'cross-site' });
+    expect(response.statusCode).toBe(403);
+  });
+
+  test('when the Origin is "null" (a sandboxed frame), then 403', async () => {
+    expect((await post('/goals', { name: 'Forged' }, { origin: 'null' })).statusCode).toBe(403);
+  });
+
+  test('when a browser without Sec-Fetch-Site posts from this origin, then the post is accepted', async () => {
+    const headers = { host: 'goals.test:3000', origin: 'http://goals.test:3000' };
+    expect((await post('/goals', { name: 'Older browser' }, headers)).statusCode).toBe(303);
+  });
+
+  test('when the Origin matches but the browser says same-site, then 403', async () => {
+    const headers = { ...SAME_ORIGIN, 'sec-fetch-site': 'same-site' };
+    expect((await post('/goals', { name: 'Sibling' }, headers)).statusCode).toBe(403);
+  });
+
+  test('when a client sends neither header (not a browser), then the post is accepted', async () => {
+    expect((await post('/goals', { name: 'From curl' }, {})).statusCode).toBe(303);
+  });
+
+  test('when a cross-site page calls the JSON API, then 403 problem and nothing is stored', async () => {
+    const response = await web.inject({
+      method: 'POST',
+      url: '/api/goals',
+      headers: { origin: 'https://evil.example', 'content-type': 'text/plain' },
+      payload: JSON.stringify({ name: 'Forged' }),
+    });
+    expect(response.statusCode).toBe(403);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(await goals.all()).toEqual([]);
+  });
+});
+
+describe('the /api proxy to the real API', () => {
+  test('when a goal is created through /api, then the answer passes through with Location under /api', async () => {
+    const response = await web.inject({
+      method: 'POST',
+      url: '/api/goals',
+      headers: { 'content-type': 'application/json', ...SAME_ORIGIN },
+      payload: { name: 'Via the proxy' },
+    });
+    expect(response.statusCode).toBe(201);
+    const goal = response.json<{ id: number; name: string }>();
+    expect(goal.name).toBe('Via the proxy');
+    expect(response.headers.location).toBe(`/api/goals/${goal.id}`);
+    const listed = await web.inject({ method: 'GET', url: '/api/goals?done=false' });
+    expect(listed.json<{ goals: { id: number }[] }>().goals.map((g) => g.id)).toEqual([goal.id]);
+  });
+
+  test('when a create is retried with the same Idempotency-Key, then one goal exists', async () => {
+    const send = () =>
+      web.inject({
+        method: 'POST',
+        url: '/api/goals',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'key-123456' },
+        payload: { name: 'Once' },
+      });
+    const first = await send();
+    const second = await send();
+    expect(second.json<{ id: number }>().id).toBe(first.json<{ id: number }>().id);
+    expect((await goals.all()).length).toBe(1);
+  });
+
+  test('when a goal is patched and deleted through /api, then the API applies both', async () => {
+    const goal = await goals.create('Patch me');
+    const patched = await web.inject({
+      method: 'PATCH',
+      url: `/api/goals/${goal.id}`,
+      headers: { 'content-type': 'application/json' },
+      payload: { done: true, name: 'Patched' },
+    });
+    expect(patched.json()).toMatchObject({ id: goal.id, done: true, name: 'Patched' });
+    const deleted = await web.inject({ method: 'DELETE', url: `/api/goals/${goal.id}` });
+    expect(deleted.statusCode).toBe(204);
+    expect(await goals.get(goal.id)).toBeUndefined();
+  });
+
+  test('when the API refuses a name, then its problem document reaches the caller', async () => {
+    const response = await web.inject({
+      method: 'POST',
+      url: '/api/goals',
+      headers: { 'content-type': 'application/json' },
+      payload: { name: '' },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  test('when an operational endpoint is asked for through /api, then it is not forwarded', async () => {
+    expect((await web.inject({ method: 'GET', url: '/api/metrics' })).statusCode).toBe(404);
+    expect((await web.inject({ method: 'GET', url: '/api/ready' })).statusCode).toBe(404);
+  });
+});
+
+describe('assets and other routes', () => {
+  async function assetUrls() {
+    const { body } = await page();
+    const urls = [...body.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((match) => match[1]!);
+    expect(urls).toHaveLength(3);
+    return urls;
+  }
+
+  test('when an asset is fetched by its hashed name, then it is cached immutably and compressed', async () => {
+    for (const url of await assetUrls()) {
+      expect(url).toMatch(/^\/assets\/(styles|app|icon)\.[\w-]{10}\.(css|js|svg)$/);
+      const br = await web.inject({
+        method: 'GET',
+        url,
+        headers: { 'accept-encoding': 'gzip, br' },
+      });
+      expect(br.statusCode).toBe(200);
+      expect(br.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(br.headers['content-encoding']).toBe('br');
+      expect(br.headers.vary).toBe('accept-encoding');
+      const gzip = await web.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip' } });
+      expect(gzip.headers['content-encoding']).toBe('gzip');
+      const plain = await web.inject({
+        method: 'GET',
+        url,
+        headers: { 'accept-encoding': 'identity' },
+      });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.rawPayload.length).toBeGreaterThan(br.rawPayload.length);
+    }
+  });
+
+  test('when the browser already has the asset, then 304', async () => {
+    const [url] = await assetUrls();
+    const first = await web.inject({ method: 'GET', url: url! });
+    const again = await web.inject({
+      method: 'GET',
+      url: url!,
+      headers: { 'if-none-match': String(first.headers.etag) },
+    });
+    expect(again.statusCode).toBe(304);
+  });
+
+  test('when an asset name has a stale hash, then 404', async () => {
+    const response = await web.inject({ method: 'GET', url: '/assets/styles.0000000000.css' });
+    expect(response.statusCode).toBe(404);
+  });
+
+  test('when the page is fetched by a browser that accepts brotli, then it is compressed', async () => {
+    const response = await web.inject({
+      method: 'GET',
+      url: '/',
+      headers: { 'accept-encoding': 'br' },
+    });
+    expect(response.headers['content-encoding']).toBe('br');
+  });
+
+  test('when an unknown page is asked for, then a 404 HTML page with the security headers', async () => {
+    const response = await web.inject({ method: 'GET', url: '/nope' });
+    expect(response.statusCode).toBe(404);
+    expect(response.body).toContain('Page not found');
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+
+  test('when a request id is sent, then it is echoed; when not, one is made', async () => {
+    const given = await web.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { 'x-request-id': 'abc-123' },
+    });
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const made = await web.inject({ method: 'GET', url: '/health' });
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

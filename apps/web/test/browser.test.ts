@@ -1,0 +1,482 @@
+import { createTestDatabase } from '@goal-tracker/test-postgres';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { launchChromium, screenshot, seriousAxeViolations } from './support/browser.js';
+import { goalsClient } from './support/goals.js';
+import { startApi, type ServerProcess } from './support/processes.js';
+import { buildWeb } from './support/web.js';
+
+const SCRIPT_PAYLOAD = '<script>alert(1)</script>';
+const IMG_PAYLOAD = '<img src=x onerror=alert(1)>';
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let api: ServerProcess;
+let web: FastifyInstance;
+let webUrl: string;
+let browser: Browser;
+let goals: ReturnType<typeof goalsClient>;
+
+const contexts: BrowserContext[] = [];
+/** Every alert() any page tried to open: an XSS payload that ran would land here. */
+const dialogs: string[] = [];
+/** Anything the pages logged as an error, CSP violations included. */
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase('web_browser');
+  api = await startApi(database.url);
+  goals = goalsClient(api.url);
+  web = await buildWeb(api.url);
+  await web.listen({ port: 0, host: '127.0.0.1' });
+  const address = web.server.address();
+  if (!address || typeof address === 'string') throw new Error('web has no address');
+  webUrl = `http://127.0.0.1:${address.port}`;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await api?.stop();
+  await database?.dispose();
+});
+
+beforeEach(async () => {
+  await goals.clear();
+});
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+  expect(dialogs.splice(0)).toEqual([]);
+  expect(consoleErrors.splice(0)).toEqual([]);
+});
+
+async function open(
+  path = '/',
+  options: BrowserContextOptions = {},
+  expectErrors = false,
+): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 800 }, ...options });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  page.on('console', (message) => {
+    // A refused API call logs the failed resource; only those are expected, and only when asked.
+    const failedResource = message.text().startsWith('Failed to load resource');
+    if (message.type() === 'error' && !(expectErrors && failedResource)) {
+      consoleErrors.push(message.text());
+    }
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  await page.goto(`${webUrl}${path}`);
+  return page;
+}
+
+const noScript: BrowserContextOptions = { javaScriptEnabled: false };
+
+function goalItem(page: Page, name: string) {
+  return page.locator('li.goal', { has: page.locator('.goal-name', { hasText: name }) });
+}
+
+async function goalNames(page: Page): Promise<string[]> {
+  return page.locator('#goals .goal-name').allTextContents();
+}
+
+async function settled(page: Page): Promise<void> {
+  await page.locator('.is-pending').first().waitFor({ state: 'detached' });
+}
+
+/** Runs an action that makes the browser load a new document (a form post, a link). */
+async function navigation(page: Page, action: () => Promise<unknown>): Promise<void> {
+  const loaded = page.waitForEvent('load');
+  await action();
+  await loaded;
+}
+
+async function markNoReload(page: Page): Promise<() => Promise<boolean>> {
+  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+  return () => page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed === true);
+}
+
+function apiState() {
+  return goals.all().then((all) => all.map(({ name, done }) => ({ name, done })));
+}
+
+describe('with JavaScript', () => {
+  test('when goals are added, ticked off, renamed and deleted, then the page updates in place and the API agrees', async () => {
+    const page = await open();
+    await screenshot(page, 'empty-light');
+    const stayed = await markNoReload(page);
+
+    await page.getByLabel('What do you want to achieve?').fill('Water the plants');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('What do you want to achieve?').fill('Plan a trip');
+    await page.getByRole('button', { name: 'Add goal' }).click();
+    await settled(page);
+    expect(await goalNames(page)).toEqual(['Water the plants', 'Plan a trip']);
+    await expect.poll(() => page.locator('#remaining').textContent()).toBe('2 goals left');
+    expect(await page.getByLabel('What do you want to achieve?').inputValue()).toBe('');
+
+    await page.getByRole('checkbox', { name: 'Water the plants', exact: true }).click();
+    expect(
+      await page.getByRole('checkbox', { name: 'Water the plants' }).getAttribute('aria-checked'),
+    ).toBe('true');
+    expect(await page.locator('#remaining').textContent()).toBe('1 goal left');
+    await expect.poll(apiState).toEqual([
+      { name: 'Water the plants', done: true },
+      { name: 'Plan a trip', done: false },
+    ]);
+
+    await page.getByRole('link', { name: 'Rename Plan a trip', exact: true }).click();
+    const field = page.getByLabel('New name');
+    expect(await field.inputValue()).toBe('Plan a trip');
+    await field.fill('Plan a trip to Lisbon');
+    await screenshot(page, 'rename-light');
+    await field.press('Enter');
+    expect(await goalNames(page)).toEqual(['Water the plants', 'Plan a trip to Lisbon']);
+    await expect.poll(apiState).toEqual([
+      { name: 'Water the plants', done: true },
+      { name: 'Plan a trip to Lisbon', done: false },
+    ]);
+
+    await page.getByRole('button', { name: 'Delete Water the plants', exact: true }).click();
+    expect(await goalNames(page)).toEqual(['Plan a trip to Lisbon']);
+    await expect.poll(apiState).toEqual([{ name: 'Plan a trip to Lisbon', done: false }]);
+    expect(await stayed()).toBe(true);
+
+    await page.getByRole('button', { name: 'Delete Plan a trip to Lisbon', exact: true }).click();
+    await expect.poll(() => page.locator('#empty-state').isVisible()).toBe(true);
+    expect(await page.locator('#remaining').textContent()).toBe('No goals left');
+  });
+
+  test('when a filter is chosen, then only matching goals show, and ticking one off moves it out of view', async () => {
+    await goals.create('Still to do');
+    await goals.create('Already done', true);
+    await goals.create('Also to do');
+    const page = await open();
+    await navigation(page, () => page.getByRole('link', { name: 'Active', exact: true }).click());
+    expect(await goalNames(page)).toEqual(['Still to do', 'Also to do']);
+    expect(await page.getByRole('link', { name: 'Active' }).getAttribute('aria-current')).toBe(
+      'page',
+    );
+
+    await page.getByRole('checkbox', { name: 'Still to do' }).click();
+    expect(await goalNames(page)).toEqual(['Also to do']);
+    expect(await page.locator('#remaining').textContent()).toBe('1 goal left');
+
+    await navigation(page, () => page.getByRole('link', { name: 'Done', exact: true }).click());
+    expect(await goalNames(page)).toEqual(['Still to do', 'Already done']);
+    await screenshot(page, 'filter-done-light');
+  });
+
+  test('when there are more than 50 goals, then "Show more" appends the next page without a reload', async () => {
+    for (let index = 1; index <= 56; index += 1) await goals.create(`Goal ${index}`);
+    const page = await open();
+    expect(await page.locator('#goals li').count()).toBe(50);
+    const stayed = await markNoReload(page);
+    await page.getByRole('link', { name: 'Show more' }).click();
+    await expect.poll(() => page.locator('#goals li').count()).toBe(56);
+    expect((await goalNames(page)).slice(-2)).toEqual(['Goal 55', 'Goal 56']);
+    expect(await page.locator('.more').isHidden()).toBe(true);
+    expect(await stayed()).toBe(true);
+  });
+
+  test('when a goal is added on a page with more to show, then it is counted and announced but not shown out of order', async () => {
+    for (let index = 1; index <= 51; index += 1) await goals.create(`Goal ${index}`);
+    const page = await open();
+    await page.getByLabel('What do you want to achieve?').fill('The newest');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.locator('#announcer').textContent())
+      .toBe('Added “The newest” at the end of the list.');
+    expect(await page.locator('#remaining').textContent()).toBe('52 goals left');
+    await expect.poll(async () => (await goals.all()).length).toBe(52);
+  });
+
+  test('when a name is blank, then the field says why and nothing is sent', async () => {
+    const page = await open();
+    await page.getByLabel('What do you want to achieve?').fill('   ');
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#new-goal-error').textContent()).toContain('cannot be empty');
+    expect(await page.getByLabel('What do you want to achieve?').getAttribute('aria-invalid')).toBe(
+      'true',
+    );
+    expect(await goals.all()).toEqual([]);
+  });
+
+  test('when names are HTML, then they show as text, added or loaded, and nothing runs', async () => {
+    await goals.create(SCRIPT_PAYLOAD);
+    const page = await open();
+    await page.getByLabel('What do you want to achieve?').fill(IMG_PAYLOAD);
+    await page.keyboard.press('Enter');
+    await settled(page);
+    expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, IMG_PAYLOAD]);
+    await page.getByRole('link', { name: `Rename ${IMG_PAYLOAD}` }).click();
+    await page.getByLabel('New name').fill(`${IMG_PAYLOAD}!`);
+    await page.keyboard.press('Enter');
+    expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, `${IMG_PAYLOAD}!`]);
+    expect(await page.locator('#goals img, #goals script').count()).toBe(0);
+    await page.reload();
+    expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, `${IMG_PAYLOAD}!`]);
+    expect(await page.locator('#goals img, #goals script').count()).toBe(0);
+  });
+});
+
+describe('without JavaScript', () => {
+  test('when goals are added, ticked off, renamed and deleted through plain forms, then each post lands back on the list', async () => {
+    const page = await open('/', noScript);
+    const field = page.getByLabel('What do you want to achieve?');
+    await field.fill('Bake bread');
+    await navigation(page, () => page.keyboard.press('Enter'));
+    await field.fill(SCRIPT_PAYLOAD);
+    await navigation(page, () => page.getByRole('button', { name: 'Add goal' }).click());
+    expect(page.url()).toContain('status=added');
+    expect(await goalNames(page)).toEqual(['Bake bread', SCRIPT_PAYLOAD]);
+    expect(await page.locator('#notice').textContent()).toContain('Goal added.');
+    expect(await page.locator('#remaining').textContent()).toContain('2 goals left');
+
+    await navigation(page, () => page.getByRole('checkbox', { name: 'Bake bread' }).click());
+    expect(
+      await page.getByRole('checkbox', { name: 'Bake bread' }).getAttribute('aria-checked'),
+    ).toBe('true');
+    expect(await page.locator('#remaining').textContent()).toContain('1 goal left');
+
+    await navigation(page, () =>
+      page.getByRole('link', { name: `Rename ${SCRIPT_PAYLOAD}` }).click(),
+    );
+    const rename = page.getByLabel('New name');
+    // The server rendered it with autofocus: typing goes straight in.
+    expect(await rename.evaluate((element) => element === document.activeElement)).toBe(true);
+    await rename.fill('Sourdough <b>starter</b>');
+    await navigation(page, () => page.getByRole('button', { name: 'Save' }).click());
+    expect(await goalNames(page)).toEqual(['Bake bread', 'Sourdough <b>starter</b>']);
+    await screenshot(page, 'no-js-list-light');
+
+    await navigation(page, () => page.getByRole('link', { name: 'Done', exact: true }).click());
+    expect(await goalNames(page)).toEqual(['Bake bread']);
+    await navigation(page, () => page.getByRole('link', { name: 'All', exact: true }).click());
+
+    await navigation(page, () => page.getByRole('button', { name: 'Delete Bake bread' }).click());
+    expect(await goalNames(page)).toEqual(['Sourdough <b>starter</b>']);
+    expect(await apiState()).toEqual([{ name: 'Sourdough <b>starter</b>', done: false }]);
+  });
+
+  test('when the list is longer than a page, then "Show more" leads to the next page, keeping the filter', async () => {
+    for (let index = 1; index <= 53; index += 1) await goals.create(`Goal ${index}`);
+    const page = await open('/?filter=active', noScript);
+    await navigation(page, () => page.getByRole('link', { name: 'Show more' }).click());
+    expect(page.url()).toMatch(/filter=active&after=\d+/);
+    expect(await goalNames(page)).toEqual(['Goal 51', 'Goal 52', 'Goal 53']);
+    await navigation(page, () =>
+      page.getByRole('link', { name: 'Back to the first page' }).click(),
+    );
+    expect(await page.locator('#goals li').count()).toBe(50);
+  });
+
+  test('when a blank name is sent, then the page comes back with the error beside the field', async () => {
+    // The browser logs the 400 answer itself.
+    const page = await open('/', noScript, true);
+    await page.getByLabel('What do you want to achieve?').fill('  ');
+    await navigation(page, () => page.keyboard.press('Enter'));
+    expect(await page.locator('#new-goal-error').textContent()).toContain('cannot be empty');
+    expect(await page.title()).toContain('Error');
+  });
+});
+
+describe('keyboard only', () => {
+  async function tabTo(page: Page, selector: string, limit = 30): Promise<void> {
+    for (let step = 0; step < limit; step += 1) {
+      if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+      await page.keyboard.press('Tab');
+    }
+    throw new Error(`Tab never reached ${selector}`);
+  }
+
+  async function focusRing(page: Page): Promise<string> {
+    return page.evaluate(() => {
+      const element = document.activeElement as HTMLElement;
+      const style = getComputedStyle(element);
+      // The text field shows focus with a ring drawn as a box-shadow; everything else, an outline.
+      return style.outlineStyle !== 'none' ? style.outlineStyle : style.boxShadow;
+    });
+  }
+
+  test('when someone uses only the keyboard, then they can add, tick off, rename and delete, with focus always visible', async () => {
+    await goals.create('First goal');
+    const page = await open();
+
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
+      'Skip to your goals',
+    );
+    expect(await focusRing(page)).toBe('solid');
+
+    await tabTo(page, '#new-goal');
+    expect(await focusRing(page)).not.toBe('none');
+    await page.keyboard.type('Typed without a mouse');
+    await page.keyboard.press('Enter');
+    await settled(page);
+    expect(await goalNames(page)).toEqual(['First goal', 'Typed without a mouse']);
+
+    await tabTo(page, '#goals li:last-child .check');
+    expect(await focusRing(page)).toBe('solid');
+    await page.keyboard.press('Space');
+    expect(await goalItem(page, 'Typed without a mouse').getAttribute('data-done')).toBe('true');
+
+    await page.keyboard.press('Tab');
+    expect(
+      await page.evaluate(() => document.activeElement?.classList.contains('rename-link')),
+    ).toBe(true);
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe(
+      'Typed without a mouse',
+    );
+    await page.keyboard.press('Escape');
+    expect(
+      await page.evaluate(() => document.activeElement?.classList.contains('rename-link')),
+    ).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('Renamed by keyboard');
+    await page.keyboard.press('Enter');
+    expect(await goalNames(page)).toEqual(['First goal', 'Renamed by keyboard']);
+
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await goalNames(page)).toEqual(['First goal']);
+    // Focus lands on a neighbour, not on the page's start.
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('check'))).toBe(
+      true,
+    );
+    await expect.poll(apiState).toEqual([{ name: 'First goal', done: false }]);
+  });
+});
+
+describe('accessibility', () => {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    test(`when the main states are shown in the ${colorScheme} scheme, then axe finds no serious or critical violations`, async () => {
+      const page = await open('/', { colorScheme });
+      expect(await seriousAxeViolations(page)).toEqual([]);
+
+      await goals.create('Go for a run');
+      await goals.create('Learn the guitar', true);
+      await goals.create(SCRIPT_PAYLOAD);
+      await page.reload();
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      await screenshot(page, `list-${colorScheme}`);
+
+      await page.getByRole('link', { name: 'Rename Go for a run' }).click();
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      await page.keyboard.press('Escape');
+
+      await page.getByLabel('What do you want to achieve?').fill(' ');
+      await page.keyboard.press('Enter');
+      expect(await seriousAxeViolations(page)).toEqual([]);
+
+      await page.goto(`${webUrl}/?filter=done`);
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      // The browser logs the 404 itself, hence the allowance.
+      const missing = await open('/nowhere', { colorScheme }, true);
+      expect(await seriousAxeViolations(missing)).toEqual([]);
+    });
+  }
+
+  test('when the screen is 320 px wide, then nothing scrolls sideways', async () => {
+    await goals.create(
+      'A goal with a rather long name that has to wrap across several lines on a phone',
+    );
+    await goals.create('x'.repeat(120));
+    const page = await open('/', { viewport: { width: 320, height: 640 } });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      320,
+    );
+    await screenshot(page, 'list-320px');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
+
+  test('when reduced motion is asked for, then transitions and animations are effectively off', async () => {
+    await goals.create('Calm');
+    const page = await open('/', { reducedMotion: 'reduce' });
+    const durations = await page.evaluate(() => {
+      const check = document.querySelector('.check') as Element;
+      const before = getComputedStyle(check, '::before');
+      return [
+        before.transitionDuration,
+        getComputedStyle(document.querySelector('.button')!).transitionDuration,
+      ];
+    });
+    for (const duration of durations) {
+      for (const part of duration.split(',')) expect(Number.parseFloat(part)).toBeLessThan(0.001);
+    }
+  });
+});
+
+describe('when the API goes down', () => {
+  test('then the page says goals are unavailable, refused actions roll back with a message, and typed text is kept', async () => {
+    await goals.create('Survive the outage');
+    const page = await open('/', {}, true);
+    const { port } = api;
+    await api.stop();
+    try {
+      // With JavaScript: the optimistic tick is rolled back and explained.
+      await page.getByRole('checkbox', { name: 'Survive the outage' }).click();
+      await expect
+        .poll(() => page.locator('#messages').textContent())
+        .toContain('Could not mark “Survive the outage” done.');
+      expect(
+        await page
+          .getByRole('checkbox', { name: 'Survive the outage' })
+          .getAttribute('aria-checked'),
+      ).toBe('false');
+      expect(await page.locator('#remaining').textContent()).toBe('1 goal left');
+
+      await page.getByLabel('What do you want to achieve?').fill('Typed during the outage');
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(() => page.locator('#messages').textContent())
+        .toContain('Could not add “Typed during the outage”.');
+      expect(await page.getByLabel('What do you want to achieve?').inputValue()).toBe(
+        'Typed during the outage',
+      );
+      expect(await goalNames(page)).toEqual(['Survive the outage']);
+      await screenshot(page, 'refused-light');
+      expect(await seriousAxeViolations(page)).toEqual([]);
+
+      await page.getByRole('button', { name: 'Delete Survive the outage' }).click();
+      await expect
+        .poll(() => page.locator('#messages').textContent())
+        .toContain('Could not delete');
+      expect(await goalNames(page)).toEqual(['Survive the outage']);
+
+      // A fresh page: the list cannot be shown, but the page still works.
+      await page.reload();
+      expect(await page.locator('#unavailable').textContent()).toContain(
+        'Goals are unavailable right now',
+      );
+      await screenshot(page, 'unavailable-light');
+      expect(await seriousAxeViolations(page)).toEqual([]);
+
+      // Without JavaScript: the form comes back with the words still in it.
+      const plain = await open('/', noScript, true);
+      expect(await plain.locator('#unavailable').textContent()).toContain(
+        'Goals are unavailable right now',
+      );
+      await plain.getByLabel('What do you want to achieve?').fill('Do not lose this');
+      await navigation(plain, () => plain.keyboard.press('Enter'));
+      expect(await plain.getByLabel('What do you want to achieve?').inputValue()).toBe(
+        'Do not lose this',
+      );
+      expect(await plain.locator('#new-goal-error').textContent()).toContain(
+        'Goals are unavailable right now',
+      );
+    } finally {
+      api = await startApi(database.url, port);
+    }
+    await page.reload();
+    expect(await goalNames(page)).toEqual(['Survive the outage']);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'vitest';
+import { readConfig } from '../src/config.js';
+
+describe('readConfig', () => {
+  test('when nothing is set, then the documented defaults apply', () => {
+    expect(readConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      apiUrl: 'http://127.0.0.1:8080',
+      apiConnectTimeoutMs: 2_000,
+      apiTimeoutMs: 5_000,
+      logLevel: 'info',
+    });
+  });
+
+  test('when values are set, then they are used', () => {
+    const config = readConfig({
+      PORT: '4000',
+      HOST: '127.0.0.1',
+      API_URL: 'http://internal-alb.example:8080/',
+      API_TIMEOUT_MS: '750',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      apiUrl: 'http://internal-alb.example:8080',
+      apiTimeoutMs: 750,
+      logLevel: 'warn',
+    });
+  });
+
+  test.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ API_URL: 'internal-alb:8080' }, 'API_URL'],
+    [{ API_URL: 'ftp://host' }, 'API_URL'],
+    [{ API_URL: 'http://host/api' }, 'API_URL'],
+    [{ API_TIMEOUT_MS: '0' }, 'API_TIMEOUT_MS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('when %o is given, then the error names %s', (env, variable) => {
+    expect(() => readConfig(env)).toThrow(variable);
+  });
+});

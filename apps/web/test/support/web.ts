@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { REPOSITORY_ROOT } from './processes.js';
+
+let clientBuilt = false;
+
+/** The page's script is compiled by tsc (incremental, so quick when nothing changed). */
+export function ensureClientBuilt(): void {
+  if (clientBuilt) return;
+  execFileSync(
+    join(REPOSITORY_ROOT, 'node_modules', '.bin', 'tsc'),
+    ['-b', join(REPOSITORY_ROOT, 'apps', 'web', 'client')],
+    { stdio: 'inherit' },
+  );
+  clientBuilt = true;
+}
+
+export async function buildWeb(
+  apiUrl: string,
+  timeouts: { connect?: number; response?: number } = {},
+): Promise<FastifyInstance> {
+  ensureClientBuilt();
+  const app = await buildApp({
+    config: {
+      apiUrl,
+      apiConnectTimeoutMs: timeouts.connect ?? 1_000,
+      apiTimeoutMs: timeouts.response ?? 2_000,
+    },
+  });
+  await app.ready();
+  return app;
+}
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+export function form(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
+
+/** What a browser sends with a form post from the app's own page. */
+export const SAME_ORIGIN = {
+  host: 'goals.test:3000',
+  origin: 'http://goals.test:3000',
+  'sec-fetch-site': 'same-origin',
+};
