@@ -38,7 +38,8 @@ export const DEPLOY_USAGE = `usage: npm run deploy -- --env dev|prod [options]
 
   --env <name>              environment to deploy: dev or prod (required)
   --region <region>         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the AWS CLI's)
-  --ssh-cidr <cidr>         address range allowed to SSH to the bastion, e.g. 203.0.113.7/32
+  --ssh-cidr <cidr>         address range allowed to SSH to the bastion (required), e.g. your
+                            public IP: --ssh-cidr $(curl -s https://checkip.amazonaws.com)/32
   --certificate-arn <arn>   ACM certificate for HTTPS on the load balancer
   --alarm-email <address>   where CloudWatch alarms are sent
   --allow-dirty             build from a working tree with uncommitted changes
@@ -102,6 +103,9 @@ function stackContext(values: {
     if (!match || octets.some((octet) => octet > 255) || Number(match[5]) > 32) {
       throw new UsageError(`--ssh-cidr "${sshCidr}" is not an IPv4 CIDR such as 203.0.113.7/32`);
     }
+    if (Number(match[5]) === 0) {
+      throw new UsageError(`--ssh-cidr "${sshCidr}" would open SSH to the whole internet`);
+    }
     context.sshCidr = sshCidr;
   }
   const certificateArn = values['certificate-arn'];
@@ -157,6 +161,13 @@ function parseCommand(
 /** Returns the options, or `undefined` when help was asked for. */
 export function parseDeployArgs(argv: string[]): DeployOptions | undefined {
   const parsed = parseCommand(argv, 'allow-dirty');
+  // The CDK app has no default on purpose, and without one it cannot synthesize an environment.
+  if (parsed && parsed.shared.context.sshCidr === undefined) {
+    throw new UsageError(
+      '--ssh-cidr is required: the bastion accepts SSH only from the range you name, ' +
+        'e.g. --ssh-cidr $(curl -s https://checkip.amazonaws.com)/32',
+    );
+  }
   return parsed && { ...parsed.shared, allowDirty: parsed.ownSwitch };
 }
 

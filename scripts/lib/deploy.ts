@@ -22,6 +22,9 @@ export const IMAGES = [
   { tier: 'web', dockerfile: 'apps/web/Dockerfile', repository: 'goal-tracker-frontend' },
 ] as const;
 
+/** TEST-NET-1 (RFC 5737): reaches nobody. */
+const PLACEHOLDER_SSH_CIDR = '192.0.2.1/32';
+
 /** The instances are x86_64 (t3/t2), whatever machine builds the images. */
 export const PLATFORM = 'linux/amd64';
 
@@ -202,13 +205,16 @@ export async function destroy(context: DeployContext, options: DestroyOptions): 
     region: options.region,
   });
   const force = options.yes ? ['--force'] : [];
+  // The CDK app validates sshCidr whenever it synthesizes, deletes included, though a delete
+  // never uses it; a documentation-range address satisfies it when none is given.
+  const stackContext = { sshCidr: PLACEHOLDER_SSH_CIDR, ...options.context };
   const cdkDestroy = (stackName: string) =>
     runner.execute(
       cdk(context, target.region, [
         'destroy',
         stackName,
         '--exclusively',
-        ...contextArgs(options.env, options.context),
+        ...contextArgs(options.env, stackContext),
         ...force,
       ]),
     );

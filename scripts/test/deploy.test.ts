@@ -38,6 +38,9 @@ const HEALTHY_AWS = `case "$1 $2" in
 esac
 exit 0`;
 
+/** Every deploy needs it: the CDK app has no default bastion SSH range. */
+const SSH = ['--ssh-cidr', '203.0.113.7/32'];
+
 const NPX_LOGS_DIRECTORY = 'printf "npx-cwd %s\\n" "$(pwd)" >> "$STUB_LOG"\nexit 0';
 
 interface Sandbox {
@@ -119,7 +122,14 @@ function lineOf(lines: string[], text: string): number {
 describe('npm run deploy -- --dry-run', () => {
   it('when run on a clean checkout, then it prints the six steps in order and runs nothing but git', async () => {
     const box = await sandbox(allStubs());
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', [
+      ...SSH,
+      '--env',
+      'dev',
+      '--dry-run',
+      '--region',
+      'eu-west-1',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const steps = result.out.filter((line) => /^\[\d\/6\]/.test(line));
@@ -139,6 +149,7 @@ describe('npm run deploy -- --dry-run', () => {
   it('when run, then every image and the stack use the tag `git rev-parse --short HEAD`', async () => {
     const box = await sandbox(allStubs());
     const { out } = await cli(box, 'deploy', [
+      ...SSH,
       '--env',
       'prod',
       '--dry-run',
@@ -159,6 +170,7 @@ describe('npm run deploy -- --dry-run', () => {
   it('when run, then images are built for linux/amd64 from each Dockerfile, pushed after an ECR login by stdin, before the stack deploys', async () => {
     const box = await sandbox(allStubs());
     const { out } = await cli(box, 'deploy', [
+      ...SSH,
       '--env',
       'dev',
       '--dry-run',
@@ -195,7 +207,14 @@ describe('npm run deploy -- --dry-run', () => {
   it('when the working tree has uncommitted changes, then it refuses before any step and names --allow-dirty', async () => {
     const box = await sandbox(allStubs());
     await writeFile(join(box.repo, 'half-done.ts'), 'export {};\n');
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', [
+      ...SSH,
+      '--env',
+      'dev',
+      '--dry-run',
+      '--region',
+      'eu-west-1',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('uncommitted changes');
     expect(result.stderr).toContain('--allow-dirty');
@@ -207,6 +226,7 @@ describe('npm run deploy -- --dry-run', () => {
     const box = await sandbox(allStubs());
     await writeFile(join(box.repo, 'README.md'), '# changed\n');
     const result = await cli(box, 'deploy', [
+      ...SSH,
       '--env',
       'dev',
       '--dry-run',
@@ -224,6 +244,8 @@ describe('npm run deploy -- --dry-run', () => {
     [[], '--env is required: dev or prod'],
     [['--env', 'dev', '--force'], "Unknown option '--force'"],
     [['--env', 'dev', '--ssh-cidr', '0.0.0.0'], 'is not an IPv4 CIDR'],
+    [['--env', 'dev', '--ssh-cidr', '0.0.0.0/0'], 'would open SSH to the whole internet'],
+    [['--env', 'dev'], '--ssh-cidr is required'],
     [['--env', 'dev', '--region', 'mars'], 'is not an AWS region name'],
   ])(
     'when the arguments are %j, then it exits 2 with "%s" and does nothing',
@@ -266,7 +288,14 @@ describe('npm run deploy -- --dry-run', () => {
 
   it('when PATH has neither docker nor the AWS CLI, then it names each one and how to install it, and stops', async () => {
     const box = await sandbox({});
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', [
+      ...SSH,
+      '--env',
+      'dev',
+      '--dry-run',
+      '--region',
+      'eu-west-1',
+    ]);
     expect(result.code).toBe(1);
     expect(result.out).toContainEqual(
       expect.stringMatching(/^ {2}missing: docker: not found on PATH; install Docker/),
@@ -280,7 +309,7 @@ describe('npm run deploy -- --dry-run', () => {
 
   it('when no region is given anywhere, then it asks for one', async () => {
     const box = await sandbox(allStubs());
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run']);
+    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--dry-run']);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('missing: AWS region: none set; pass --region');
     // `aws configure get region` is a local read, so even a dry run asks it.
@@ -289,7 +318,7 @@ describe('npm run deploy -- --dry-run', () => {
 
   it('when AWS_REGION is set, then it is the region used', async () => {
     const box = await sandbox(allStubs());
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--dry-run'], {
+    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--dry-run'], {
       AWS_REGION: 'ap-southeast-2',
     });
     expect(result.code).toBe(0);
@@ -304,7 +333,7 @@ describe('npm run deploy (real commands, stand-ins for docker, aws and npx)', ()
       aws: `echo "Unable to locate credentials. You can configure credentials by running \\"aws configure\\"." >&2\nexit 255`,
       npx: NPX_LOGS_DIRECTORY,
     });
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       'missing: docker daemon: not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)',
@@ -325,7 +354,7 @@ describe('npm run deploy (real commands, stand-ins for docker, aws and npx)', ()
 esac`,
       npx: NPX_LOGS_DIRECTORY,
     });
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       'missing: CDK bootstrap: account 123456789012 is not bootstrapped in eu-west-1; run `npx cdk bootstrap aws://123456789012/eu-west-1` once',
@@ -334,7 +363,7 @@ esac`,
 
   it('when everything is in place, then it runs each step in order, passes the ECR password only through stdin, and prints the URL', async () => {
     const box = await sandbox(allStubs());
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -350,7 +379,7 @@ esac`,
       'docker info --format {{.ServerVersion}}',
       'aws sts get-caller-identity --query Account --output text --region eu-west-1',
       'aws ssm get-parameter --name /cdk-bootstrap/hnb659fds/version --query Parameter.Value --output text --region eu-west-1',
-      `npx --no cdk deploy goal-tracker-registry --exclusively -c env=dev -c imageTag=${box.commit}`,
+      `npx --no cdk deploy goal-tracker-registry --exclusively -c env=dev -c imageTag=${box.commit} -c sshCidr=203.0.113.7/32`,
       `npx-cwd ${infra}`,
       expect.stringMatching(
         new RegExp(
@@ -363,7 +392,7 @@ esac`,
       'docker-login-stdin s3cr3t-ecr-token',
       `docker push ${registry}/goal-tracker-backend:${box.commit}`,
       `docker push ${registry}/goal-tracker-frontend:${box.commit}`,
-      `npx --no cdk deploy goal-tracker-dev --exclusively -c env=dev -c imageTag=${box.commit}`,
+      `npx --no cdk deploy goal-tracker-dev --exclusively -c env=dev -c imageTag=${box.commit} -c sshCidr=203.0.113.7/32`,
       `npx-cwd ${infra}`,
       "aws cloudformation describe-stacks --stack-name goal-tracker-dev --query Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0] --output text --region eu-west-1",
     ]);
@@ -381,7 +410,7 @@ esac`,
       aws: HEALTHY_AWS,
       npx: NPX_LOGS_DIRECTORY,
     });
-    const result = await cli(box, 'deploy', ['--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /^error: command failed with exit code 1: docker push 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/goal-tracker-backend:/,
@@ -404,7 +433,7 @@ describe('npm run destroy', () => {
     expect(result.code).toBe(0);
     const commands = result.out.filter((line) => line.includes('cdk destroy'));
     expect(commands).toEqual([
-      '  [dry-run] $ (in infra) AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev',
+      '  [dry-run] $ (in infra) AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev -c sshCidr=192.0.2.1/32',
     ]);
   });
 
@@ -420,8 +449,8 @@ describe('npm run destroy', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.calls.filter((call) => call.startsWith('npx --no'))).toEqual([
-      'npx --no cdk destroy goal-tracker-prod --exclusively -c env=prod --force',
-      'npx --no cdk destroy goal-tracker-registry --exclusively -c env=prod --force',
+      'npx --no cdk destroy goal-tracker-prod --exclusively -c env=prod -c sshCidr=192.0.2.1/32 --force',
+      'npx --no cdk destroy goal-tracker-registry --exclusively -c env=prod -c sshCidr=192.0.2.1/32 --force',
     ]);
   });
 
