@@ -182,8 +182,9 @@ export async function deploy(
     );
   }
   print(
-    `${runner.dryRun ? 'Dry run of deploying' : 'Deployed'} ${tag} to ${options.env} ` +
-      `finished in ${elapsed(started)}.`,
+    runner.dryRun
+      ? `Dry run of deploying ${tag} to ${options.env} finished: nothing was run.`
+      : `Deployed ${tag} to ${options.env} in ${elapsed(started)}.`,
   );
   print(`Application URL: ${url.stdout}`);
 }
@@ -227,6 +228,7 @@ export async function destroy(context: DeployContext, options: DestroyOptions): 
   }
   print(
     `${runner.dryRun ? 'Dry run of deleting' : 'Deleted'} ${stack}` +
-      `${options.withRegistry ? ` and ${REGISTRY_STACK}` : ''}.`,
+      `${options.withRegistry ? ` and ${REGISTRY_STACK}` : ''}` +
+      (runner.dryRun ? ' finished: nothing was run.' : '.'),
   );
 }
