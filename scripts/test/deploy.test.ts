@@ -40,6 +40,8 @@ exit 0`;
 
 /** Every deploy needs it: the CDK app has no default bastion SSH range. */
 const SSH = ['--ssh-cidr', '203.0.113.7/32'];
+const DEV = [...SSH, '--env', 'dev', '--region', 'eu-west-1'];
+const DRY_RUN_DEV = [...DEV, '--dry-run'];
 
 const NPX_LOGS_DIRECTORY = 'printf "npx-cwd %s\\n" "$(pwd)" >> "$STUB_LOG"\nexit 0';
 
@@ -122,14 +124,7 @@ function lineOf(lines: string[], text: string): number {
 describe('npm run deploy -- --dry-run', () => {
   it('when run on a clean checkout, then it prints the six steps in order and runs nothing but git', async () => {
     const box = await sandbox(allStubs());
-    const result = await cli(box, 'deploy', [
-      ...SSH,
-      '--env',
-      'dev',
-      '--dry-run',
-      '--region',
-      'eu-west-1',
-    ]);
+    const result = await cli(box, 'deploy', DRY_RUN_DEV);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const steps = result.out.filter((line) => /^\[\d\/6\]/.test(line));
@@ -169,14 +164,7 @@ describe('npm run deploy -- --dry-run', () => {
 
   it('when run, then images are built for linux/amd64 from each Dockerfile, pushed after an ECR login by stdin, before the stack deploys', async () => {
     const box = await sandbox(allStubs());
-    const { out } = await cli(box, 'deploy', [
-      ...SSH,
-      '--env',
-      'dev',
-      '--dry-run',
-      '--region',
-      'eu-west-1',
-    ]);
+    const { out } = await cli(box, 'deploy', DRY_RUN_DEV);
     const registryDeploy = lineOf(out, 'cdk deploy goal-tracker-registry');
     const buildApi = lineOf(
       out,
@@ -207,14 +195,7 @@ describe('npm run deploy -- --dry-run', () => {
   it('when the working tree has uncommitted changes, then it refuses before any step and names --allow-dirty', async () => {
     const box = await sandbox(allStubs());
     await writeFile(join(box.repo, 'half-done.ts'), 'export {};\n');
-    const result = await cli(box, 'deploy', [
-      ...SSH,
-      '--env',
-      'dev',
-      '--dry-run',
-      '--region',
-      'eu-west-1',
-    ]);
+    const result = await cli(box, 'deploy', DRY_RUN_DEV);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('uncommitted changes');
     expect(result.stderr).toContain('--allow-dirty');
@@ -288,14 +269,7 @@ describe('npm run deploy -- --dry-run', () => {
 
   it('when PATH has neither docker nor the AWS CLI, then it names each one and how to install it, and stops', async () => {
     const box = await sandbox({});
-    const result = await cli(box, 'deploy', [
-      ...SSH,
-      '--env',
-      'dev',
-      '--dry-run',
-      '--region',
-      'eu-west-1',
-    ]);
+    const result = await cli(box, 'deploy', DRY_RUN_DEV);
     expect(result.code).toBe(1);
     expect(result.out).toContainEqual(
       expect.stringMatching(/^ {2}missing: docker: not found on PATH; install Docker/),
@@ -333,7 +307,7 @@ describe('npm run deploy (real commands, stand-ins for docker, aws and npx)', ()
       aws: `echo "Unable to locate credentials. You can configure credentials by running \\"aws configure\\"." >&2\nexit 255`,
       npx: NPX_LOGS_DIRECTORY,
     });
-    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', DEV);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       'missing: docker daemon: not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)',
@@ -354,7 +328,7 @@ describe('npm run deploy (real commands, stand-ins for docker, aws and npx)', ()
 esac`,
       npx: NPX_LOGS_DIRECTORY,
     });
-    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', DEV);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       'missing: CDK bootstrap: account 123456789012 is not bootstrapped in eu-west-1; run `npx cdk bootstrap aws://123456789012/eu-west-1` once',
@@ -363,7 +337,7 @@ esac`,
 
   it('when everything is in place, then it runs each step in order, passes the ECR password only through stdin, and prints the URL', async () => {
     const box = await sandbox(allStubs());
-    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', DEV);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -410,7 +384,7 @@ esac`,
       aws: HEALTHY_AWS,
       npx: NPX_LOGS_DIRECTORY,
     });
-    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--region', 'eu-west-1']);
+    const result = await cli(box, 'deploy', DEV);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /^error: command failed with exit code 1: docker push 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/goal-tracker-backend:/,
