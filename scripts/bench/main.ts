@@ -12,7 +12,7 @@ import { runPgbench } from './lib/pgbench.js';
 import { maxGoalId, seedGoals, startBenchDatabase, withClient } from './lib/postgres.js';
 import { checkTarget, scenarioTable, targetTable, type ScenarioRow } from './lib/report.js';
 import { REPO_ROOT, stopAllServers, type ServerProcess } from './lib/server.js';
-import { buildAll, startApi, startWeb } from './lib/stack.js';
+import { buildAll, imageNodeArgs, startApi, startWeb } from './lib/stack.js';
 import { requireTool } from './lib/tools.js';
 import { runWrk, type LoadRequest } from './lib/wrk.js';
 import { BENCH_INSERT_SQL, BENCH_LIST_SQL } from './lib/statements.js';
@@ -25,6 +25,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --goals N                     goals seeded for the main runs (default 100000)
   --pool-max N                  DB_POOL_MAX for the API (default: the API's own default)
   --log-level L                 LOG_LEVEL for both servers (default warn)
+  --api-node-args "A B"         node flags for the API (default: those of apps/api/Dockerfile's CMD)
   --protocol P                  pgbench protocol for the ceiling: prepared|extended|simple (default prepared)
   --no-build                    skip \`tsc -b\`
   --json-only                   print only the JSON`;
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     goals: { type: 'string', default: '100000' },
     'pool-max': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
+    'api-node-args': { type: 'string' },
     protocol: { type: 'string', default: 'prepared' },
     'no-build': { type: 'boolean', default: false },
     'json-only': { type: 'boolean', default: false },
@@ -71,6 +73,7 @@ const log = args['json-only'] ? () => undefined : (line: string) => console.log(
 
 const apiEnv: Record<string, string> = { LOG_LEVEL: args['log-level'] };
 if (args['pool-max']) apiEnv.DB_POOL_MAX = String(positive('pool-max', args['pool-max']));
+const apiNodeArgs = args['api-node-args']?.split(' ').filter(Boolean) ?? imageNodeArgs('api');
 
 async function main(): Promise<void> {
   requireTool('wrk');
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
     log(
       `bench: PostgreSQL 15 on port ${database.server.port}, synchronous_commit=${synchronousCommit}`,
     );
-    api = await startApi(database, { env: apiEnv });
+    api = await startApi(database, { env: apiEnv, nodeArgs: apiNodeArgs });
     const firstBootMs = api.startToReadyMs;
     log(
       `bench: API ready in ${firstBootMs.toFixed(0)} ms on an empty database (migrations included)`,
@@ -140,12 +143,17 @@ async function main(): Promise<void> {
     log(`bench: seeding ${goals} goals`);
     await seedGoals(database.url, goals);
     const restarts: number[] = [];
+    const restartCpu: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       await api.stop('SIGTERM');
-      api = await startApi(database, { env: apiEnv });
+      api = await startApi(database, { env: apiEnv, nodeArgs: apiNodeArgs });
       restarts.push(api.startToReadyMs);
+      restartCpu.push(api.startCpuMs);
     }
-    log(`bench: API restart to ready: ${restarts.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    log(
+      `bench: API restart to ready: ${restarts.map((ms) => ms.toFixed(0)).join(', ')} ms ` +
+        `(CPU used: ${restartCpu.map((ms) => ms.toFixed(0)).join(', ')} ms)`,
+    );
     const maxId = await maxGoalId(database.url);
 
     log(`bench: load, ${connections} connections, ${warmupS} s warm-up + ${durationS} s each`);
@@ -221,10 +229,16 @@ async function main(): Promise<void> {
         synchronousCommit,
         pgbenchProtocol: protocol,
         apiEnv,
+        apiNodeArgs,
         postgresSettings: database.settings,
         loadGenerator: 'wrk (1 thread)',
       },
-      startToReadyMs: { firstBootOnEmptyDatabase: firstBootMs, restarts, web: web.startToReadyMs },
+      startToReadyMs: {
+        firstBootOnEmptyDatabase: firstBootMs,
+        restarts,
+        restartCpuMs: restartCpu,
+        web: web.startToReadyMs,
+      },
       memoryMb: { apiPeak: apiPeakMb, webPeak: webPeakMb },
       scale: { p99At100: small.result.p99Ms, p99AtGoals: listRow.result.p99Ms, ratio: scaleRatio },
       scenarios: rows,
@@ -243,7 +257,8 @@ async function main(): Promise<void> {
       log('');
       log(
         `start to ready: first boot ${firstBootMs.toFixed(0)} ms (empty database), ` +
-          `restarts ${restarts.map((ms) => ms.toFixed(0)).join('/')} ms; web ${web.startToReadyMs.toFixed(0)} ms`,
+          `restarts ${restarts.map((ms) => ms.toFixed(0)).join('/')} ms ` +
+          `(CPU ${restartCpu.map((ms) => ms.toFixed(0)).join('/')} ms); web ${web.startToReadyMs.toFixed(0)} ms`,
       );
       log(`peak RSS (VmHWM): API ${apiPeakMb} MB, web ${webPeakMb} MB`);
       log(

@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
-import { startBenchDatabase, withClient } from '../bench/lib/postgres.js';
+import { seedGoals, startBenchDatabase } from '../bench/lib/postgres.js';
 import { stopAllServers } from '../bench/lib/server.js';
 import { ALB_IDLE_TIMEOUT_S } from '../bench/lib/haproxy.js';
 import { startApi, startWeb } from '../bench/lib/stack.js';
@@ -59,9 +59,7 @@ export async function idleKeepAliveDrill(
   try {
     const api = await startApi(database);
     const web = await startWeb(api.url);
-    await withClient(database.url, (client) =>
-      client.query(`INSERT INTO goals (name) SELECT 'Seed ' || n FROM generate_series(1, 20) n`),
-    );
+    await seedGoals(database.url, 20);
     const targets = [
       { label: 'API GET /goals', url: `${api.url}/goals?limit=20` },
       { label: 'web GET /', url: `${web.url}/` },

@@ -5,7 +5,7 @@ import {
   type HealthCheck,
   type LoadBalancer,
 } from '../bench/lib/haproxy.js';
-import { startBenchDatabase, withClient } from '../bench/lib/postgres.js';
+import { seedGoals, startBenchDatabase, withClient } from '../bench/lib/postgres.js';
 import { stopAllServers } from '../bench/lib/server.js';
 import { startApi, startWeb } from '../bench/lib/stack.js';
 import {
@@ -50,9 +50,7 @@ export async function instanceLossDrill(
       check,
     );
     const web = await startWeb(balancer.url);
-    await withClient(database.url, (client) =>
-      client.query(`INSERT INTO goals (name) SELECT 'Seed ' || n FROM generate_series(1, 30) n`),
-    );
+    await seedGoals(database.url, 30);
     drill.note(
       `two API instances behind HAProxy (check GET ${check.path} every ${check.intervalS} s, ` +
         `down after ${check.unhealthyThreshold} failures, no retries), web tier in front`,
@@ -60,7 +58,8 @@ export async function instanceLossDrill(
     // HAProxy starts a server one failed check away from down; an ALB target that has been
     // healthy for a while needs the full unhealthy threshold. Wait for that state.
     const fullHealth = check.healthyThreshold + check.unhealthyThreshold - 1;
-    const healthDeadline = performance.now() + (check.intervalS + 5) * 1000;
+    const healthDeadline =
+      performance.now() + (check.intervalS * check.unhealthyThreshold + 5) * 1000;
     while ((await balancer.servers()).some((server) => server.health < fullHealth)) {
       if (performance.now() > healthDeadline)
         throw new Error('HAProxy never saw both instances healthy');
@@ -87,8 +86,8 @@ export async function instanceLossDrill(
       connections: options.connections ?? 8,
       next,
       shouldStop: () => performance.now() > killedAt + detectionMs + 3000,
-      maxRequests: 300_000,
-      maxDurationMs: 60_000,
+      maxRequests: 1_000_000,
+      maxDurationMs: detectionMs + 20_000,
     });
     await sleep(options.loadBeforeMs ?? 3000);
     killedAt = performance.now();
@@ -132,8 +131,8 @@ export async function instanceLossDrill(
         [acknowledged],
       );
       const repeated = await client.query<{ count: string }>(
-        `SELECT count(*) AS count FROM (SELECT name FROM goals WHERE name = ANY($1::text[])
-         GROUP BY name HAVING count(*) > 1) AS twice`,
+        `SELECT count(*) AS count FROM (SELECT goal_name FROM goals WHERE goal_name = ANY($1::text[])
+         GROUP BY goal_name HAVING count(*) > 1) AS twice`,
         [names],
       );
       return {

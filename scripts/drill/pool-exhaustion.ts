@@ -1,5 +1,5 @@
 import { send, type HttpOutcome, type HttpRequest } from '../bench/lib/http-client.js';
-import { startBenchDatabase, withClient } from '../bench/lib/postgres.js';
+import { seedGoals, startBenchDatabase } from '../bench/lib/postgres.js';
 import { stopAllServers } from '../bench/lib/server.js';
 import { startApi } from '../bench/lib/stack.js';
 import pg from 'pg';
@@ -50,9 +50,7 @@ export async function poolExhaustionDrill(
         DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
       },
     });
-    await withClient(database.url, (client) =>
-      client.query(`INSERT INTO goals (name) SELECT 'Seed ' || n FROM generate_series(1, 100) n`),
-    );
+    await seedGoals(database.url, 100);
     drill.note(
       `API ready: DB_POOL_MAX=${options.poolMax ?? 10}, DB_CONNECT_TIMEOUT_MS=${connectTimeoutMs}, ` +
         `DB_STATEMENT_TIMEOUT_MS=${statementTimeoutMs}`,

@@ -1,5 +1,5 @@
 import { loadLoop, type HttpRequest, type Recorded } from '../bench/lib/http-client.js';
-import { startBenchDatabase, withClient } from '../bench/lib/postgres.js';
+import { seedGoals, startBenchDatabase, withClient } from '../bench/lib/postgres.js';
 import { stopAllServers } from '../bench/lib/server.js';
 import { startApi } from '../bench/lib/stack.js';
 import {
@@ -34,9 +34,7 @@ export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<D
   try {
     const api = await startApi(database);
     drill.note(`API pid ${api.pid} ready in ${api.startToReadyMs.toFixed(0)} ms; starting load`);
-    await withClient(database.url, (client) =>
-      client.query(`INSERT INTO goals (name) SELECT 'Seed ' || n FROM generate_series(1, 50) n`),
-    );
+    await seedGoals(database.url, 50);
 
     let signalledAt = Number.POSITIVE_INFINITY;
     let exitedAt = Number.POSITIVE_INFINITY;
@@ -84,7 +82,7 @@ export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<D
       .map(({ request }) => (request.body as { name: string }).name);
     const storedUnanswered = await withClient(database.url, async (client) => {
       const result = await client.query<{ name: string }>(
-        'SELECT name FROM goals WHERE name = ANY($1::text[])',
+        'SELECT goal_name AS name FROM goals WHERE goal_name = ANY($1::text[])',
         [unansweredNames],
       );
       return result.rows.map((row) => row.name);

@@ -21,12 +21,13 @@ export interface HealthCheck {
   unhealthyThreshold: number;
 }
 
+/** The internal ALB's target group check, as infra/lib/tier-load-balancer.ts sets it. */
 export const ALB_HEALTH_CHECK: HealthCheck = {
   path: '/health',
-  intervalS: 10,
+  intervalS: 30,
   timeoutS: 5,
-  healthyThreshold: 3,
-  unhealthyThreshold: 2,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
 };
 
 /** The ALB's idle timeout: it closes client and target connections idle this long. */

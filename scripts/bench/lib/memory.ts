@@ -22,6 +22,26 @@ export function readMemory(pid: number): MemoryReading | undefined {
   return { rss: kilobytes('VmRSS'), peak: kilobytes('VmHWM') };
 }
 
+/**
+ * CPU time (user + system) the process has used, in milliseconds: unlike wall time, it
+ * hardly changes when other work shares the machine.
+ */
+export function readCpuMs(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Samples a process's memory on an interval and keeps the first, last and highest readings. */
 export class MemorySampler {
   first: MemoryReading | undefined;

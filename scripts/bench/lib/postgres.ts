@@ -66,7 +66,7 @@ export async function seedGoals(url: string, total: number): Promise<number> {
     const existing = Number(result.rows[0]?.count ?? 0);
     if (existing < total) {
       await client.query(
-        `INSERT INTO goals (name, done)
+        `INSERT INTO goals (goal_name, done)
          SELECT 'Seeded goal ' || n, n % 3 = 0 FROM generate_series($1::int, $2::int) AS n`,
         [existing + 1, total],
       );

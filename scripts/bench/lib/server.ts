@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@goal-tracker/test-postgres';
-import { MemorySampler } from './memory.js';
+import { MemorySampler, readCpuMs } from './memory.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The production builds; BENCH_API_MAIN / BENCH_WEB_MAIN point the harness at a candidate build. */
@@ -16,6 +16,8 @@ export interface ServerOptions {
   /** Built entry point run with `node`, so the PID held is the server's own. */
   main: string;
   env: Record<string, string>;
+  /** Flags for node itself, e.g. `--max-semi-space-size=4`, before the entry point. */
+  nodeArgs?: string[];
   port?: number;
   /** Path that answers 200 once the server can take traffic. */
   readyPath?: string;
@@ -29,6 +31,8 @@ export interface ServerProcess {
   readonly url: string;
   /** Milliseconds from spawn to the first 200 from the ready path. */
   readonly startToReadyMs: number;
+  /** CPU milliseconds the process had used by then (less sensitive to a busy machine). */
+  readonly startCpuMs: number;
   readonly memory: MemorySampler;
   readonly child: ChildProcess;
   /** Resolves with the exit code (or signal) once the process has exited. */
@@ -85,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
     if (lines.length > 200) lines.splice(0, lines.length - 200);
   };
   const started = performance.now();
-  const child = spawn(process.execPath, [options.main], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -116,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
     () => alive,
   );
   const startToReadyMs = performance.now() - started;
+  const startCpuMs = readCpuMs(child.pid) ?? 0;
   const output = () => lines.join('\n');
   if (!ready) {
     child.kill('SIGKILL');
@@ -131,6 +136,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
     port,
     url,
     startToReadyMs,
+    startCpuMs,
     memory: new MemorySampler(child.pid),
     child,
     exited,
