@@ -42,6 +42,16 @@ export async function createTestApi(url: string, overrides: PoolOverrides = {}):
 
 export const json = { 'content-type': 'application/json' };
 
+/** POST /goals with a JSON body `{ name }`. */
+export function postGoal(app: App, name: unknown, headers: Record<string, string> = {}) {
+  return app.inject({
+    method: 'POST',
+    url: '/goals',
+    headers: { ...json, ...headers },
+    payload: { name },
+  });
+}
+
 /** Empties the tables between tests that share one database, and restarts the ids. */
 export async function resetData(db: Database): Promise<void> {
   await db.session((query) => query('TRUNCATE goals, idempotency_keys RESTART IDENTITY'));

@@ -174,7 +174,7 @@ export async function startEmbeddedPostgres(
   if (running) {
     const adopted = await isOrphan(running.pid);
     log.info(
-      { pgData, pid: running.pid, adopted },
+      { pgData, serverPid: running.pid, adopted },
       'embedded PostgreSQL already running; reusing it',
     );
     await ensureDatabase(running.socketDir);

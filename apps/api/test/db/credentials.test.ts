@@ -11,7 +11,7 @@ import { openDatabase, type OpenedDatabase } from '../../src/db/connect.js';
 import { parseDatabaseSecret, SecretFormatError } from '../../src/db/credentials.js';
 import { migrate } from '../../src/db/migrations.js';
 import { loggerOptions } from '../../src/logger.js';
-import { json } from '../helpers.js';
+import { postGoal } from '../helpers.js';
 
 const SECRET_ARN =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-goal-tracker-db-credentials-AbCdEf';
@@ -130,12 +130,7 @@ describe('credentials from AWS Secrets Manager (DB_SECRET_ARN)', () => {
       opened = await openDatabase(config.database, logger);
       await migrate(opened.db, { log: logger });
       const app = await buildApp({ db: opened.db, logger });
-      const created = await app.inject({
-        method: 'POST',
-        url: '/goals',
-        headers: json,
-        payload: { name: 'Before rotation' },
-      });
+      const created = await postGoal(app, 'Before rotation');
       expect(created.statusCode).toBe(201);
       expect(fake.calls).toBe(1);
 
@@ -152,12 +147,7 @@ describe('credentials from AWS Secrets Manager (DB_SECRET_ARN)', () => {
       expect((await app.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(503);
       fake.secret = secretWith('third-password');
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      const caughtUp = await app.inject({
-        method: 'POST',
-        url: '/goals',
-        headers: json,
-        payload: { name: 'After' },
-      });
+      const caughtUp = await postGoal(app, 'After');
       expect(caughtUp.statusCode).toBe(201);
       await app.close();
     } finally {

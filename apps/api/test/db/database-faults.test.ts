@@ -3,7 +3,7 @@ import { startPostgres, type PostgresServer } from '@goal-tracker/test-postgres'
 import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApi, json, type TestApi } from '../helpers.js';
+import { createTestApi, json, postGoal, type TestApi } from '../helpers.js';
 
 let server: PostgresServer;
 const apis: TestApi[] = [];
@@ -42,6 +42,34 @@ async function admin<T>(database: string, work: (client: pg.Client) => Promise<T
     return await work(client);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Holds an ACCESS EXCLUSIVE lock on the API's goals table while `work` runs, so the API's
+ * statements on it wait; `release` lets them go early.
+ */
+async function withGoalsLocked<T>(
+  api: TestApi,
+  work: (release: () => Promise<void>, database: string) => Promise<T>,
+): Promise<T> {
+  const database = await databaseName(api);
+  const locker = new pg.Client({ connectionString: server.url(database) });
+  await locker.connect();
+  let held = false;
+  const release = async () => {
+    if (!held) return;
+    held = false;
+    await locker.query('COMMIT');
+  };
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
+    held = true;
+    return await work(release, database);
+  } finally {
+    await release().catch(() => undefined);
+    await locker.end();
   }
 }
 
@@ -107,12 +135,7 @@ describe('when the database stops mid-run', () => {
     const page = await api.app.inject({ method: 'GET', url: '/goals?limit=100' });
     expect(page.statusCode).toBe(200);
     expect(page.json<{ goals: Goal[] }>().goals.map((goal) => goal.id)).toEqual(acknowledged);
-    const after = await api.app.inject({
-      method: 'POST',
-      url: '/goals',
-      headers: json,
-      payload: { name: 'After' },
-    });
+    const after = await postGoal(api.app, 'After');
     expect(after.statusCode).toBe(201);
   });
 });
@@ -120,14 +143,7 @@ describe('when the database stops mid-run', () => {
 describe('when every pooled connection is terminated by the server', () => {
   it('then the next requests succeed on fresh connections', async () => {
     const api = await newApi();
-    const goal = (
-      await api.app.inject({
-        method: 'POST',
-        url: '/goals',
-        headers: json,
-        payload: { name: 'Survivor' },
-      })
-    ).json<Goal>();
+    const goal = (await postGoal(api.app, 'Survivor')).json<Goal>();
     // Fill the pool with several idle connections.
     await Promise.all(
       Array.from({ length: 8 }, () => api.app.inject({ method: 'GET', url: '/goals' })),
@@ -162,25 +178,15 @@ describe('when every pooled connection is terminated by the server', () => {
       payload: { name: 'Keyed' },
     });
     expect(keyed.statusCode).toBe(201);
-    const plain = await api.app.inject({
-      method: 'POST',
-      url: '/goals',
-      headers: json,
-      payload: { name: 'Plain' },
-    });
+    const plain = await postGoal(api.app, 'Plain');
     expect(plain.statusCode).toBe(201);
   });
 });
 
 describe('when the connection dies under a statement', () => {
   /** Sends the request while the table is locked, kills its backend, then lets the lock go. */
-  async function killMidStatement(api: TestApi, request: InjectOptions) {
-    const database = await databaseName(api);
-    const locker = new pg.Client({ connectionString: server.url(database) });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
+  function killMidStatement(api: TestApi, request: InjectOptions) {
+    return withGoalsLocked(api, async (release, database) => {
       const pending = api.app.inject(request);
       let killed = 0;
       // Not from the locker: inside its transaction pg_stat_activity would be a frozen snapshot.
@@ -196,11 +202,9 @@ describe('when the connection dies under a statement', () => {
         });
       }
       expect(killed).toBe(1);
-      await locker.query('COMMIT');
-      return await pending;
-    } finally {
-      await locker.end();
-    }
+      await release();
+      return pending;
+    });
   }
 
   it('then a read is sent again, once, on a fresh connection and succeeds', async () => {
@@ -253,12 +257,7 @@ describe('when 50 creates arrive at once', () => {
 describe('when no pooled connection frees up in time', () => {
   it('then the waiting request gets 503 with Retry-After instead of hanging', async () => {
     const api = await newApi({ poolMax: 1, connectTimeoutMs: 300 });
-    const database = await databaseName(api);
-    const locker = new pg.Client({ connectionString: server.url(database) });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
+    await withGoalsLocked(api, async (release) => {
       // Holds the pool's only connection, waiting on the lock.
       const blocked = api.app.inject({ method: 'GET', url: '/goals' });
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -269,30 +268,20 @@ describe('when no pooled connection frees up in time', () => {
       expect(waiting.headers['retry-after']).toBe('1');
       expect(ms).toBeLessThan(2000);
       expectGenericProblem(waiting.body);
-      await locker.query('COMMIT');
+      await release();
       expect((await blocked).statusCode).toBe(200);
-    } finally {
-      await locker.end();
-    }
+    });
   });
 
   it('then a statement that runs past the statement timeout ends in 503, not a hang', async () => {
     const api = await newApi({ statementTimeoutMs: 300 });
-    const database = await databaseName(api);
-    const locker = new pg.Client({ connectionString: server.url(database) });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
+    await withGoalsLocked(api, async () => {
       const { result: response, ms } = await timed(() =>
         api.app.inject({ method: 'GET', url: '/goals' }),
       );
       expect(response.statusCode).toBe(503);
       expect(ms).toBeLessThan(2000);
       expectGenericProblem(response.body);
-    } finally {
-      await locker.query('ROLLBACK');
-      await locker.end();
-    }
+    });
   });
 });

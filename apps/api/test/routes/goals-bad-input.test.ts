@@ -2,7 +2,7 @@ import type { Goal } from '@goal-tracker/contract';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
 import type { InjectOptions, LightMyRequestResponse as Response } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { countGoals, createTestApi, json, type TestApi } from '../helpers.js';
+import { countGoals, createTestApi, json, postGoal, type TestApi } from '../helpers.js';
 
 let server: TestDatabases;
 let api: TestApi;
@@ -12,12 +12,7 @@ let seed: Goal;
 beforeAll(async () => {
   server = await createTestServer();
   api = await createTestApi(await server.createDatabase('bad_input'));
-  const response = await api.app.inject({
-    method: 'POST',
-    url: '/goals',
-    headers: json,
-    payload: { name: 'Seed' },
-  });
+  const response = await postGoal(api.app, 'Seed');
   seed = response.json<Goal>();
 });
 afterAll(async () => {

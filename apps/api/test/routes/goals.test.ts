@@ -1,7 +1,7 @@
 import type { Goal, GoalPage } from '@goal-tracker/contract';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApi, json, resetData, type TestApi } from '../helpers.js';
+import { createTestApi, json, postGoal, resetData, type TestApi } from '../helpers.js';
 
 let server: TestDatabases;
 let api: TestApi;
@@ -18,13 +18,8 @@ beforeEach(async () => {
   await resetData(api.db);
 });
 
-async function create(name: string, headers: Record<string, string> = {}) {
-  return api.app.inject({
-    method: 'POST',
-    url: '/goals',
-    headers: { ...json, ...headers },
-    payload: { name },
-  });
+function create(name: string, headers: Record<string, string> = {}) {
+  return postGoal(api.app, name, headers);
 }
 
 async function createGoal(name: string): Promise<Goal> {

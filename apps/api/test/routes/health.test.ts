@@ -2,7 +2,7 @@ import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgre
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { migrate } from '../../src/db/migrations.js';
-import { createTestApi, json, silentLog, testDatabase, type TestApi } from '../helpers.js';
+import { createTestApi, postGoal, silentLog, type TestApi, testDatabase } from '../helpers.js';
 
 let server: TestDatabases;
 let api: TestApi;
@@ -53,12 +53,7 @@ describe('GET /ready', () => {
 
 describe('GET /metrics', () => {
   it('when requests were served, then Prometheus text counts them by route and shows the pool', async () => {
-    await api.app.inject({
-      method: 'POST',
-      url: '/goals',
-      headers: json,
-      payload: { name: 'Counted' },
-    });
+    await postGoal(api.app, 'Counted');
     await api.app.inject({ method: 'GET', url: '/goals/123456' });
     const response = await api.app.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
