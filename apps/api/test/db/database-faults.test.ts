@@ -3,7 +3,15 @@ import { startPostgres, type PostgresServer } from '@goal-tracker/test-postgres'
 import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApi, json, postGoal, type TestApi } from '../helpers.js';
+import { migrateWhenReachable } from '../../src/db/migrations.js';
+import {
+  createTestApi,
+  json,
+  postGoal,
+  silentLog,
+  testDatabase,
+  type TestApi,
+} from '../helpers.js';
 
 let server: PostgresServer;
 const apis: TestApi[] = [];
@@ -137,6 +145,27 @@ describe('when the database stops mid-run', () => {
     expect(page.json<{ goals: Goal[] }>().goals.map((goal) => goal.id)).toEqual(acknowledged);
     const after = await postGoal(api.app, 'After');
     expect(after.statusCode).toBe(201);
+  });
+});
+
+describe('when the database is down as the API boots', () => {
+  it('then migration waits for it, and completes by itself once it is back', async () => {
+    const db = testDatabase(await server.createDatabase('late'));
+    await server.stop();
+    let migrated: Promise<number[]>;
+    try {
+      migrated = migrateWhenReachable(db, { log: silentLog });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(db.migratedVersion).toBeUndefined();
+    } finally {
+      await server.start();
+    }
+    try {
+      expect((await migrated).length).toBeGreaterThan(0);
+      expect(db.migratedVersion).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
   });
 });
 
