@@ -26,6 +26,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logger: options.logger ?? false,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     bodyLimit: 16 * 1024,
+    // One line per request at info would double the load balancer's own logs; debug has it.
+    disableRequestLogging: true,
     requestIdHeader: false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     trustProxy: false,
@@ -52,6 +54,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     applySecurityHeaders(request, reply);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
   });
 
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
@@ -109,9 +117,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       .header('etag', asset.etag)
       .header('vary', 'accept-encoding');
     if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
-    const encoding = chooseEncoding(request.headers['accept-encoding']);
+    const encoding = chooseEncoding(request.headers['accept-encoding'], asset);
     if (encoding) reply.header('content-encoding', encoding);
-    return reply.send(encoding ? asset[encoding] : asset.body);
+    return reply.send((encoding && asset[encoding]) ?? asset.body);
   });
 
   registerApiProxy(app, client);

@@ -10,8 +10,9 @@ export interface Asset {
   url: string;
   type: string;
   body: Buffer;
-  br: Buffer;
-  gzip: Buffer;
+  /** Compressed forms, when they are smaller (a tiny icon is not). */
+  br: Buffer | undefined;
+  gzip: Buffer | undefined;
   etag: string;
 }
 
@@ -38,12 +39,14 @@ function load(path: string, name: string): Asset {
   const body = readFileSync(path);
   const hash = createHash('sha256').update(body).digest('base64url').slice(0, 10);
   const extension = extname(name);
+  const smaller = (compressed: Buffer) =>
+    compressed.length < body.length ? compressed : undefined;
   return {
     url: `/assets/${name.slice(0, -extension.length)}.${hash}${extension}`,
     type: TYPES[extension] ?? 'application/octet-stream',
     body,
-    br: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
-    gzip: gzipSync(body, { level: 9 }),
+    br: smaller(brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })),
+    gzip: smaller(gzipSync(body, { level: 9 })),
     etag: `"${hash}"`,
   };
 }
@@ -61,7 +64,10 @@ export function loadAssets(root = WEB_ROOT): Assets {
 }
 
 /** The encoding to send for an Accept-Encoding header: brotli, then gzip, then none. */
-export function chooseEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | undefined {
+export function chooseEncoding(
+  acceptEncoding: string | undefined,
+  available: { br: unknown; gzip: unknown } = { br: true, gzip: true },
+): 'br' | 'gzip' | undefined {
   const accepted = new Map<string, number>();
   for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
     const [coding, ...params] = part.trim().split(';');
@@ -70,7 +76,7 @@ export function chooseEncoding(acceptEncoding: string | undefined): 'br' | 'gzip
     accepted.set(coding, q ? Number(q.slice(2)) : 1);
   }
   const weight = (coding: string) => accepted.get(coding) ?? accepted.get('*') ?? 0;
-  if (weight('br') > 0) return 'br';
-  if (weight('gzip') > 0) return 'gzip';
+  if (available.br && weight('br') > 0) return 'br';
+  if (available.gzip && weight('gzip') > 0) return 'gzip';
   return undefined;
 }

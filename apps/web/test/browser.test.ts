@@ -1,8 +1,14 @@
+import { join } from 'node:path';
 import { createTestDatabase } from '@goal-tracker/test-postgres';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { launchChromium, screenshot, seriousAxeViolations } from './support/browser.js';
+import {
+  launchChromium,
+  screenshot,
+  SCREENSHOT_DIR,
+  seriousAxeViolations,
+} from './support/browser.js';
 import { goalsClient } from './support/goals.js';
 import { startApi, type ServerProcess } from './support/processes.js';
 import { buildWeb } from './support/web.js';
@@ -82,6 +88,10 @@ function goalItem(page: Page, name: string) {
   return page.locator('li.goal', { has: page.locator('.goal-name', { hasText: name }) });
 }
 
+async function remaining(page: Page): Promise<string> {
+  return ((await page.locator('#remaining').textContent()) ?? '').trim();
+}
+
 async function goalNames(page: Page): Promise<string[]> {
   return page.locator('#goals .goal-name').allTextContents();
 }
@@ -118,14 +128,14 @@ describe('with JavaScript', () => {
     await page.getByRole('button', { name: 'Add goal' }).click();
     await settled(page);
     expect(await goalNames(page)).toEqual(['Water the plants', 'Plan a trip']);
-    await expect.poll(() => page.locator('#remaining').textContent()).toBe('2 goals left');
+    await expect.poll(() => remaining(page)).toBe('2 goals left');
     expect(await page.getByLabel('What do you want to achieve?').inputValue()).toBe('');
 
     await page.getByRole('checkbox', { name: 'Water the plants', exact: true }).click();
     expect(
       await page.getByRole('checkbox', { name: 'Water the plants' }).getAttribute('aria-checked'),
     ).toBe('true');
-    expect(await page.locator('#remaining').textContent()).toBe('1 goal left');
+    expect(await remaining(page)).toBe('1 goal left');
     await expect.poll(apiState).toEqual([
       { name: 'Water the plants', done: true },
       { name: 'Plan a trip', done: false },
@@ -150,7 +160,7 @@ describe('with JavaScript', () => {
 
     await page.getByRole('button', { name: 'Delete Plan a trip to Lisbon', exact: true }).click();
     await expect.poll(() => page.locator('#empty-state').isVisible()).toBe(true);
-    expect(await page.locator('#remaining').textContent()).toBe('No goals left');
+    expect(await remaining(page)).toBe('No goals left');
   });
 
   test('when a filter is chosen, then only matching goals show, and ticking one off moves it out of view', async () => {
@@ -166,7 +176,7 @@ describe('with JavaScript', () => {
 
     await page.getByRole('checkbox', { name: 'Still to do' }).click();
     expect(await goalNames(page)).toEqual(['Also to do']);
-    expect(await page.locator('#remaining').textContent()).toBe('1 goal left');
+    expect(await remaining(page)).toBe('1 goal left');
 
     await navigation(page, () => page.getByRole('link', { name: 'Done', exact: true }).click());
     expect(await goalNames(page)).toEqual(['Still to do', 'Already done']);
@@ -193,7 +203,7 @@ describe('with JavaScript', () => {
     await expect
       .poll(() => page.locator('#announcer').textContent())
       .toBe('Added “The newest” at the end of the list.');
-    expect(await page.locator('#remaining').textContent()).toBe('52 goals left');
+    expect(await remaining(page)).toBe('52 goals left');
     await expect.poll(async () => (await goals.all()).length).toBe(52);
   });
 
@@ -237,13 +247,13 @@ describe('without JavaScript', () => {
     expect(page.url()).toContain('status=added');
     expect(await goalNames(page)).toEqual(['Bake bread', SCRIPT_PAYLOAD]);
     expect(await page.locator('#notice').textContent()).toContain('Goal added.');
-    expect(await page.locator('#remaining').textContent()).toContain('2 goals left');
+    expect(await remaining(page)).toContain('2 goals left');
 
     await navigation(page, () => page.getByRole('checkbox', { name: 'Bake bread' }).click());
     expect(
       await page.getByRole('checkbox', { name: 'Bake bread' }).getAttribute('aria-checked'),
     ).toBe('true');
-    expect(await page.locator('#remaining').textContent()).toContain('1 goal left');
+    expect(await remaining(page)).toContain('1 goal left');
 
     await navigation(page, () =>
       page.getByRole('link', { name: `Rename ${SCRIPT_PAYLOAD}` }).click(),
@@ -385,6 +395,28 @@ describe('accessibility', () => {
     });
   }
 
+  test('when done and open goals are listed, then done ones are struck through and muted', async () => {
+    for (const [name, done] of [
+      ['Run 5 km without stopping', true],
+      ['Read one book a month', false],
+      ['Learn to bake sourdough bread', true],
+      ['Call grandma every Sunday', false],
+      ['Plan a weekend trip to the coast', false],
+    ] as const) {
+      await goals.create(name, done);
+    }
+    const page = await open('/', { viewport: { width: 800, height: 600 }, deviceScaleFactor: 1.5 });
+    const decoration = (name: string) =>
+      goalItem(page, name)
+        .locator('.goal-name')
+        .evaluate((element) => getComputedStyle(element).textDecorationLine);
+    expect(await decoration('Run 5 km without stopping')).toBe('line-through');
+    expect(await decoration('Read one book a month')).toBe('none');
+    expect(await remaining(page)).toBe('3 goals left');
+    // README's picture: copy screenshots/web/readme.png to docs/screenshot.png to refresh it.
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'readme.png'), fullPage: true });
+  });
+
   test('when the screen is 320 px wide, then nothing scrolls sideways', async () => {
     await goals.create(
       'A goal with a rather long name that has to wrap across several lines on a phone',
@@ -432,7 +464,7 @@ describe('when the API goes down', () => {
           .getByRole('checkbox', { name: 'Survive the outage' })
           .getAttribute('aria-checked'),
       ).toBe('false');
-      expect(await page.locator('#remaining').textContent()).toBe('1 goal left');
+      expect(await remaining(page)).toBe('1 goal left');
 
       await page.getByLabel('What do you want to achieve?').fill('Typed during the outage');
       await page.keyboard.press('Enter');
