@@ -5,7 +5,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig } from '../config/index.js';
-import { DATABASE_NAME, DATABASE_USERNAME } from './naming.js';
+import { DATABASE_NAME, DATABASE_USERNAME, POSTGRES_PORT } from './naming.js';
 
 export const PASSWORD_LENGTH = 32;
 /** Characters kept out of generated passwords: they break connection strings or shells. */
@@ -27,8 +27,8 @@ export interface DatabaseProps {
   readonly logRemovalPolicy: RemovalPolicy;
   /** Where the rotation function runs when rotation is on: subnets with a route to AWS APIs. */
   readonly rotationSubnetGroupName: string;
-  /** The rotation function's security group: the backend's, the only one RDS admits. */
-  readonly rotationSecurityGroup: ec2.ISecurityGroup;
+  /** The only clients the database admits (the backend tier). */
+  readonly clientSecurityGroup: ec2.ISecurityGroup;
 }
 
 /**
@@ -87,6 +87,7 @@ export class Database extends Construct {
       vpcSubnets: { subnetGroupName: props.subnetGroupName },
       securityGroups: [props.securityGroup],
       publiclyAccessible: false,
+      port: POSTGRES_PORT,
       credentials: rds.Credentials.fromSecret(credentials),
       databaseName: DATABASE_NAME,
       allocatedStorage: config.allocatedStorageGiB,
@@ -115,12 +116,19 @@ export class Database extends Construct {
     if (!this.instance.secret) throw new Error('The database instance has no attached secret.');
     this.secret = this.instance.secret;
 
+    // Through the instance's connections: the rotation below opens the same rule the same way,
+    // so CloudFormation sees one rule, not a duplicate it would reject.
+    this.instance.connections.allowDefaultPortFrom(
+      props.clientSecurityGroup,
+      'PostgreSQL from the backend',
+    );
     if (config.rotationDays !== undefined) {
       this.instance.addRotationSingleUser({
         automaticallyAfter: Duration.days(config.rotationDays),
         excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
         vpcSubnets: { subnetGroupName: props.rotationSubnetGroupName },
-        securityGroup: props.rotationSecurityGroup,
+        // The backend's group, so that RDS keeps admitting exactly one source.
+        securityGroup: props.clientSecurityGroup,
       });
     }
 

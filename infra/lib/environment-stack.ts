@@ -72,7 +72,7 @@ export class EnvironmentStack extends Stack {
       logRetention: config.logRetentionDays,
       logRemovalPolicy,
       rotationSubnetGroupName: SubnetGroup.backend,
-      rotationSecurityGroup: groups.backend,
+      clientSecurityGroup: groups.backend,
     });
 
     const accessLogs = new AccessLogBucket(this, 'AccessLogs', {
@@ -86,9 +86,11 @@ export class EnvironmentStack extends Stack {
         securityGroup: groups.publicAlb,
         listenerPort: 80,
         targetPort: FRONTEND_PORT,
-        // The specification's check (GET / every 30 s); the page must answer 200 even while
-        // the API is down, or an API outage would cycle every frontend instance.
+        // The specification's check (GET / every 30 s). The page answers 200 even while the
+        // API is down (it renders "unavailable"), so an API outage cannot cycle the frontend.
         healthCheckPath: '/',
+        // Longer than the web tier's 5 s API timeout, so a slow API cannot fail the check.
+        healthCheckTimeout: Duration.seconds(10),
         accessLogBucket: accessLogs.bucket,
         accessLogPrefix: 'public',
         certificateArn: config.certificateArn,
@@ -103,6 +105,7 @@ export class EnvironmentStack extends Stack {
         // Liveness, not /ready: a database outage must not make the group replace every
         // backend instance.
         healthCheckPath: '/health',
+        healthCheckTimeout: Duration.seconds(5),
         accessLogBucket: accessLogs.bucket,
         accessLogPrefix: 'internal',
       }),

@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { BACKEND_PORT, FRONTEND_PORT, POSTGRES_PORT } from './naming.js';
+import { BACKEND_PORT, FRONTEND_PORT } from './naming.js';
 
 export interface SecurityGroupsProps {
   readonly vpc: ec2.IVpc;
@@ -59,11 +59,7 @@ export class SecurityGroups extends Construct {
       'API calls from the frontend',
     );
     this.backend.connections.allowFrom(this.internalAlb, backendPort, 'API from the internal ALB');
-    this.database.connections.allowFrom(
-      this.backend,
-      ec2.Port.tcp(POSTGRES_PORT),
-      'PostgreSQL from the backend',
-    );
+    // backend -> database :5432 is opened by Database, through the instance's connections.
 
     this.bastion.addIngressRule(ec2.Peer.ipv4(props.sshCidr), SSH, 'SSH from the configured CIDR');
     for (const appTier of [this.frontend, this.backend]) {

@@ -19,6 +19,7 @@ export interface TierLoadBalancerProps {
   readonly listenerPort: number;
   readonly targetPort: number;
   readonly healthCheckPath: string;
+  readonly healthCheckTimeout: Duration;
   readonly accessLogBucket: s3.IBucket;
   readonly accessLogPrefix: string;
   /** When set: HTTPS on 443 with this ACM certificate, and the HTTP listener redirects to it. */
@@ -58,7 +59,7 @@ export class TierLoadBalancer extends Construct {
       healthCheck: {
         path: props.healthCheckPath,
         interval: Duration.seconds(30),
-        timeout: Duration.seconds(5),
+        timeout: props.healthCheckTimeout,
         healthyThresholdCount: 2,
         unhealthyThresholdCount: 3,
         healthyHttpCodes: '200',
