@@ -51,8 +51,11 @@ export class Registry extends Construct {
           maxImageCount: IMAGES_KEPT,
         },
       ],
-      // Images outlive any one environment; deleting the stack must not delete them.
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Environment stacks come and go without touching the registry; deleting the registry
+      // stack itself (`npm run destroy -- --with-registry`) is the explicit way to drop the
+      // images, and leaves no repository behind that would block the next deploy.
+      removalPolicy: RemovalPolicy.DESTROY,
+      emptyOnDelete: true,
     });
   }
 }

@@ -229,7 +229,6 @@ describe('ECR registry', () => {
         Properties: { RepositoryName: `goal-tracker-${tier}` },
       }) as [[string, Resource]];
       expect(repository).toMatchObject({
-        DeletionPolicy: 'Retain',
         Properties: {
           ImageScanningConfiguration: { ScanOnPush: true },
           ImageTagMutability: 'IMMUTABLE',
@@ -251,6 +250,15 @@ describe('ECR registry', () => {
       });
     },
   );
+
+  it('when the registry stack itself is deleted, then its repositories go too, so a redeploy can recreate them', () => {
+    for (const [, repository] of resourcesOf(registry, 'AWS::ECR::Repository')) {
+      expect(repository).toMatchObject({
+        DeletionPolicy: 'Delete',
+        Properties: { EmptyOnDelete: true },
+      });
+    }
+  });
 
   it('when dev and prod are synthesized, then they share the registry by name and create no repository', () => {
     registry.resourceCountIs('AWS::ECR::Repository', 2);
