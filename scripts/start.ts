@@ -3,12 +3,6 @@
  * when DATABASE_URL is unset, data in DATA_DIR or .data/) on API_PORT (8080) and the web tier
  * on WEB_PORT (3000). Ctrl-C stops all three cleanly.
  */
-import { runStack } from './lib/local-stack.js';
+import { runStackCommand } from './lib/local-stack.js';
 
-try {
-  await runStack('start');
-} catch (error) {
-  console.error((error as Error).message);
-  process.exitCode = 1;
-}
-process.exit();
+await runStackCommand('start');

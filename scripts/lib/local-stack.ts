@@ -310,3 +310,14 @@ function watchForChanges(processes: TierProcess[], isStopping: () => boolean): F
   say('stack', 'watching for changes');
   return watchers;
 }
+
+/** The body of scripts/start.ts and scripts/dev.ts: runs the stack, then exits with its code. */
+export async function runStackCommand(mode: StackMode): Promise<never> {
+  try {
+    await runStack(mode);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 1;
+  }
+  process.exit();
+}

@@ -147,6 +147,8 @@ function enhance(main: HTMLElement): void {
 
   function clearError(): void {
     messages!.replaceChildren();
+    // The status line from the last redirect ("Goal added.") is stale once anything else happens.
+    byId('notice')?.remove();
   }
 
   function showError(text: string): void {

@@ -2,7 +2,7 @@ import { freePort } from '@goal-tracker/test-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { EMPTY_PAGE, json, startFakeApi } from './support/fake-api.js';
-import { buildWeb, form, FORM, SAME_ORIGIN } from './support/web.js';
+import { buildWeb, postForm, sendJson } from './support/web.js';
 
 // The fake upstream stands in for our own API process, to produce faults on demand.
 type Fake = Awaited<ReturnType<typeof startFakeApi>>;
@@ -59,11 +59,9 @@ describe('when the API is down', () => {
 
   test('then a goal added through the form comes back with its text kept and an error', async () => {
     const app = await web(deadApiUrl);
-    const response = await app.inject({
-      method: 'POST',
-      url: '/goals?filter=active',
-      headers: { ...FORM, ...SAME_ORIGIN },
-      payload: form({ name: 'Learn <b>Rust</b>', idempotencyKey: 'kept-key-1234' }),
+    const response = await postForm(app, '/goals?filter=active', {
+      name: 'Learn <b>Rust</b>',
+      idempotencyKey: 'kept-key-1234',
     });
     expect(response.statusCode).toBe(503);
     expect(response.body).toContain('value="Learn &lt;b&gt;Rust&lt;/b&gt;"');
@@ -75,12 +73,7 @@ describe('when the API is down', () => {
 
   test('then a rename sent through the form comes back with its text kept and an error', async () => {
     const app = await web(deadApiUrl);
-    const response = await app.inject({
-      method: 'POST',
-      url: '/goals/7/rename',
-      headers: { ...FORM, ...SAME_ORIGIN },
-      payload: form({ name: 'A better name' }),
-    });
+    const response = await postForm(app, '/goals/7/rename', { name: 'A better name' });
     expect(response.statusCode).toBe(503);
     expect(response.body).toContain('Your rename is not saved yet');
     expect(response.body).toContain('value="A better name"');
@@ -89,12 +82,7 @@ describe('when the API is down', () => {
 
   test('then ticking a goal off through the form shows why it did not work', async () => {
     const app = await web(deadApiUrl);
-    const response = await app.inject({
-      method: 'POST',
-      url: '/goals/7/toggle',
-      headers: { ...FORM, ...SAME_ORIGIN },
-      payload: form({ done: 'true' }),
-    });
+    const response = await postForm(app, '/goals/7/toggle', { done: 'true' });
     expect(response.statusCode).toBe(503);
     expect(response.body).toContain('so the change was not saved');
   });
@@ -173,12 +161,13 @@ describe('when a connection fails', () => {
   test('then a create carrying an Idempotency-Key is retried with the same key', async () => {
     const upstream = await fake(resetFirst);
     const app = await web(upstream.url);
-    const response = await app.inject({
-      method: 'POST',
-      url: '/api/goals',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-key-1' },
-      payload: { name: 'Once' },
-    });
+    const response = await sendJson(
+      app,
+      'POST',
+      '/api/goals',
+      { name: 'Once' },
+      { 'idempotency-key': 'retry-key-1' },
+    );
     expect(response.statusCode).toBe(201);
     expect(upstream.seen.map((seen) => seen.headers['idempotency-key'])).toEqual([
       'retry-key-1',
@@ -189,12 +178,7 @@ describe('when a connection fails', () => {
   test('then a create without an Idempotency-Key is not sent twice', async () => {
     const upstream = await fake(resetFirst);
     const app = await web(upstream.url);
-    const response = await app.inject({
-      method: 'POST',
-      url: '/api/goals',
-      headers: { 'content-type': 'application/json' },
-      payload: { name: 'Maybe' },
-    });
+    const response = await sendJson(app, 'POST', '/api/goals', { name: 'Maybe' });
     expect(response.statusCode).toBe(502);
     expect(upstream.seen).toHaveLength(1);
   });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { goalsClient } from './support/goals.js';
 import { startApi, type ServerProcess } from './support/processes.js';
-import { buildWeb, form, FORM, SAME_ORIGIN } from './support/web.js';
+import { buildWeb, postForm, SAME_ORIGIN, sendJson } from './support/web.js';
 
 const SCRIPT_PAYLOAD = '<script>alert(1)</script>';
 const IMG_PAYLOAD = '<img src=x onerror=alert(1)>';
@@ -35,17 +35,8 @@ async function page(url = '/') {
   return { status: response.statusCode, headers: response.headers, body: response.body };
 }
 
-function post(
-  url: string,
-  fields: Record<string, string>,
-  headers: Record<string, string> = SAME_ORIGIN,
-) {
-  return web.inject({
-    method: 'POST',
-    url,
-    headers: { ...FORM, ...headers },
-    payload: form(fields),
-  });
+function post(url: string, fields: Record<string, string>, headers?: Record<string, string>) {
+  return postForm(web, url, fields, headers);
 }
 
 describe('the list page', () => {
@@ -272,12 +263,13 @@ describe('cross-site protection', () => {
 
 describe('the /api proxy to the real API', () => {
   test('when a goal is created through /api, then the answer passes through with Location under /api', async () => {
-    const response = await web.inject({
-      method: 'POST',
-      url: '/api/goals',
-      headers: { 'content-type': 'application/json', ...SAME_ORIGIN },
-      payload: { name: 'Via the proxy' },
-    });
+    const response = await sendJson(
+      web,
+      'POST',
+      '/api/goals',
+      { name: 'Via the proxy' },
+      SAME_ORIGIN,
+    );
     expect(response.statusCode).toBe(201);
     const goal = response.json<{ id: number; name: string }>();
     expect(goal.name).toBe('Via the proxy');
@@ -288,12 +280,7 @@ describe('the /api proxy to the real API', () => {
 
   test('when a create is retried with the same Idempotency-Key, then one goal exists', async () => {
     const send = () =>
-      web.inject({
-        method: 'POST',
-        url: '/api/goals',
-        headers: { 'content-type': 'application/json', 'idempotency-key': 'key-123456' },
-        payload: { name: 'Once' },
-      });
+      sendJson(web, 'POST', '/api/goals', { name: 'Once' }, { 'idempotency-key': 'key-123456' });
     const first = await send();
     const second = await send();
     expect(second.json<{ id: number }>().id).toBe(first.json<{ id: number }>().id);
@@ -302,11 +289,9 @@ describe('the /api proxy to the real API', () => {
 
   test('when a goal is patched and deleted through /api, then the API applies both', async () => {
     const goal = await goals.create('Patch me');
-    const patched = await web.inject({
-      method: 'PATCH',
-      url: `/api/goals/${goal.id}`,
-      headers: { 'content-type': 'application/json' },
-      payload: { done: true, name: 'Patched' },
+    const patched = await sendJson(web, 'PATCH', `/api/goals/${goal.id}`, {
+      done: true,
+      name: 'Patched',
     });
     expect(patched.json()).toMatchObject({ id: goal.id, done: true, name: 'Patched' });
     const deleted = await web.inject({ method: 'DELETE', url: `/api/goals/${goal.id}` });
@@ -315,12 +300,7 @@ describe('the /api proxy to the real API', () => {
   });
 
   test('when the API refuses a name, then its problem document reaches the caller', async () => {
-    const response = await web.inject({
-      method: 'POST',
-      url: '/api/goals',
-      headers: { 'content-type': 'application/json' },
-      payload: { name: '' },
-    });
+    const response = await sendJson(web, 'POST', '/api/goals', { name: '' });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toContain('application/problem+json');
   });

@@ -33,11 +33,7 @@ export async function buildWeb(
   return app;
 }
 
-export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-
-export function form(fields: Record<string, string>): string {
-  return new URLSearchParams(fields).toString();
-}
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** What a browser sends with a form post from the app's own page. */
 export const SAME_ORIGIN = {
@@ -45,3 +41,34 @@ export const SAME_ORIGIN = {
   origin: 'http://goals.test:3000',
   'sec-fetch-site': 'same-origin',
 };
+
+/** A plain-form post, as the page's own forms send it unless other headers are given. */
+export function postForm(
+  app: FastifyInstance,
+  url: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = SAME_ORIGIN,
+) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { ...FORM, ...headers },
+    payload: new URLSearchParams(fields).toString(),
+  });
+}
+
+/** A JSON call, as the page's script makes it. */
+export function sendJson(
+  app: FastifyInstance,
+  method: 'POST' | 'PATCH',
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  return app.inject({
+    method,
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(body),
+  });
+}
