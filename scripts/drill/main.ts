@@ -9,6 +9,7 @@ import { formatLoad, machineInfo, snapshot } from '../bench/lib/machine.js';
 import { REPO_ROOT } from '../bench/lib/server.js';
 import { assertBuilt, buildAll } from '../bench/lib/stack.js';
 import { findTool } from '../bench/lib/tools.js';
+import { cacheCoherenceDrill } from './cache-coherence.js';
 import { idleKeepAliveDrill } from './idle-keep-alive.js';
 import { instanceLossDrill } from './instance-loss.js';
 import type { DrillResult } from './lib/recorder.js';
@@ -31,6 +32,7 @@ const DRILLS: Record<string, () => Promise<DrillResult>> = {
   sigterm: () => sigtermDrill(),
   'postgres-restart': () => postgresRestartDrill(),
   'pool-exhaustion': () => poolExhaustionDrill(),
+  'cache-coherence': () => cacheCoherenceDrill(),
   'idle-keep-alive': () => idleKeepAliveDrill(),
   'instance-loss': () => instanceLossDrill(),
   soak: () =>

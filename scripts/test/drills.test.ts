@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALB_HEALTH_CHECK } from '../bench/lib/haproxy.js';
 import { stopAllServers } from '../bench/lib/server.js';
 import { assertBuilt } from '../bench/lib/stack.js';
+import { cacheCoherenceDrill } from '../drill/cache-coherence.js';
 import { instanceLossDrill } from '../drill/instance-loss.js';
 import type { DrillResult } from '../drill/lib/recorder.js';
 import { poolExhaustionDrill } from '../drill/pool-exhaustion.js';
@@ -28,6 +29,10 @@ describe('fault drills', () => {
 
   it('when 200 requests meet a pool of 10 on a locked table, then each succeeds or gets 503 in time and none hangs', async () => {
     expectPassed(await poolExhaustionDrill(quiet));
+  }, 60_000);
+
+  it('when a goal changes through one API instance, then the other lists the change within 1 s and its ETags follow', async () => {
+    expectPassed(await cacheCoherenceDrill(quiet));
   }, 60_000);
 
   it('when one of two API instances behind the load balancer dies, then every request through the web tier still succeeds', async () => {
