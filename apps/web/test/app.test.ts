@@ -60,6 +60,8 @@ describe('the list page', () => {
     expect(body).not.toMatch(/\sstyle=/);
     expect(body).not.toMatch(/\son[a-z]+=/);
     expect(body).toContain('Read more');
+    // One h1, the product name; the list has its own (visually hidden) h2.
+    expect(body.match(/<h1[\s>]/g)).toHaveLength(1);
   });
 
   test('when goals are named with HTML, then the page shows the names as text', async () => {
@@ -372,6 +374,7 @@ describe('assets and other routes', () => {
     const response = await web.inject({ method: 'GET', url: '/nope' });
     expect(response.statusCode).toBe(404);
     expect(response.body).toContain('Page not found');
+    expect(response.body.match(/<h1[\s>]/g)).toHaveLength(1);
     expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   });
 

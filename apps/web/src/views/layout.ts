@@ -8,9 +8,18 @@ export interface LayoutOptions {
   body: SafeHtml;
   /** Leave out the script: error pages need no enhancement. */
   script?: boolean;
+  /** The product name is the page's h1, except on pages with a heading of their own. */
+  brandIsHeading?: boolean;
 }
 
-export function layout({ title, assets, body, script = true }: LayoutOptions): SafeHtml {
+export function layout({
+  title,
+  assets,
+  body,
+  script = true,
+  brandIsHeading = true,
+}: LayoutOptions): SafeHtml {
+  const brand = html`<a class="brand" href="/">${icons.logo}<span>Goal Tracker</span></a>`;
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -32,7 +41,7 @@ export function layout({ title, assets, body, script = true }: LayoutOptions): S
         <a class="skip-link" href="#main">Skip to your goals</a>
         <div class="page">
           <header class="masthead">
-            <a class="brand" href="/">${icons.logo}<span>Goal Tracker</span></a>
+            ${brandIsHeading ? html`<h1 class="brand-heading">${brand}</h1>` : brand}
             <p class="tagline">Write it down. Do it. Tick it off.</p>
           </header>
           ${body}
@@ -50,6 +59,7 @@ export function errorPage(assets: Assets, heading: string, detail: string): Safe
     title: `${heading} · Goal Tracker`,
     assets,
     script: false,
+    brandIsHeading: false,
     body: html`<main class="card state-card" id="main" tabindex="-1">
       <div class="state">
         ${icons.cloudOff}
