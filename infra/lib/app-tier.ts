@@ -187,35 +187,46 @@ export class AppTier extends Construct {
    * instance warm-up, and the alarms evaluate one 300 s period each.
    */
   private addCpuStepScaling(): void {
-    const scaleOut = new autoscaling.StepScalingAction(this, 'ScaleOut', {
-      autoScalingGroup: this.autoScalingGroup,
-      adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-      estimatedInstanceWarmup: SCALING.cooldown,
-      metricAggregationType: autoscaling.MetricAggregationType.AVERAGE,
-    });
-    scaleOut.addAdjustment({ lowerBound: 0, adjustment: 1 });
-    new cloudwatch.Alarm(this, 'ScaleOutAlarm', {
-      alarmDescription: `Scale out: CPU above ${SCALING.scaleOutAboveCpuPercent} %`,
-      metric: this.cpuUtilization,
+    this.addCpuStep('ScaleOut', {
+      description: `Scale out: CPU above ${SCALING.scaleOutAboveCpuPercent} %`,
       threshold: SCALING.scaleOutAboveCpuPercent,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-    }).addAlarmAction(new cloudwatchActions.AutoScalingAction(scaleOut));
+      step: { lowerBound: 0, adjustment: 1 },
+      warmup: SCALING.cooldown,
+    });
+    this.addCpuStep('ScaleIn', {
+      description: `Scale in: CPU below ${SCALING.scaleInBelowCpuPercent} %`,
+      threshold: SCALING.scaleInBelowCpuPercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      step: { upperBound: 0, adjustment: -1 },
+    });
+  }
 
-    const scaleIn = new autoscaling.StepScalingAction(this, 'ScaleIn', {
+  /** One step policy (change the capacity by `step.adjustment`) and the CPU alarm that runs it. */
+  private addCpuStep(
+    id: string,
+    options: {
+      description: string;
+      threshold: number;
+      comparisonOperator: cloudwatch.ComparisonOperator;
+      step: autoscaling.AdjustmentTier;
+      warmup?: Duration;
+    },
+  ): void {
+    const policy = new autoscaling.StepScalingAction(this, id, {
       autoScalingGroup: this.autoScalingGroup,
       adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
       metricAggregationType: autoscaling.MetricAggregationType.AVERAGE,
+      ...(options.warmup ? { estimatedInstanceWarmup: options.warmup } : {}),
     });
-    scaleIn.addAdjustment({ upperBound: 0, adjustment: -1 });
-    new cloudwatch.Alarm(this, 'ScaleInAlarm', {
-      alarmDescription: `Scale in: CPU below ${SCALING.scaleInBelowCpuPercent} %`,
+    policy.addAdjustment(options.step);
+    new cloudwatch.Alarm(this, `${id}Alarm`, {
+      alarmDescription: options.description,
       metric: this.cpuUtilization,
-      threshold: SCALING.scaleInBelowCpuPercent,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      threshold: options.threshold,
+      comparisonOperator: options.comparisonOperator,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-    }).addAlarmAction(new cloudwatchActions.AutoScalingAction(scaleIn));
+    }).addAlarmAction(new cloudwatchActions.AutoScalingAction(policy));
   }
 }

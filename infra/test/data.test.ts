@@ -7,6 +7,10 @@ afterAll(() => app.dispose());
 const dev = templateOf(app, 'goal-tracker-dev');
 const prod = templateOf(app, 'goal-tracker-prod');
 const registry = templateOf(app, 'goal-tracker-registry');
+const environments = [
+  ['dev', dev],
+  ['prod', prod],
+] as const;
 
 type Resource = { Type: string; Properties: Json } & Json;
 const only = (template: Template, type: string): [string, Resource] => {
@@ -18,10 +22,7 @@ const byId = (template: Template, id: string) =>
   (template.toJSON() as { Resources: Record<string, Resource> }).Resources[id] as Resource;
 
 describe('RDS PostgreSQL', () => {
-  it.each([
-    ['dev', dev],
-    ['prod', prod],
-  ])(
+  it.each(environments)(
     'when %s is synthesized, then PostgreSQL 15 runs on db.t3.micro with 20 GB of encrypted gp3',
     (env, template) => {
       const [, instance] = only(template, 'AWS::RDS::DBInstance');
@@ -41,10 +42,7 @@ describe('RDS PostgreSQL', () => {
     },
   );
 
-  it.each([
-    ['dev', dev],
-    ['prod', prod],
-  ])(
+  it.each(environments)(
     'when %s is synthesized, then the database lives only in the isolated database subnets',
     (_, template) => {
       const [groupId, group] = only(template, 'AWS::RDS::DBSubnetGroup');
@@ -62,17 +60,17 @@ describe('RDS PostgreSQL', () => {
     },
   );
 
-  it.each([
-    ['dev', dev],
-    ['prod', prod],
-  ])('when %s backs up, then backups are kept 7 days and taken at 03:00 UTC', (_, template) => {
-    expect(only(template, 'AWS::RDS::DBInstance')[1].Properties).toMatchObject({
-      BackupRetentionPeriod: 7,
-      PreferredBackupWindow: '03:00-03:30',
-      PreferredMaintenanceWindow: 'sun:04:00-sun:04:30',
-      CopyTagsToSnapshot: true,
-    });
-  });
+  it.each(environments)(
+    'when %s backs up, then backups are kept 7 days and taken at 03:00 UTC',
+    (_, template) => {
+      expect(only(template, 'AWS::RDS::DBInstance')[1].Properties).toMatchObject({
+        BackupRetentionPeriod: 7,
+        PreferredBackupWindow: '03:00-03:30',
+        PreferredMaintenanceWindow: 'sun:04:00-sun:04:30',
+        CopyTagsToSnapshot: true,
+      });
+    },
+  );
 
   it('when dev is synthesized, then it is single-AZ, deletable, without Performance Insights or enhanced monitoring', () => {
     const [, instance] = only(dev, 'AWS::RDS::DBInstance');
@@ -138,10 +136,7 @@ describe('RDS PostgreSQL', () => {
 });
 
 describe('database credentials in Secrets Manager', () => {
-  it.each([
-    ['dev', dev],
-    ['prod', prod],
-  ])(
+  it.each(environments)(
     'when %s creates the secret, then it holds postgres, goalsdb and a generated 32-character password',
     (env, template) => {
       const [secretId, secret] = only(template, 'AWS::SecretsManager::Secret');
@@ -198,10 +193,7 @@ describe('database credentials in Secrets Manager', () => {
     );
   });
 
-  it.each([
-    ['dev', dev],
-    ['prod', prod],
-  ])(
+  it.each(environments)(
     'when %s grants secret access, then exactly one role may read it: the backend instances',
     (_, template) => {
       const readers = resourcesOf(template, 'AWS::IAM::Policy').filter(([, { Properties }]) =>

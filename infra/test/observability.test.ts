@@ -278,7 +278,7 @@ describe('outputs', () => {
   it.each([
     ['dev', dev],
     ['prod', prod],
-  ])('when %s is deployed, then it outputs exactly the agreed values', (env, template) => {
+  ] as const)('when %s is deployed, then it outputs exactly the agreed values', (env, template) => {
     const outputs = (template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
     expect(Object.keys(outputs).sort()).toEqual(
       [
