@@ -230,9 +230,17 @@ function dashboardRows(
         perTier((tier) => groupMetric(tiers[tier], 'AWS/EC2', 'NetworkOut', `${tier} out`, 'Sum')),
       ),
       graph(
-        'Instances in service',
+        'Instances in service / desired',
         perTier((tier) =>
-          groupMetric(tiers[tier], 'AWS/AutoScaling', 'GroupInServiceInstances', tier),
+          groupMetric(
+            tiers[tier],
+            'AWS/AutoScaling',
+            'GroupInServiceInstances',
+            `${tier} in service`,
+          ),
+        ),
+        perTier((tier) =>
+          groupMetric(tiers[tier], 'AWS/AutoScaling', 'GroupDesiredCapacity', `${tier} desired`),
         ),
       ),
       graph(

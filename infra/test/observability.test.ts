@@ -255,6 +255,7 @@ describe('dashboard', () => {
       'NetworkIn',
       'NetworkOut',
       'GroupInServiceInstances',
+      'GroupDesiredCapacity',
       'RequestCount',
       'TargetResponseTime',
       'HTTPCode_Target_4XX_Count',
