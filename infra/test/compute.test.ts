@@ -334,6 +334,14 @@ describe('app tiers: user data', () => {
   });
 
   it.each(scripts)(
+    'when the $tier user data is sent to EC2, then it fits the 16 KB user-data limit',
+    ({ script }) => {
+      // Deployed ARNs and DNS names add at most a few hundred bytes to these stand-ins.
+      expect(Buffer.byteLength(script)).toBeLessThan(16 * 1024);
+    },
+  );
+
+  it.each(scripts)(
     'when the $tier user data runs, then it starts in strict mode and is valid bash',
     ({ script }) => {
       const lines = script.split('\n');
