@@ -6,10 +6,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { megabytes, MemorySampler } from './lib/memory.js';
+import { megabytes, MemorySampler, readCpuMs, readTreeCpuMs } from './lib/memory.js';
 import { formatLoad, machineInfo, snapshot } from './lib/machine.js';
 import { runPgbench } from './lib/pgbench.js';
-import { maxGoalId, seedGoals, startBenchDatabase, withClient } from './lib/postgres.js';
+import {
+  maxGoalId,
+  postmasterPid,
+  seedGoals,
+  startBenchDatabase,
+  withClient,
+} from './lib/postgres.js';
 import { checkTarget, scenarioTable, targetTable, type ScenarioRow } from './lib/report.js';
 import { REPO_ROOT, stopAllServers, type ServerProcess } from './lib/server.js';
 import { buildAll, imageNodeArgs, startApi, startWeb } from './lib/stack.js';
@@ -25,7 +31,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --goals N                     goals seeded for the main runs (default 100000)
   --pool-max N                  DB_POOL_MAX for the API (default: the API's own default)
   --log-level L                 LOG_LEVEL for both servers (default warn)
-  --api-node-args "A B"         node flags for the API (default: those of apps/api/Dockerfile's CMD)
+  --api-node-args="A B"         node flags for the API (default: those of apps/api/Dockerfile's CMD)
   --protocol P                  pgbench protocol for the ceiling: prepared|extended|simple (default prepared)
   --no-build                    skip \`tsc -b\`
   --json-only                   print only the JSON`;
@@ -109,13 +115,18 @@ async function main(): Promise<void> {
     ): Promise<ScenarioRow> => {
       const memory = new MemorySampler(server.pid, 100);
       await runWrk({ baseUrl: server.url, request, connections, durationS: warmupS });
+      const cpuBefore = readCpuMs(server.pid) ?? 0;
+      const databaseBefore = readTreeCpuMs(postmasterPid(database));
       const result = await runWrk({ baseUrl: server.url, request, connections, durationS });
+      const perRequest = (ms: number) => (ms * 1000) / Math.max(1, result.requests);
       memory.stop();
       const row: ScenarioRow = {
         id,
         label,
         result,
         peakRssMb: megabytes(memory.peakRss),
+        serverCpuUs: perRequest((readCpuMs(server.pid) ?? 0) - cpuBefore),
+        databaseCpuUs: perRequest(readTreeCpuMs(postmasterPid(database)) - databaseBefore),
         load: formatLoad(snapshot()),
       };
       rows.push(row);
@@ -127,8 +138,12 @@ async function main(): Promise<void> {
     const ceiling = async (id: string, label: string, script: string): Promise<ScenarioRow> => {
       const options = { url: database.url, script, clients: connections, protocol };
       await runPgbench({ ...options, durationS: warmupS });
+      const databaseBefore = readTreeCpuMs(postmasterPid(database));
       const result = await runPgbench({ ...options, durationS });
-      const row: ScenarioRow = { id, label, result, load: formatLoad(snapshot()) };
+      const databaseCpuUs =
+        ((readTreeCpuMs(postmasterPid(database)) - databaseBefore) * 1000) /
+        Math.max(1, result.requests);
+      const row: ScenarioRow = { id, label, result, databaseCpuUs, load: formatLoad(snapshot()) };
       rows.push(row);
       log(`  ${label}: ${result.rps.toFixed(0)} tps, p99 ${result.p99Ms.toFixed(2)} ms`);
       return row;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface MemoryReading {
   /** Resident set size now, in bytes. */
@@ -26,17 +26,37 @@ export function readMemory(pid: number): MemoryReading | undefined {
  * CPU time (user + system) the process has used, in milliseconds: unlike wall time, it
  * hardly changes when other work shares the machine.
  */
-export function readCpuMs(pid: number): number | undefined {
+export function readCpuMs(pid: number, withExitedChildren = false): number | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+  // Fields after the parenthesised command name: utime, stime, cutime, cstime are 12th to 15th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const own = Number(fields[11]) + Number(fields[12]);
+  const ticks = withExitedChildren ? own + Number(fields[13]) + Number(fields[14]) : own;
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * CPU milliseconds of a process and its children (PostgreSQL: postmaster and backends), the
+ * live ones and, through the parent's cutime and cstime, those that have exited.
+ */
+export function readTreeCpuMs(parentPid: number): number {
+  let total = readCpuMs(parentPid, true) ?? 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === parentPid) total += readCpuMs(Number(entry)) ?? 0;
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return total;
 }
 
 /** USER_HZ: 100 on every Linux this runs on. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { startPostgres, type PostgresServer } from '@goal-tracker/test-postgres';
 
@@ -33,6 +35,13 @@ export async function startBenchDatabase(
     await server.dispose();
     throw error;
   }
+}
+
+/** PID of the cluster's postmaster, the parent of every backend. */
+export function postmasterPid(database: BenchDatabase): number {
+  return Number(
+    readFileSync(join(database.server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+  );
 }
 
 /** Runs `work` with one connected client and always closes it. */

@@ -6,6 +6,12 @@ export interface ScenarioRow {
   result: LoadResult;
   /** Peak RSS of the process serving it during the run, in MB (undefined for pgbench). */
   peakRssMb?: number;
+  /**
+   * CPU microseconds per request: of the serving process, and of PostgreSQL (all backends).
+   * Unlike req/s these barely move when other work shares the machine.
+   */
+  serverCpuUs?: number;
+  databaseCpuUs: number;
   /** Scenario id of the database ceiling this figure is judged against. */
   ceiling?: string;
   /** req/s as a fraction of the ceiling's tps. */
@@ -52,7 +58,18 @@ function table(header: string[], rows: string[][]): string {
 
 export function scenarioTable(rows: readonly ScenarioRow[]): string {
   return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'of ceiling', 'machine'],
+    [
+      'scenario',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'peak RSS MB',
+      'of ceiling',
+      'server µs/req',
+      'db µs/req',
+      'machine',
+    ],
     rows.map((row) => [
       row.label,
       fixed(row.result.rps, 0),
@@ -61,6 +78,8 @@ export function scenarioTable(rows: readonly ScenarioRow[]): string {
       String(row.result.errors),
       row.peakRssMb === undefined ? '-' : fixed(row.peakRssMb, 1),
       row.fractionOfCeiling === undefined ? '-' : fixed(row.fractionOfCeiling, 2),
+      row.serverCpuUs === undefined ? '-' : fixed(row.serverCpuUs, 0),
+      fixed(row.databaseCpuUs, 0),
       row.load,
     ]),
   );
