@@ -22,8 +22,18 @@ function round(agent: Agent, url: string, count: number, sockets: Set<Socket>): 
   const one = () =>
     new Promise<{ status: number | string; reused: boolean }>((resolve) => {
       const req = request(url, { agent, timeout: 10_000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        // The page answers 200 with an "unavailable" block when its API call failed.
+        res.on('end', () =>
+          resolve({
+            status: body.includes('id="unavailable"')
+              ? 'page saying unavailable'
+              : (res.statusCode ?? 0),
+            reused: req.reusedSocket,
+          }),
+        );
         res.on('error', (error: NodeJS.ErrnoException) =>
           resolve({ status: error.code ?? 'error', reused: req.reusedSocket }),
         );
