@@ -1,10 +1,10 @@
 import { send } from '../bench/lib/http-client.js';
-import { seedGoals, startBenchDatabase } from '../bench/lib/postgres.js';
-import { stopAllServers } from '../bench/lib/server.js';
+import { seedGoals } from '../bench/lib/postgres.js';
 import { startApi } from '../bench/lib/stack.js';
 import {
   createdId,
   DrillRecorder,
+  onThrowawayDatabase,
   sleep,
   type DrillOptions,
   type DrillResult,
@@ -29,8 +29,7 @@ export async function cacheCoherenceDrill(
   const drill = new DrillRecorder('cache-coherence', options.log);
   const rounds = options.rounds ?? 20;
   const maxStaleMs = options.maxStaleMs ?? 1000;
-  const database = await startBenchDatabase();
-  try {
+  return onThrowawayDatabase(drill, async (database) => {
     const first = await startApi(database, { name: 'api-1' });
     const second = await startApi(database, { name: 'api-2' });
     await seedGoals(database.url, 30);
@@ -124,11 +123,5 @@ export async function cacheCoherenceDrill(
       etagProblems.length === 0,
       `ETag and If-None-Match stay correct across instances (${etagProblems.join('; ') || 'no problem'})`,
     );
-  } catch (error) {
-    drill.crash(error);
-  } finally {
-    await stopAllServers();
-    await database.dispose();
-  }
-  return drill.result();
+  });
 }

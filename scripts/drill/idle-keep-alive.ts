@@ -1,10 +1,15 @@
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
-import { seedGoals, startBenchDatabase } from '../bench/lib/postgres.js';
-import { stopAllServers } from '../bench/lib/server.js';
+import { seedGoals } from '../bench/lib/postgres.js';
 import { ALB_IDLE_TIMEOUT_S } from '../bench/lib/haproxy.js';
 import { startApi, startWeb } from '../bench/lib/stack.js';
-import { DrillRecorder, sleep, type DrillOptions, type DrillResult } from './lib/recorder.js';
+import {
+  DrillRecorder,
+  onThrowawayDatabase,
+  sleep,
+  type DrillOptions,
+  type DrillResult,
+} from './lib/recorder.js';
 
 export interface IdleKeepAliveDrillOptions extends DrillOptions {
   /** Idle time between the two rounds; must exceed the ALB's 60 s idle timeout. */
@@ -64,68 +69,64 @@ export async function idleKeepAliveDrill(
   const drill = new DrillRecorder('idle-keep-alive', options.log);
   const idleMs = options.idleMs ?? (ALB_IDLE_TIMEOUT_S + 5) * 1000;
   const count = options.connections ?? 8;
-  const database = await startBenchDatabase();
   const agents: Agent[] = [];
-  try {
-    const api = await startApi(database);
-    const web = await startWeb(api.url);
-    await seedGoals(database.url, 20);
-    const targets = [
-      { label: 'API GET /goals', url: `${api.url}/goals?limit=20` },
-      { label: 'web GET /', url: `${web.url}/` },
-      { label: 'web GET /api/goals', url: `${web.url}/api/goals?limit=20` },
-    ].map((target) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: count, maxFreeSockets: count });
-      agents.push(agent);
-      const sockets = new Set<Socket>();
-      const closedEarly: number[] = [];
-      return { ...target, agent, sockets, closedEarly };
-    });
+  return onThrowawayDatabase(
+    drill,
+    async (database) => {
+      const api = await startApi(database);
+      const web = await startWeb(api.url);
+      await seedGoals(database.url, 20);
+      const targets = [
+        { label: 'API GET /goals', url: `${api.url}/goals?limit=20` },
+        { label: 'web GET /', url: `${web.url}/` },
+        { label: 'web GET /api/goals', url: `${web.url}/api/goals?limit=20` },
+      ].map((target) => {
+        const agent = new Agent({ keepAlive: true, maxSockets: count, maxFreeSockets: count });
+        agents.push(agent);
+        const sockets = new Set<Socket>();
+        const closedEarly: number[] = [];
+        return { ...target, agent, sockets, closedEarly };
+      });
 
-    for (const target of targets) {
-      const first = await round(target.agent, target.url, count, target.sockets);
-      drill.note(
-        `${target.label}: ${target.sockets.size} connections opened, answers ${first.statuses.join(' ')}`,
-      );
-    }
-    const idleFrom = performance.now();
-    for (const target of targets) {
-      for (const socket of target.sockets) {
-        socket.on('close', () => {
-          if (performance.now() - idleFrom < idleMs)
-            target.closedEarly.push(performance.now() - idleFrom);
-        });
+      for (const target of targets) {
+        const first = await round(target.agent, target.url, count, target.sockets);
+        drill.note(
+          `${target.label}: ${target.sockets.size} connections opened, answers ${first.statuses.join(' ')}`,
+        );
       }
-    }
-    drill.note(`holding every connection idle for ${(idleMs / 1000).toFixed(0)} s`);
-    await sleep(idleMs);
+      const idleFrom = performance.now();
+      for (const target of targets) {
+        for (const socket of target.sockets) {
+          socket.on('close', () => {
+            if (performance.now() - idleFrom < idleMs)
+              target.closedEarly.push(performance.now() - idleFrom);
+          });
+        }
+      }
+      drill.note(`holding every connection idle for ${(idleMs / 1000).toFixed(0)} s`);
+      await sleep(idleMs);
 
-    for (const target of targets) {
-      const second = await round(target.agent, target.url, count, target.sockets);
-      const reused = second.reused.filter(Boolean).length;
-      drill.note(
-        `${target.label}: after ${(idleMs / 1000).toFixed(0)} s idle, ${target.closedEarly.length} closed by the server ` +
-          `${target.closedEarly.length ? `(first at ${(Math.min(...target.closedEarly) / 1000).toFixed(1)} s)` : ''}, ` +
-          `${reused}/${count} reused, answers ${second.statuses.join(' ')}`,
-      );
-      drill.fact(`${target.label} closedEarly`, target.closedEarly.length);
-      drill.check(
-        target.closedEarly.length === 0,
-        `${target.label}: no idle connection closed by the server within ${(idleMs / 1000).toFixed(0)} s`,
-      );
-      drill.check(
-        reused === count && second.statuses.every((status) => status === 200),
-        `${target.label}: every connection reused without a reset (${second.statuses.join(' ')})`,
-      );
-    }
-    await web.stop();
-    await api.stop();
-  } catch (error) {
-    drill.crash(error);
-  } finally {
-    for (const agent of agents) agent.destroy();
-    await stopAllServers();
-    await database.dispose();
-  }
-  return drill.result();
+      for (const target of targets) {
+        const second = await round(target.agent, target.url, count, target.sockets);
+        const reused = second.reused.filter(Boolean).length;
+        drill.note(
+          `${target.label}: after ${(idleMs / 1000).toFixed(0)} s idle, ${target.closedEarly.length} closed by the server ` +
+            `${target.closedEarly.length ? `(first at ${(Math.min(...target.closedEarly) / 1000).toFixed(1)} s)` : ''}, ` +
+            `${reused}/${count} reused, answers ${second.statuses.join(' ')}`,
+        );
+        drill.fact(`${target.label} closedEarly`, target.closedEarly.length);
+        drill.check(
+          target.closedEarly.length === 0,
+          `${target.label}: no idle connection closed by the server within ${(idleMs / 1000).toFixed(0)} s`,
+        );
+        drill.check(
+          reused === count && second.statuses.every((status) => status === 200),
+          `${target.label}: every connection reused without a reset (${second.statuses.join(' ')})`,
+        );
+      }
+      await web.stop();
+      await api.stop();
+    },
+    () => Promise.resolve(agents.forEach((agent) => agent.destroy())),
+  );
 }

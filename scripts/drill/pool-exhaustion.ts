@@ -1,11 +1,11 @@
 import { send, type HttpOutcome, type HttpRequest } from '../bench/lib/http-client.js';
-import { seedGoals, startBenchDatabase } from '../bench/lib/postgres.js';
-import { stopAllServers } from '../bench/lib/server.js';
+import { seedGoals } from '../bench/lib/postgres.js';
 import { startApi } from '../bench/lib/stack.js';
 import pg from 'pg';
 import {
   describeTally,
   DrillRecorder,
+  onThrowawayDatabase,
   isSuccess,
   sleep,
   tally,
@@ -40,92 +40,89 @@ export async function poolExhaustionDrill(
   const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 3000;
   const lockMs = options.lockMs ?? statementTimeoutMs + 1000;
-  const database = await startBenchDatabase();
-  const locker = new pg.Client({ connectionString: database.url });
-  try {
-    const api = await startApi(database, {
-      env: {
-        DB_POOL_MAX: String(options.poolMax ?? 10),
-        DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
-        DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
-      },
-    });
-    await seedGoals(database.url, 100);
-    drill.note(
-      `API ready: DB_POOL_MAX=${options.poolMax ?? 10}, DB_CONNECT_TIMEOUT_MS=${connectTimeoutMs}, ` +
-        `DB_STATEMENT_TIMEOUT_MS=${statementTimeoutMs}`,
-    );
+  let locker: pg.Client | undefined;
+  return onThrowawayDatabase(
+    drill,
+    async (database) => {
+      locker = new pg.Client({ connectionString: database.url });
+      const api = await startApi(database, {
+        env: {
+          DB_POOL_MAX: String(options.poolMax ?? 10),
+          DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
+          DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
+        },
+      });
+      await seedGoals(database.url, 100);
+      drill.note(
+        `API ready: DB_POOL_MAX=${options.poolMax ?? 10}, DB_CONNECT_TIMEOUT_MS=${connectTimeoutMs}, ` +
+          `DB_STATEMENT_TIMEOUT_MS=${statementTimeoutMs}`,
+      );
 
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
-    const lockedAt = performance.now();
-    drill.note(`goals locked for ${lockMs} ms; sending ${requests} requests at once`);
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
+      const lockedAt = performance.now();
+      drill.note(`goals locked for ${lockMs} ms; sending ${requests} requests at once`);
 
-    // Reads by id and writes: both need a pooled connection (a cached list might not).
-    const burst: HttpRequest[] = Array.from({ length: requests }, (_, i) =>
-      i % 2 === 0
-        ? { path: `/goals/${(i % 100) + 1}`, timeoutMs: 20_000 }
-        : { method: 'POST', path: '/goals', body: { name: `burst ${i}` }, timeoutMs: 20_000 },
-    );
-    const answers = Promise.all(burst.map((request) => send(api.url, false, request)));
-    await sleep(lockMs - (performance.now() - lockedAt));
-    await locker.query('ROLLBACK');
-    drill.note('lock released');
-    const outcomes: HttpOutcome[] = await answers;
-    const records = outcomes.map((outcome, i) => ({ outcome, request: burst[i] as HttpRequest }));
+      // Reads by id and writes: both need a pooled connection (a cached list might not).
+      const burst: HttpRequest[] = Array.from({ length: requests }, (_, i) =>
+        i % 2 === 0
+          ? { path: `/goals/${(i % 100) + 1}`, timeoutMs: 20_000 }
+          : { method: 'POST', path: '/goals', body: { name: `burst ${i}` }, timeoutMs: 20_000 },
+      );
+      const answers = Promise.all(burst.map((request) => send(api.url, false, request)));
+      await sleep(lockMs - (performance.now() - lockedAt));
+      await locker.query('ROLLBACK');
+      drill.note('lock released');
+      const outcomes: HttpOutcome[] = await answers;
+      const records = outcomes.map((outcome, i) => ({ outcome, request: burst[i] as HttpRequest }));
 
-    const slowest = Math.max(...outcomes.map((outcome) => outcome.ms));
-    const unavailable = outcomes.filter((outcome) => outcome.status === 503);
-    // Halfway between the two timeouts tells a queued request's 503 from a lock-bound one's.
-    const quickBound = (connectTimeoutMs + statementTimeoutMs) / 2;
-    const quick503 = unavailable.filter((outcome) => outcome.ms <= quickBound);
-    drill.note(`answers: ${describeTally(tally(records))}; slowest ${slowest.toFixed(0)} ms`);
-    drill.note(
-      `${quick503.length} of the 503s came within ${quickBound} ms (the connect timeout and some slack), ` +
-        `the rest by the statement timeout`,
-    );
+      const slowest = Math.max(...outcomes.map((outcome) => outcome.ms));
+      const unavailable = outcomes.filter((outcome) => outcome.status === 503);
+      // Halfway between the two timeouts tells a queued request's 503 from a lock-bound one's.
+      const quickBound = (connectTimeoutMs + statementTimeoutMs) / 2;
+      const quick503 = unavailable.filter((outcome) => outcome.ms <= quickBound);
+      drill.note(`answers: ${describeTally(tally(records))}; slowest ${slowest.toFixed(0)} ms`);
+      drill.note(
+        `${quick503.length} of the 503s came within ${quickBound} ms (the connect timeout and some slack), ` +
+          `the rest by the statement timeout`,
+      );
 
-    const after = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => send(api.url, false, { path: `/goals/${i + 1}` })),
-    );
-    const ready = await send(api.url, false, { path: '/ready' });
-    await api.stop();
+      const after = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => send(api.url, false, { path: `/goals/${i + 1}` })),
+      );
+      const ready = await send(api.url, false, { path: '/ready' });
+      await api.stop();
 
-    drill.fact('requests', requests);
-    drill.fact('succeeded', outcomes.filter(isSuccess).length);
-    drill.fact('unavailable', unavailable.length);
-    drill.fact('slowestMs', slowest);
-    drill.check(
-      outcomes.every((outcome) => isSuccess(outcome) || outcome.status === 503),
-      `each request succeeded or got 503 (${describeTally(tally(records))})`,
-    );
-    drill.check(
-      unavailable.every((outcome) =>
-        (outcome.headers['content-type'] ?? '').includes('problem+json'),
-      ),
-      'every 503 is a problem+json document',
-    );
-    drill.check(
-      slowest <= Math.max(connectTimeoutMs, statementTimeoutMs) + SLACK_MS,
-      `none hung: the slowest answer took ${slowest.toFixed(0)} ms (bound ${Math.max(connectTimeoutMs, statementTimeoutMs) + SLACK_MS} ms)`,
-    );
-    const poolMax = options.poolMax ?? 10;
-    drill.check(
-      unavailable.length - quick503.length <= poolMax,
-      `all but the ${poolMax} requests holding a connection got their 503 within the connect timeout ` +
-        `(${unavailable.length - quick503.length} took longer)`,
-    );
-    drill.check(
-      after.every(isSuccess) && ready.status === 200,
-      `after the lock the pool serves again: ${after.filter(isSuccess).length}/20 ok, /ready ${ready.status}`,
-    );
-  } catch (error) {
-    drill.crash(error);
-  } finally {
-    await locker.end().catch(() => undefined);
-    await stopAllServers();
-    await database.dispose();
-  }
-  return drill.result();
+      drill.fact('requests', requests);
+      drill.fact('succeeded', outcomes.filter(isSuccess).length);
+      drill.fact('unavailable', unavailable.length);
+      drill.fact('slowestMs', slowest);
+      drill.check(
+        outcomes.every((outcome) => isSuccess(outcome) || outcome.status === 503),
+        `each request succeeded or got 503 (${describeTally(tally(records))})`,
+      );
+      drill.check(
+        unavailable.every((outcome) =>
+          (outcome.headers['content-type'] ?? '').includes('problem+json'),
+        ),
+        'every 503 is a problem+json document',
+      );
+      drill.check(
+        slowest <= Math.max(connectTimeoutMs, statementTimeoutMs) + SLACK_MS,
+        `none hung: the slowest answer took ${slowest.toFixed(0)} ms (bound ${Math.max(connectTimeoutMs, statementTimeoutMs) + SLACK_MS} ms)`,
+      );
+      const poolMax = options.poolMax ?? 10;
+      drill.check(
+        unavailable.length - quick503.length <= poolMax,
+        `all but the ${poolMax} requests holding a connection got their 503 within the connect timeout ` +
+          `(${unavailable.length - quick503.length} took longer)`,
+      );
+      drill.check(
+        after.every(isSuccess) && ready.status === 200,
+        `after the lock the pool serves again: ${after.filter(isSuccess).length}/20 ok, /ready ${ready.status}`,
+      );
+    },
+    async () => locker?.end(),
+  );
 }

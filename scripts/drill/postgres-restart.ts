@@ -1,11 +1,12 @@
 import { loadLoop, send, type HttpRequest } from '../bench/lib/http-client.js';
-import { startBenchDatabase, withClient } from '../bench/lib/postgres.js';
-import { probe, stopAllServers } from '../bench/lib/server.js';
+import { withClient } from '../bench/lib/postgres.js';
+import { probe } from '../bench/lib/server.js';
 import { startApi } from '../bench/lib/stack.js';
 import {
   createdId,
   describeTally,
   DrillRecorder,
+  onThrowawayDatabase,
   isSuccess,
   sleep,
   tally,
@@ -31,8 +32,7 @@ export async function postgresRestartDrill(
   options: PostgresRestartDrillOptions = {},
 ): Promise<DrillResult> {
   const drill = new DrillRecorder('postgres-restart', options.log);
-  const database = await startBenchDatabase();
-  try {
+  return onThrowawayDatabase(drill, async (database) => {
     const api = await startApi(database);
     drill.note(`API ready in ${api.startToReadyMs.toFixed(0)} ms; write load starts`);
 
@@ -156,11 +156,5 @@ export async function postgresRestartDrill(
       createdGoalId !== undefined && page.body.includes(`"id":${createdGoalId}`),
       `a goal created after the restart shows in GET /goals (${page.status})`,
     );
-  } catch (error) {
-    drill.crash(error);
-  } finally {
-    await stopAllServers();
-    await database.dispose();
-  }
-  return drill.result();
+  });
 }

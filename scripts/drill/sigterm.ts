@@ -1,10 +1,10 @@
 import { loadLoop, type HttpRequest, type Recorded } from '../bench/lib/http-client.js';
-import { seedGoals, startBenchDatabase, withClient } from '../bench/lib/postgres.js';
-import { stopAllServers } from '../bench/lib/server.js';
+import { seedGoals, withClient } from '../bench/lib/postgres.js';
 import { startApi } from '../bench/lib/stack.js';
 import {
   describeTally,
   DrillRecorder,
+  onThrowawayDatabase,
   isSuccess,
   sleep,
   tally,
@@ -30,8 +30,7 @@ const EXIT_DEADLINE_MS = 10_000;
  */
 export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<DrillResult> {
   const drill = new DrillRecorder('sigterm', options.log);
-  const database = await startBenchDatabase();
-  try {
+  return onThrowawayDatabase(drill, async (database) => {
     const api = await startApi(database);
     drill.note(`API pid ${api.pid} ready in ${api.startToReadyMs.toFixed(0)} ms; starting load`);
     await seedGoals(database.url, 50);
@@ -125,11 +124,5 @@ export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<D
       exit?.code === 0,
       `the exit was clean (code ${exit?.code}, signal ${exit?.signal})`,
     );
-  } catch (error) {
-    drill.crash(error);
-  } finally {
-    await stopAllServers();
-    await database.dispose();
-  }
-  return drill.result();
+  });
 }

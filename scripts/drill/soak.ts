@@ -2,11 +2,16 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { megabytes, MemorySampler } from '../bench/lib/memory.js';
 import { formatLoad, snapshot } from '../bench/lib/machine.js';
-import { seedGoals, startBenchDatabase } from '../bench/lib/postgres.js';
-import { REPO_ROOT, stopAllServers } from '../bench/lib/server.js';
+import { seedGoals } from '../bench/lib/postgres.js';
+import { REPO_ROOT } from '../bench/lib/server.js';
 import { startApi } from '../bench/lib/stack.js';
 import { runWrk, type LoadRequest } from '../bench/lib/wrk.js';
-import { DrillRecorder, type DrillOptions, type DrillResult } from './lib/recorder.js';
+import {
+  DrillRecorder,
+  onThrowawayDatabase,
+  type DrillOptions,
+  type DrillResult,
+} from './lib/recorder.js';
 
 export interface SoakDrillOptions extends DrillOptions {
   /** Requests per second; half the GET /goals capacity from the latest bench run by default. */
@@ -51,8 +56,7 @@ export async function soakDrill(options: SoakDrillOptions = {}): Promise<DrillRe
     drill.check(false, 'a rate to soak at: run `npm run bench` first, or pass --rate');
     return drill.result();
   }
-  const database = await startBenchDatabase();
-  try {
+  return onThrowawayDatabase(drill, async (database) => {
     const api = await startApi(database);
     await seedGoals(database.url, 1000);
     const request = (delayMs: number): LoadRequest => ({
@@ -117,11 +121,5 @@ export async function soakDrill(options: SoakDrillOptions = {}): Promise<DrillRe
     );
     drill.check(soak.errors === 0, `zero errors (${soak.errors})`);
     drill.check(growth < MAX_GROWTH, `memory grew less than 10 % (${(growth * 100).toFixed(1)} %)`);
-  } catch (error) {
-    drill.crash(error);
-  } finally {
-    await stopAllServers();
-    await database.dispose();
-  }
-  return drill.result();
+  });
 }

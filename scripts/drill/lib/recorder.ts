@@ -1,4 +1,6 @@
 import type { HttpOutcome, Recorded } from '../../bench/lib/http-client.js';
+import { startBenchDatabase, type BenchDatabase } from '../../bench/lib/postgres.js';
+import { stopAllServers } from '../../bench/lib/server.js';
 
 export interface DrillResult {
   name: string;
@@ -63,6 +65,29 @@ export class DrillRecorder {
       facts: this.facts,
     };
   }
+}
+
+/**
+ * Runs a drill's body against a fresh throwaway database. Whatever happens, `cleanup` runs,
+ * every server the body started is stopped and the database is deleted; an error the body
+ * throws is recorded as a failed check. Returns the drill's result.
+ */
+export async function onThrowawayDatabase(
+  drill: DrillRecorder,
+  body: (database: BenchDatabase) => Promise<void>,
+  cleanup?: () => Promise<unknown>,
+): Promise<DrillResult> {
+  const database = await startBenchDatabase();
+  try {
+    await body(database);
+  } catch (error) {
+    drill.crash(error);
+  } finally {
+    await cleanup?.().catch(() => undefined);
+    await stopAllServers();
+    await database.dispose();
+  }
+  return drill.result();
 }
 
 /** What kind of answer an outcome is: `201`, `503`, `ECONNRESET`, `TIMEOUT`... */
