@@ -36,32 +36,47 @@ const USAGE = `Usage: npm run bench -- [options]
   --no-build                    skip \`tsc -b\`
   --json-only                   print only the JSON`;
 
-const { values: args } = parseArgs({
-  options: {
-    'synchronous-commit': { type: 'string', default: process.env.BENCH_SYNCHRONOUS_COMMIT ?? 'on' },
-    connections: { type: 'string', default: '32' },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    goals: { type: 'string', default: '100000' },
-    'pool-max': { type: 'string' },
-    'log-level': { type: 'string', default: 'warn' },
-    'api-node-args': { type: 'string' },
-    protocol: { type: 'string', default: 'prepared' },
-    'no-build': { type: 'boolean', default: false },
-    'json-only': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        'synchronous-commit': {
+          type: 'string',
+          default: process.env.BENCH_SYNCHRONOUS_COMMIT ?? 'on',
+        },
+        connections: { type: 'string', default: '32' },
+        duration: { type: 'string', default: '10' },
+        warmup: { type: 'string', default: '3' },
+        goals: { type: 'string', default: '100000' },
+        'pool-max': { type: 'string' },
+        'log-level': { type: 'string', default: 'warn' },
+        'api-node-args': { type: 'string' },
+        protocol: { type: 'string', default: 'prepared' },
+        'no-build': { type: 'boolean', default: false },
+        'json-only': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+}
+const args = parseOptions();
 
 if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
 
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
 const positive = (name: string, raw: string | undefined): number => {
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`--${name} must be a positive integer, got ${raw}`);
+    fail(`--${name} must be a positive integer, got ${raw}`);
   return value;
 };
 const connections = positive('connections', args.connections);
@@ -69,11 +84,10 @@ const durationS = positive('duration', args.duration);
 const warmupS = positive('warmup', args.warmup);
 const goals = positive('goals', args.goals);
 const protocol = args.protocol as 'prepared' | 'extended' | 'simple';
-if (!['prepared', 'extended', 'simple'].includes(protocol))
-  throw new Error(`--protocol: ${protocol}?`);
+if (!['prepared', 'extended', 'simple'].includes(protocol)) fail(`--protocol: ${protocol}?`);
 const synchronousCommit = args['synchronous-commit'];
 if (!['on', 'off', 'local', 'remote_write', 'remote_apply'].includes(synchronousCommit)) {
-  throw new Error(`--synchronous-commit must be on or off, got ${synchronousCommit}`);
+  fail(`--synchronous-commit must be on or off, got ${synchronousCommit}`);
 }
 const log = args['json-only'] ? () => undefined : (line: string) => console.log(line);
 

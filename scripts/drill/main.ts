@@ -18,15 +18,25 @@ import { postgresRestartDrill } from './postgres-restart.js';
 import { sigtermDrill } from './sigterm.js';
 import { soakDrill } from './soak.js';
 
-const { values: args, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    rate: { type: 'string' },
-    'soak-seconds': { type: 'string', default: '300' },
-    'no-build': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+function parseOptions() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        rate: { type: 'string' },
+        'soak-seconds': { type: 'string', default: '300' },
+        'no-build': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    console.error(
+      `${error instanceof Error ? error.message : String(error)}; see npm run drill -- --help`,
+    );
+    return process.exit(2);
+  }
+}
+const { values: args, positionals } = parseOptions();
 
 const DRILLS: Record<string, () => Promise<DrillResult>> = {
   sigterm: () => sigtermDrill(),
