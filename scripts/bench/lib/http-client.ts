@@ -105,7 +105,6 @@ export interface LoadLoopOptions {
   /** Hard bounds, whatever shouldStop says. */
   maxRequests: number;
   maxDurationMs: number;
-  onOutcome?: (outcome: HttpOutcome, request: HttpRequest) => void;
 }
 
 export interface Recorded {
@@ -124,7 +123,6 @@ export async function loadLoop(options: LoadLoopOptions): Promise<Recorded[]> {
       const request = options.next(index++);
       const outcome = await send(options.baseUrl, agent, request);
       recorded.push({ request, outcome });
-      options.onOutcome?.(outcome, request);
     }
   };
   try {
@@ -133,52 +131,4 @@ export async function loadLoop(options: LoadLoopOptions): Promise<Recorded[]> {
     agent.destroy();
   }
   return recorded;
-}
-
-export interface RateLoopOptions extends Omit<LoadLoopOptions, 'connections' | 'shouldStop'> {
-  /** Requests per second, sent on a fixed schedule whatever the latency (open loop). */
-  rate: number;
-  /** Most requests in flight at once; beyond that a scheduled request counts as an error. */
-  maxInFlight: number;
-}
-
-/** An open-loop load at a fixed rate, for the soak: latency never slows the arrival rate. */
-export async function rateLoop(
-  options: RateLoopOptions,
-): Promise<{ sent: number; failures: Recorded[]; skipped: number; latencies: Float64Array }> {
-  const agent = keepAliveAgent(options.maxInFlight);
-  const failures: Recorded[] = [];
-  const latencies: number[] = [];
-  let inFlight = 0;
-  let sent = 0;
-  let skipped = 0;
-  const started = performance.now();
-  const pending = new Set<Promise<void>>();
-  const tickMs = 5;
-  while (sent + skipped < options.maxRequests) {
-    const elapsed = performance.now() - started;
-    if (elapsed >= options.maxDurationMs) break;
-    const due = Math.min(options.maxRequests, Math.floor((elapsed / 1000) * options.rate));
-    while (sent + skipped < due) {
-      if (inFlight >= options.maxInFlight) {
-        skipped += 1;
-        continue;
-      }
-      const request = options.next(sent);
-      sent += 1;
-      inFlight += 1;
-      const task = send(options.baseUrl, agent, request).then((outcome) => {
-        inFlight -= 1;
-        latencies.push(outcome.ms);
-        if (outcome.error || outcome.status >= 400) failures.push({ request, outcome });
-        options.onOutcome?.(outcome, request);
-        pending.delete(task);
-      });
-      pending.add(task);
-    }
-    await new Promise((done) => setTimeout(done, tickMs));
-  }
-  await Promise.all(pending);
-  agent.destroy();
-  return { sent, failures, skipped, latencies: Float64Array.from(latencies).sort() };
 }

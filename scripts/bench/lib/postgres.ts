@@ -58,13 +58,6 @@ export async function withClient<T>(
   }
 }
 
-export async function countGoals(url: string): Promise<number> {
-  return withClient(url, async (client) => {
-    const result = await client.query<{ count: string }>('SELECT count(*) AS count FROM goals');
-    return Number(result.rows[0]?.count ?? 0);
-  });
-}
-
 /**
  * Tops the goals table up to `total` rows with one INSERT ... SELECT (the API's migrations
  * must have created it), then refreshes planner statistics so plans match a real table.
