@@ -78,6 +78,17 @@ export const GoalPage = Type.Object(
 );
 export type GoalPage = Static<typeof GoalPage>;
 
+/** GET /goals/summary: how many goals there are, so a page can say "3 goals left". */
+export const GoalSummary = Type.Object(
+  {
+    total: Type.Integer({ minimum: 0 }),
+    done: Type.Integer({ minimum: 0 }),
+    active: Type.Integer({ minimum: 0 }),
+  },
+  { $id: 'GoalSummary', additionalProperties: false },
+);
+export type GoalSummary = Static<typeof GoalSummary>;
+
 export type GoalNameProblem = 'empty' | 'too-long' | 'control-characters';
 
 /**
