@@ -19,7 +19,10 @@ export interface TierLoadBalancerProps {
   readonly listenerPort: number;
   readonly targetPort: number;
   readonly healthCheckPath: string;
+  readonly healthCheckInterval: Duration;
   readonly healthCheckTimeout: Duration;
+  /** Consecutive failed checks before a target stops receiving traffic. */
+  readonly unhealthyThresholdCount: number;
   readonly accessLogBucket: s3.IBucket;
   readonly accessLogPrefix: string;
   /** When set: HTTPS on 443 with this ACM certificate, and the HTTP listener redirects to it. */
@@ -58,10 +61,10 @@ export class TierLoadBalancer extends Construct {
       deregistrationDelay: DEREGISTRATION_DELAY,
       healthCheck: {
         path: props.healthCheckPath,
-        interval: Duration.seconds(30),
+        interval: props.healthCheckInterval,
         timeout: props.healthCheckTimeout,
         healthyThresholdCount: 2,
-        unhealthyThresholdCount: 3,
+        unhealthyThresholdCount: props.unhealthyThresholdCount,
         healthyHttpCodes: '200',
       },
     });

@@ -513,7 +513,7 @@ describe('load balancers', () => {
     },
   );
 
-  it('when the frontend calls the API, then an internal ALB in the backend subnets forwards 8080 to /health-checked targets', () => {
+  it('when the frontend calls the API, then an internal ALB in the backend subnets forwards 8080 to targets checked on /health every 10 s, out after 2 failures', () => {
     expect(resource(dev, 'InternalLoadBalancer').Properties).toMatchObject({
       Scheme: 'internal',
       Subnets: subnetRefs(dev, 'backend'),
@@ -529,7 +529,10 @@ describe('load balancers', () => {
       Port: 8080,
       Protocol: 'HTTP',
       HealthCheckPath: '/health',
-      HealthCheckIntervalSeconds: 30,
+      HealthCheckIntervalSeconds: 10,
+      HealthCheckTimeoutSeconds: 5,
+      HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 2,
     });
   });
 

@@ -24,10 +24,10 @@ export interface HealthCheck {
 /** The internal ALB's target group check, as infra/lib/tier-load-balancer.ts sets it. */
 export const ALB_HEALTH_CHECK: HealthCheck = {
   path: '/health',
-  intervalS: 30,
+  intervalS: 10,
   timeoutS: 5,
   healthyThreshold: 2,
-  unhealthyThreshold: 3,
+  unhealthyThreshold: 2,
 };
 
 /** The ALB's idle timeout: it closes client and target connections idle this long. */
