@@ -49,8 +49,7 @@ function isRefusedInput(status: number): boolean {
   return status === 400 || status === 422;
 }
 
-function remainingText(count: number, capped: boolean): string {
-  if (capped) return `${count.toLocaleString('en-US')}+ goals left`;
+function remainingText(count: number): string {
   if (count === 0) return 'No goals left';
   return `${count.toLocaleString('en-US')} ${count === 1 ? 'goal' : 'goals'} left`;
 }
@@ -186,7 +185,7 @@ function enhance(main: HTMLElement): void {
     if (!remaining) return;
     const count = Math.max(0, Number(remaining.dataset.count ?? 0) + delta);
     remaining.dataset.count = String(count);
-    remaining.textContent = remainingText(count, remaining.dataset.capped === 'true');
+    remaining.textContent = remainingText(count);
   }
 
   function fromTemplate(template: HTMLTemplateElement, id: string): HTMLElement {

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import { Pool } from 'undici';
 
 /** Why the API could not answer: each maps to one status the web tier reports. */
@@ -21,7 +23,10 @@ export interface ApiRequest {
   requestId: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
-  /** Safe to send twice: retried once when the connection fails. */
+  /**
+   * Safe to send twice (reads, absolute updates, deletes, creates carrying an Idempotency-Key):
+   * sent once more when the connection or the load balancer fails.
+   */
   idempotent: boolean;
 }
 
@@ -29,6 +34,8 @@ export interface ApiResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The first attempt failed and this is the retry's answer; the first may still have landed. */
+  retried: boolean;
 }
 
 export interface ApiClient {
@@ -41,6 +48,8 @@ export interface ApiClientOptions {
   connectTimeoutMs: number;
   /** Longest wait for the API's answer (headers, then each stretch of body). */
   timeoutMs: number;
+  /** Pause before the one retry; a little random spread is added. 50 ms by default. */
+  retryDelayMs?: number;
 }
 
 /** Our API's answers are small pages of goals; anything bigger is a fault, not data. */
@@ -97,9 +106,29 @@ function isConnectionFailure(error: unknown): boolean {
   return code !== undefined && CONNECTION_FAILURES.has(code);
 }
 
+const GATEWAY_FAILURES: Record<number, ApiFailure> = {
+  502: 'bad-gateway',
+  503: 'unavailable',
+  504: 'timeout',
+};
+
+/**
+ * A 502, 503 or 504 that the load balancer made itself (no healthy target, a target that died
+ * or timed out mid-request). Every error of our API is a problem document, so one that is not
+ * comes from the balancer. The API's own 503 problem means its database is down: retrying
+ * that only adds load, so it is passed on as an answer.
+ */
+function gatewayFailure(response: ApiResponse): ApiError | undefined {
+  const kind = GATEWAY_FAILURES[response.status];
+  if (kind === undefined) return undefined;
+  const type = response.headers['content-type'];
+  if (typeof type === 'string' && type.startsWith(PROBLEM_CONTENT_TYPE)) return undefined;
+  return new ApiError(kind, `the load balancer answered ${response.status}`);
+}
+
 /**
  * One kept-alive connection pool to the API. Every call has a deadline, so a page or a proxied
- * request never waits on the API longer than connect + response timeouts.
+ * request never waits on the API longer than connect + response timeouts, the retry included.
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const pool = new Pool(options.apiUrl, {
@@ -112,10 +141,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   });
+  const retryDelayMs = options.retryDelayMs ?? 50;
 
-  async function attempt(request: ApiRequest): Promise<ApiResponse> {
-    // A waiting queue in the pool does not count towards headersTimeout; this deadline does.
-    const signal = AbortSignal.timeout(options.connectTimeoutMs + options.timeoutMs);
+  async function attempt(request: ApiRequest, signal: AbortSignal): Promise<ApiResponse> {
     const response = await pool.request({
       method: request.method,
       path: request.path,
@@ -133,24 +161,40 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       chunks.push(chunk);
     }
-    return { status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) };
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return { status: response.statusCode, headers: response.headers, body, retried: false };
+  }
+
+  /** The answer, or why there is none, and whether sending the request again may help. */
+  async function settle(
+    request: ApiRequest,
+    signal: AbortSignal,
+  ): Promise<{ response: ApiResponse } | { failure: ApiError; retryable: boolean }> {
+    try {
+      const response = await attempt(request, signal);
+      const failure = gatewayFailure(response);
+      return failure ? { failure, retryable: true } : { response };
+    } catch (error) {
+      if (error instanceof ApiError) return { failure: error, retryable: false };
+      return { failure: classify(error), retryable: isConnectionFailure(error) };
+    }
   }
 
   return {
     async request(request) {
-      try {
-        return await attempt(request);
-      } catch (error) {
-        if (error instanceof ApiError) throw error;
-        if (!(request.idempotent && isConnectionFailure(error))) throw classify(error);
-        // A kept-alive socket the API closed, or an instance that just went away: once more,
-        // on a fresh connection.
-        try {
-          return await attempt(request);
-        } catch (retryError) {
-          throw retryError instanceof ApiError ? retryError : classify(retryError);
-        }
-      }
+      // A waiting queue in the pool does not count towards headersTimeout; this deadline does.
+      const signal = AbortSignal.timeout(options.connectTimeoutMs + options.timeoutMs);
+      const first = await settle(request, signal);
+      if ('response' in first) return first.response;
+      if (!(request.idempotent && first.retryable)) throw first.failure;
+      // A kept-alive socket the API closed, or an instance that just went away and that the
+      // balancer still routes to: once more, a moment later.
+      await sleep(retryDelayMs * (0.5 + Math.random()), undefined, { signal }).catch(() => {
+        throw new ApiError('timeout', 'the API did not answer in time');
+      });
+      const second = await settle(request, signal);
+      if ('response' in second) return { ...second.response, retried: true };
+      throw second.failure;
     },
     close: () => pool.close(),
   };

@@ -1,12 +1,12 @@
-import compress from '@fastify/compress';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createApiClient, type ApiClient } from './api-client.js';
 import { chooseEncoding, loadAssets, type Assets } from './assets.js';
 import type { WebConfig } from './config.js';
 import { createGoalsApi } from './goals-api.js';
 import { registerPages } from './pages.js';
 import { registerApiProxy, sendProblem } from './proxy.js';
+import { sendHtml } from './responses.js';
 import { applySecurityHeaders, requestIdFor } from './security.js';
 import { errorPage } from './views/layout.js';
 
@@ -27,7 +27,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     bodyLimit: 16 * 1024,
     // One line per request at info would double the load balancer's own logs; debug has it.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     trustProxy: false,
@@ -55,14 +55,21 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     reply.header('x-request-id', request.id);
     applySecurityHeaders(request, reply);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
-      'request',
-    );
-  });
+  // A hook runs on every request; this one only where its lines are wanted.
+  if (app.log.level === 'debug' || app.log.level === 'trace') {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: reply.elapsedTime,
+        },
+        'request',
+      );
+    });
+  }
 
-  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
@@ -75,28 +82,30 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         status,
       });
     }
-    return reply
-      .code(status)
-      .type('text/html; charset=utf-8')
-      .send(
-        errorPage(
-          assets,
-          status >= 500 ? 'Something went wrong' : 'That request was not understood',
-          status >= 500
-            ? 'The page could not be shown. Try again in a moment.'
-            : 'Go back to your goals and try again.',
-        ).value,
-      );
+    return sendHtml(
+      request,
+      reply,
+      status,
+      errorPage(
+        assets,
+        status >= 500 ? 'Something went wrong' : 'That request was not understood',
+        status >= 500
+          ? 'The page could not be shown. Try again in a moment.'
+          : 'Go back to your goals and try again.',
+      ),
+    );
   });
 
   app.setNotFoundHandler(async (request, reply) => {
     if (request.url.startsWith('/api/')) {
       return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404 });
     }
-    return reply
-      .code(404)
-      .type('text/html; charset=utf-8')
-      .send(errorPage(assets, 'Page not found', 'There is nothing at this address.').value);
+    return sendHtml(
+      request,
+      reply,
+      404,
+      errorPage(assets, 'Page not found', 'There is nothing at this address.'),
+    );
   });
 
   // Liveness only: an API outage must never make the web targets unhealthy.
@@ -106,7 +115,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     reply.type('text/plain; charset=utf-8').send('User-agent: *\nAllow: /\n'),
   );
 
-  app.get('/assets/:file', { config: { compress: false } }, async (request, reply) => {
+  app.get('/assets/:file', async (request, reply) => {
     const asset = assets.byUrl.get(request.url.split('?')[0] ?? '');
     if (!asset) {
       return reply.code(404).type('text/plain; charset=utf-8').send('Not found');

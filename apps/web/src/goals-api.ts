@@ -1,5 +1,4 @@
-import type { Goal, GoalPage, Problem, UpdateGoalInput } from '@goal-tracker/contract';
-import { GOALS_PAGE_MAX_LIMIT } from '@goal-tracker/contract';
+import type { Goal, GoalPage, GoalSummary, Problem, UpdateGoalInput } from '@goal-tracker/contract';
 import type { ApiClient, ApiResponse } from './api-client.js';
 
 /** The API answered, but refused: its problem document says why. */
@@ -10,25 +9,27 @@ export interface Refusal {
 }
 export type ApiResult<T> = { ok: true; value: T } | Refusal;
 
-export interface Remaining {
-  count: number;
-  /** More active goals exist than were counted. */
-  capped: boolean;
-}
-
 export interface GoalsApi {
+  /**
+   * A page of goals. While the API's ETag says the page is unchanged, the same object is
+   * returned again, so what was derived from it (the rendered list) can be kept with it.
+   */
   listGoals(
     query: { after?: number; done?: boolean; limit?: number },
     requestId: string,
-  ): Promise<ApiResult<GoalPage>>;
-  countRemaining(requestId: string): Promise<ApiResult<Remaining>>;
+  ): Promise<ApiResult<Readonly<GoalPage>>>;
+  summary(requestId: string): Promise<ApiResult<Readonly<GoalSummary>>>;
   createGoal(name: string, idempotencyKey: string, requestId: string): Promise<ApiResult<Goal>>;
   updateGoal(id: number, changes: UpdateGoalInput, requestId: string): Promise<ApiResult<Goal>>;
   deleteGoal(id: number, requestId: string): Promise<ApiResult<null>>;
 }
 
-/** Counting pages of active goals costs a request per 100; past this many, "1,000+" is enough. */
-export const REMAINING_COUNT_CAP = 1_000;
+/**
+ * Most answers remembered for conditional requests. The first page of each filter is what
+ * nearly every request asks for; the rest are later pages, whose cursors come from the query
+ * string, so the number kept must be bounded.
+ */
+export const REMEMBERED_ANSWERS = 64;
 
 const JSON_HEADERS = { accept: 'application/json', 'content-type': 'application/json' };
 
@@ -59,42 +60,65 @@ function json<T>(response: ApiResponse, expected: number): ApiResult<T> {
   return { ok: true, value: JSON.parse(response.body.toString('utf8')) as T };
 }
 
+/**
+ * The last ETag and parsed body per API path, least recently used first. Asking with
+ * If-None-Match keeps every page fresh (the API changes the ETag whenever the answer changes)
+ * while a 304 saves sending, parsing and rendering the same goals again.
+ */
+class RememberedAnswers {
+  private readonly answers = new Map<string, { etag: string; value: unknown }>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(path: string): { etag: string; value: unknown } | undefined {
+    const answer = this.answers.get(path);
+    if (answer) {
+      this.answers.delete(path);
+      this.answers.set(path, answer);
+    }
+    return answer;
+  }
+
+  set(path: string, etag: string | string[] | undefined, value: unknown): void {
+    this.answers.delete(path);
+    if (typeof etag !== 'string') return;
+    this.answers.set(path, { etag, value });
+    if (this.answers.size > this.capacity) {
+      this.answers.delete(this.answers.keys().next().value as string);
+    }
+  }
+}
+
 /** The calls the server-rendered pages make, typed by the shared contract. */
 export function createGoalsApi(client: ApiClient): GoalsApi {
-  const listGoals: GoalsApi['listGoals'] = async (query, requestId) => {
-    const params = new URLSearchParams();
-    params.set('limit', String(query.limit ?? 50));
-    if (query.after !== undefined) params.set('after', String(query.after));
-    if (query.done !== undefined) params.set('done', String(query.done));
+  const remembered = new RememberedAnswers(REMEMBERED_ANSWERS);
+
+  async function getJson<T>(path: string, requestId: string): Promise<ApiResult<T>> {
+    const known = remembered.get(path);
     const response = await client.request({
       method: 'GET',
-      path: `/goals?${params.toString()}`,
-      headers: { accept: 'application/json' },
+      path,
+      headers: known
+        ? { accept: 'application/json', 'if-none-match': known.etag }
+        : { accept: 'application/json' },
       requestId,
       idempotent: true,
     });
-    return json<GoalPage>(response, 200);
-  };
+    if (response.status === 304 && known) return { ok: true, value: known.value as T };
+    const result = json<T>(response, 200);
+    if (result.ok) remembered.set(path, response.headers.etag, result.value);
+    return result;
+  }
 
   return {
-    listGoals,
-
-    // The contract has no count, so this pages through active goals, 100 at a time, up to a cap.
-    async countRemaining(requestId) {
-      let count = 0;
-      let after: number | undefined;
-      while (count < REMAINING_COUNT_CAP) {
-        const page = await listGoals(
-          { done: false, limit: GOALS_PAGE_MAX_LIMIT, ...(after === undefined ? {} : { after }) },
-          requestId,
-        );
-        if (!page.ok) return page;
-        count += page.value.goals.length;
-        if (page.value.next === null) return { ok: true, value: { count, capped: false } };
-        after = page.value.next;
-      }
-      return { ok: true, value: { count, capped: true } };
+    listGoals(query, requestId) {
+      let path = `/goals?limit=${query.limit ?? 50}`;
+      if (query.after !== undefined) path += `&after=${query.after}`;
+      if (query.done !== undefined) path += `&done=${query.done}`;
+      return getJson<GoalPage>(path, requestId);
     },
+
+    summary: (requestId) => getJson<GoalSummary>('/goals/summary', requestId),
 
     async createGoal(name, idempotencyKey, requestId) {
       const response = await client.request({
@@ -109,13 +133,14 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
     },
 
     async updateGoal(id, changes, requestId) {
+      // The changes are absolute values (a name, done or not), so sending them twice is harmless.
       const response = await client.request({
         method: 'PATCH',
         path: `/goals/${id}`,
         headers: JSON_HEADERS,
         body: JSON.stringify(changes),
         requestId,
-        idempotent: false,
+        idempotent: true,
       });
       return json<Goal>(response, 200);
     },
@@ -127,6 +152,7 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
         requestId,
         idempotent: true,
       });
+      // 404 is reported as such; the pages count it as done (already gone is what was wanted).
       return response.status === 204 ? { ok: true, value: null } : refusal(response);
     },
   };

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import { ApiError, type ApiFailure } from './api-client.js';
 import type { Assets } from './assets.js';
 import type { ApiResult, GoalsApi, Refusal } from './goals-api.js';
-import type { SafeHtml } from './html.js';
+import { sendHtml } from './responses.js';
 import { isCrossSite } from './security.js';
 import {
   doneFor,
@@ -61,15 +61,26 @@ function idempotencyKey(body: FormBody): string {
   return IDEMPOTENCY_KEY.test(key) ? key : randomUUID();
 }
 
+/** An API call's answer, with an unreachable API as a value rather than a throw. */
+async function settle<T>(promise: Promise<ApiResult<T>>): Promise<ApiResult<T> | ApiError> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+}
+
+/** The goals in view and the count of those left, asked for together. */
 async function loadList(
   goalsApi: GoalsApi,
   view: View,
   requestId: string,
   log: FastifyBaseLogger,
 ): Promise<ListState> {
-  try {
-    const done = doneFor(view.filter);
-    const [page, remaining] = await Promise.all([
+  const done = doneFor(view.filter);
+  const [page, summary] = await Promise.all([
+    settle(
       goalsApi.listGoals(
         {
           limit: 50,
@@ -78,26 +89,24 @@ async function loadList(
         },
         requestId,
       ),
-      goalsApi.countRemaining(requestId),
-    ]);
-    if (!page.ok || !remaining.ok) {
-      log.error({ page, remaining }, 'the API refused to list goals');
-      return { state: 'unavailable' };
-    }
-    return { state: 'ok', ...page.value, remaining: remaining.value };
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    log.warn({ err: error }, 'goals are unavailable');
+    ),
+    settle(goalsApi.summary(requestId)),
+  ]);
+  if (page instanceof ApiError) {
+    log.warn({ err: page }, 'goals are unavailable');
     return { state: 'unavailable' };
   }
-}
-
-function sendHtml(reply: FastifyReply, status: number, page: SafeHtml): FastifyReply {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-cache')
-    .send(page.value);
+  if (!page.ok) {
+    log.error({ refusal: page }, 'the API refused to list goals');
+    return { state: 'unavailable' };
+  }
+  // The list is what matters; without the count the page simply leaves it out. Debug only:
+  // an API without /goals/summary yet (during a rolling update) would say so on every page.
+  if (summary instanceof ApiError || !summary.ok) {
+    log.debug({ failure: summary }, 'the goal count is unavailable');
+    return { state: 'ok', page: page.value, remaining: undefined };
+  }
+  return { state: 'ok', page: page.value, remaining: summary.value.active };
 }
 
 function seeOther(reply: FastifyReply, view: View, status: Status, goalId?: number): FastifyReply {
@@ -122,7 +131,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
       assets,
       add: parts.add ?? { value: '', idempotencyKey: randomUUID() },
     };
-    return sendHtml(reply, status, goalsPage(model));
+    return sendHtml(request, reply, status, goalsPage(model));
   }
 
   /** Sends the page back after a failed action; an outage means the list is not asked for. */
@@ -149,20 +158,12 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     });
   }
 
-  async function call<T>(promise: Promise<ApiResult<T>>): Promise<ApiResult<T> | ApiError> {
-    try {
-      return await promise;
-    } catch (error) {
-      if (error instanceof ApiError) return error;
-      throw error;
-    }
-  }
-
   // Another site must not be able to drive these forms; checked before the body is read.
   app.addHook('onRequest', async (request, reply) => {
     if (request.method === 'POST' && request.url.startsWith('/goals') && isCrossSite(request)) {
       request.log.warn({ origin: request.headers.origin }, 'refused a cross-site form post');
       await sendHtml(
+        request,
         reply,
         403,
         errorPage(
@@ -183,7 +184,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     const editing =
       editId === undefined || list.state !== 'ok'
         ? undefined
-        : list.goals.find((goal) => goal.id === editId);
+        : list.page.goals.find((goal) => goal.id === editId);
     return render(request, reply, 200, view, {
       list,
       ...(editing ? { edit: { id: editing.id, value: editing.name } } : {}),
@@ -202,7 +203,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
         add: { ...add, error: NAME_PROBLEMS[checked.problem] },
       });
     }
-    const result = await call(goalsApi.createGoal(checked.name, add.idempotencyKey, request.id));
+    const result = await settle(goalsApi.createGoal(checked.name, add.idempotencyKey, request.id));
     if (result instanceof ApiError || !result.ok) {
       return renderFailure(request, reply, view, result, 'your goal', { add }, 'add');
     }
@@ -213,8 +214,8 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     const view = parseView(request.query as Query);
     const id = parseId((request.params as { id: string }).id);
     const done = field(request.body as FormBody, 'done');
-    if (id === undefined || (done !== 'true' && done !== 'false')) return notFound(reply);
-    const result = await call(goalsApi.updateGoal(id, { done: done === 'true' }, request.id));
+    if (id === undefined || (done !== 'true' && done !== 'false')) return notFound(request, reply);
+    const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, request.id));
     if (!(result instanceof ApiError) && !result.ok && result.status === 404) {
       return seeOther(reply, view, 'missing');
     }
@@ -233,7 +234,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
   app.post('/goals/:id/rename', async (request, reply) => {
     const view = parseView(request.query as Query);
     const id = parseId((request.params as { id: string }).id);
-    if (id === undefined) return notFound(reply);
+    if (id === undefined) return notFound(request, reply);
     const raw = field(request.body as FormBody, 'name');
     const checked = checkGoalName(raw);
     if (checked.problem) {
@@ -241,7 +242,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
         edit: { id, value: raw, error: NAME_PROBLEMS[checked.problem] },
       });
     }
-    const result = await call(goalsApi.updateGoal(id, { name: checked.name }, request.id));
+    const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, request.id));
     if (!(result instanceof ApiError) && !result.ok && result.status === 404) {
       return seeOther(reply, view, 'missing');
     }
@@ -262,8 +263,8 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
   app.post('/goals/:id/delete', async (request, reply) => {
     const view = parseView(request.query as Query);
     const id = parseId((request.params as { id: string }).id);
-    if (id === undefined) return notFound(reply);
-    const result = await call(goalsApi.deleteGoal(id, request.id));
+    if (id === undefined) return notFound(request, reply);
+    const result = await settle(goalsApi.deleteGoal(id, request.id));
     // Already gone is what the person wanted.
     if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
       return seeOther(reply, view, 'deleted');
@@ -271,8 +272,9 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     return renderFailure(request, reply, view, result, 'the deletion', {}, 'page');
   });
 
-  function notFound(reply: FastifyReply): FastifyReply {
+  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     return sendHtml(
+      request,
       reply,
       404,
       errorPage(assets, 'Page not found', 'There is nothing at this address.'),

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Problem } from '@goal-tracker/contract';
 import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ApiClient, type ApiFailure } from './api-client.js';
+import { sendCompressible } from './responses.js';
 import { isCrossSite } from './security.js';
 
 /** Request headers the API needs; everything else (cookies, hop-by-hop) stays here. */
@@ -19,7 +21,8 @@ const FORWARDED_RESPONSE_HEADERS = [
   'etag',
   'retry-after',
 ];
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** Safe to send twice: PATCH too, since the API's updates set absolute values. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE']);
 const BODY_LIMIT = 16 * 1024;
 
 const FAILURES: Record<ApiFailure, Problem> = {
@@ -83,18 +86,22 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
         const value = request.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
-      const idempotent =
-        IDEMPOTENT_METHODS.has(request.method) ||
-        (request.method === 'POST' && headers['idempotency-key'] !== undefined);
+      // A create the caller sent without a key gets one here, so that it too can be retried
+      // when the load balancer fails it: the API makes at most one goal per key.
+      if (request.method === 'POST') headers['idempotency-key'] ??= randomUUID();
       try {
         const response = await client.request({
           method: request.method,
           path: request.url.slice('/api'.length),
           headers,
           requestId: request.id,
-          idempotent,
+          idempotent: request.method === 'POST' || IDEMPOTENT_METHODS.has(request.method),
           ...(Buffer.isBuffer(request.body) ? { body: request.body } : {}),
         });
+        // The first attempt's answer was lost, so it may have been the one that deleted it.
+        if (request.method === 'DELETE' && response.retried && response.status === 404) {
+          return reply.code(204).send();
+        }
         reply.code(response.status);
         for (const name of FORWARDED_RESPONSE_HEADERS) {
           const value = response.headers[name];
@@ -107,7 +114,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
               : value,
           );
         }
-        return reply.send(response.body);
+        return sendCompressible(request, reply, response.body);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         request.log.warn({ err: error }, 'the API call failed');

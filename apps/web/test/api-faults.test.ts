@@ -175,12 +175,14 @@ describe('when a connection fails', () => {
     ]);
   });
 
-  test('then a create without an Idempotency-Key is not sent twice', async () => {
+  test('then a create sent without an Idempotency-Key gets one, and the retry carries it', async () => {
     const upstream = await fake(resetFirst);
     const app = await web(upstream.url);
-    const response = await sendJson(app, 'POST', '/api/goals', { name: 'Maybe' });
-    expect(response.statusCode).toBe(502);
-    expect(upstream.seen).toHaveLength(1);
+    const response = await sendJson(app, 'POST', '/api/goals', { name: 'Once only' });
+    expect(response.statusCode).toBe(201);
+    const [first, second] = upstream.seen.map((seen) => seen.headers['idempotency-key']);
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second).toBe(first);
   });
 
   test('then a request that fails twice is given up after exactly one retry', async () => {

@@ -64,6 +64,36 @@ describe('the list page', () => {
     expect(body.match(/<h1[\s>]/g)).toHaveLength(1);
   });
 
+  test('when the page is put together from its pieces, then each element opens and closes once, in order', async () => {
+    await goals.create('Inside main');
+    for (const url of ['/', '/?edit=1', '/?status=added']) {
+      const { body } = await page(url);
+      for (const tag of ['html', 'head', 'body', 'main', 'footer']) {
+        expect(body.match(new RegExp(`<${tag}[\\s>]`, 'g')), `<${tag}> in ${url}`).toHaveLength(1);
+        expect(body.split(`</${tag}>`).length - 1, `</${tag}> in ${url}`).toBe(1);
+      }
+      const order = [
+        '<main',
+        'id="new-goal"',
+        'id="goals"',
+        'id="show-more"',
+        'id="announcer"',
+        '</main>',
+        '<footer',
+        '</html>',
+      ];
+      const positions = order.map((marker) => body.indexOf(marker));
+      expect(
+        positions.every((position) => position >= 0),
+        url,
+      ).toBe(true);
+      expect(
+        [...positions].sort((a, b) => a - b),
+        url,
+      ).toEqual(positions);
+    }
+  });
+
   test('when goals are named with HTML, then the page shows the names as text', async () => {
     await goals.create(SCRIPT_PAYLOAD);
     await goals.create(IMG_PAYLOAD);
@@ -131,6 +161,25 @@ describe('the list page', () => {
     expect(second.body).toContain('53 goals left');
     // The last page has no more to show.
     expect(second.body).toMatch(/<div class="more"\s*hidden>/);
+  });
+
+  test('when goals change directly through the API, then the next page shows the change', async () => {
+    const goal = await goals.create('Before the change');
+    // Twice, so the second load is answered from what the web tier kept (304 from the API).
+    expect((await page()).body).toContain('Before the change');
+    expect((await page()).body).toContain('1 goal left');
+    await goals.update(goal.id, { name: 'After the change', done: true });
+    const changed = await page();
+    expect(changed.body).toContain('After the change');
+    expect(changed.body).not.toContain('Before the change');
+    expect(changed.body).toContain('No goals left');
+    expect((await page('/?filter=done')).body).toContain('After the change');
+    await goals.create('Added behind its back');
+    const added = await page();
+    expect(added.body).toContain('Added behind its back');
+    expect(added.body).toContain('1 goal left');
+    await goals.clear();
+    expect((await page()).body).toContain('No goals yet');
   });
 
   test('when the query is malformed, then the page ignores it rather than failing', async () => {

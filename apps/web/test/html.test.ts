@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { escapeHtml, html, unsafeHtml } from '../src/html.js';
+import { escapeHtml, html, markupBytes, unsafeHtml } from '../src/html.js';
 
 describe('the html template tag', () => {
   test('when text is interpolated, then every HTML-significant character is escaped', () => {
@@ -26,6 +26,23 @@ describe('the html template tag', () => {
     expect(html`<i aria-checked="${false}" data-x="${true}"></i>`.value).toBe(
       '<i aria-checked="false" data-x="true"></i>',
     );
+  });
+
+  test('when a template spans lines, then its indentation folds to one space and values keep theirs', () => {
+    const name = 'two\n    lines';
+    // prettier-ignore
+    const markup = html`<p
+      class="x"
+    >
+      ${name}
+    </p>`;
+    expect(markup.value).toBe('<p class="x" > two\n    lines </p>');
+  });
+
+  test('when markup is sent, then its bytes are UTF-8 and a list of pieces is joined in order', () => {
+    const pieces = [html`<p>Grüße</p>`, html`<p>${'Ünïcode'}</p>`];
+    expect(markupBytes(pieces).toString('utf8')).toBe('<p>Grüße</p><p>Ünïcode</p>');
+    expect(markupBytes(pieces[0]!)).toBe(pieces[0]!.bytes);
   });
 
   test('when markup is marked unsafe on purpose, then it passes through', () => {

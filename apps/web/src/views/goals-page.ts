@@ -1,13 +1,17 @@
-import type { Goal } from '@goal-tracker/contract';
+import type { Goal, GoalPage } from '@goal-tracker/contract';
 import type { Assets } from '../assets.js';
-import type { Remaining } from '../goals-api.js';
-import { html, type SafeHtml } from '../html.js';
+import { html, type Markup, type SafeHtml } from '../html.js';
 import { FILTERS, remainingText, viewUrl, type Filter, type View } from '../view.js';
 import { icons } from './icons.js';
-import { layout } from './layout.js';
+import { layout, PRODUCT_NAME } from './layout.js';
 
 export type ListState =
-  | { state: 'ok'; goals: Goal[]; next: number | null; remaining: Remaining }
+  | {
+      state: 'ok';
+      page: Readonly<GoalPage>;
+      /** Active goals in all; undefined when the count could not be had. */
+      remaining: number | undefined;
+    }
   | { state: 'unavailable' };
 
 /** What a person typed into a field, kept when the server sends the form back. */
@@ -88,7 +92,7 @@ function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
   </form>`;
 }
 
-function filters(view: View): SafeHtml {
+function filterNav(view: View): SafeHtml {
   return html`<nav class="filters" aria-label="Show goals">
     <ul>
       ${FILTERS.map(
@@ -105,6 +109,9 @@ function filters(view: View): SafeHtml {
     </ul>
   </nav>`;
 }
+
+/** The same three links on every page: one rendering per filter, made once. */
+const FILTER_NAVS = new Map(FILTERS.map((filter) => [filter, filterNav({ filter })]));
 
 export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view: View): SafeHtml {
   const { id, done } = goal;
@@ -232,23 +239,44 @@ function unavailableState(view: View, edit: GoalsPageModel['edit']): SafeHtml {
     </div>`;
 }
 
-function goalList(model: GoalsPageModel, list: Extract<ListState, { state: 'ok' }>): SafeHtml {
+/**
+ * The rendered list of a page of goals, kept with the page object: while the API's ETag says
+ * the page is unchanged the same object comes back, so the list is rendered once per change.
+ */
+const renderedLists = new WeakMap<Readonly<GoalPage>, { view: string; list: SafeHtml }>();
+
+function goalList(model: GoalsPageModel, page: Readonly<GoalPage>): SafeHtml {
   const { view, edit } = model;
-  const items = list.goals.map((goal) =>
+  // An open rename form is part of the list, so that rendering is the request's own.
+  if (edit) return renderGoalList(view, page, edit);
+  const key = viewUrl(view);
+  const known = renderedLists.get(page);
+  if (known?.view === key) return known.list;
+  const list = renderGoalList(view, page, undefined);
+  renderedLists.set(page, { view: key, list });
+  return list;
+}
+
+function renderGoalList(
+  view: View,
+  page: Readonly<GoalPage>,
+  edit: GoalsPageModel['edit'],
+): SafeHtml {
+  const items = page.goals.map((goal) =>
     edit?.id === goal.id ? editingItem(goal, view, edit) : goalItem(goal, view),
   );
-  const empty = list.goals.length === 0;
+  const empty = page.goals.length === 0;
   return html`${view.after !== undefined && !empty ? html`<p class="page-note">Showing later goals. <a href="${viewUrl({ filter: view.filter })}">Back to the first page</a></p>` : ''}
     <ul class="goals" id="goals" aria-labelledby="list-heading">
       ${items}
     </ul>
     ${emptyState(view, !empty)}
-    <div class="more" ${list.next === null ? html` hidden` : ''}>
+    <div class="more" ${page.next === null ? html` hidden` : ''}>
       <a
         class="button secondary"
         id="show-more"
-        href="${list.next === null ? viewUrl(view) : viewUrl({ filter: view.filter, after: list.next })}"
-        data-next="${list.next ?? ''}"
+        href="${page.next === null ? viewUrl(view) : viewUrl({ filter: view.filter, after: page.next })}"
+        data-next="${page.next ?? ''}"
         >Show more</a
       >
     </div>
@@ -260,20 +288,29 @@ function goalList(model: GoalsPageModel, list: Extract<ListState, { state: 'ok' 
     >`;
 }
 
-export function goalsPage(model: GoalsPageModel): SafeHtml {
+/** The page's closing part: the same on every page. */
+// prettier-ignore
+const MAIN_END = html`<div
+    class="visually-hidden"
+    id="announcer"
+    role="status"
+    aria-live="polite"
+    aria-atomic="true"
+  ></div>
+</main>`;
+
+export function goalsPage(model: GoalsPageModel): Markup {
   const { view, list } = model;
+  // Without a count (the API could not give one) the line is left out, not guessed.
   const remaining =
-    list.state === 'ok'
-      ? html`<p
-          class="remaining"
-          id="remaining"
-          data-count="${list.remaining.count}"
-          data-capped="${list.remaining.capped}"
-        >
-          ${remainingText(list.remaining.count, list.remaining.capped)}
+    list.state === 'ok' && list.remaining !== undefined
+      ? html`<p class="remaining" id="remaining" data-count="${list.remaining}">
+          ${remainingText(list.remaining)}
         </p>`
       : html``;
-  const body = html`<main
+  // Left open: the list and MAIN_END follow. (Prettier would close <main> here.)
+  // prettier-ignore
+  const top = html`<main
     class="card"
     id="main"
     tabindex="-1"
@@ -283,22 +320,16 @@ export function goalsPage(model: GoalsPageModel): SafeHtml {
     ${addForm(view, model.add)}
     <div class="toolbar">
       <h2 class="visually-hidden" id="list-heading">${FILTER_LABELS[view.filter]} goals</h2>
-      ${filters(view)} ${remaining}
+      ${FILTER_NAVS.get(view.filter)} ${remaining}
     </div>
     <div class="messages" id="messages" role="alert">
       ${model.error && html`<p class="message message-error">${model.error}</p>`}
     </div>
-    ${model.notice && html`<p class="notice" id="notice">${icons.check}<span>${model.notice}</span></p>`}
-    ${list.state === 'ok' ? goalList(model, list) : unavailableState(view, model.edit)}
-    <div
-      class="visually-hidden"
-      id="announcer"
-      role="status"
-      aria-live="polite"
-      aria-atomic="true"
-    ></div>
-  </main>`;
+    ${model.notice && html`<p class="notice" id="notice">${icons.check}<span>${model.notice}</span></p>`}`;
+  // The list is its own piece: unchanged goals keep their rendering, bytes and all.
+  const main =
+    list.state === 'ok' ? goalList(model, list.page) : unavailableState(view, model.edit);
   const failure = model.error ?? model.add.error ?? model.edit?.error;
-  const title = failure ? `Error: ${failure} · Goal Tracker` : 'Goal Tracker';
-  return layout({ title, assets: model.assets, body });
+  const title = failure ? `Error: ${failure} · ${PRODUCT_NAME}` : PRODUCT_NAME;
+  return layout({ title, assets: model.assets, body: [top, main, MAIN_END] });
 }

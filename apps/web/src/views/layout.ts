@@ -1,25 +1,50 @@
 import type { Assets } from '../assets.js';
-import { html, type SafeHtml } from '../html.js';
-import { icons } from './icons.js';
+import { html, SafeHtml, type Markup } from '../html.js';
+import { iconSprite, icons } from './icons.js';
 
 export interface LayoutOptions {
   title: string;
   assets: Assets;
-  body: SafeHtml;
+  /** The page's own part, whole or in pieces (see `Markup`). */
+  body: Markup;
   /** Leave out the script: error pages need no enhancement. */
   script?: boolean;
   /** The product name is the page's h1, except on pages with a heading of their own. */
   brandIsHeading?: boolean;
 }
 
-export function layout({
+/** The page around its body: everything before it, and the same closing markup after it. */
+export function layout(options: LayoutOptions): Markup {
+  const body = options.body instanceof SafeHtml ? [options.body] : options.body;
+  return [pageStart(options), ...body, PAGE_END];
+}
+
+/** The start of the goals page as nearly every request gets it, made once per set of assets. */
+const plainStarts = new WeakMap<Assets, SafeHtml>();
+
+function pageStart(options: Omit<LayoutOptions, 'body'>): SafeHtml {
+  const plain =
+    options.title === PRODUCT_NAME && options.script !== false && options.brandIsHeading !== false;
+  if (!plain) return renderPageStart(options);
+  let start = plainStarts.get(options.assets);
+  if (!start) {
+    start = renderPageStart(options);
+    plainStarts.set(options.assets, start);
+  }
+  return start;
+}
+
+export const PRODUCT_NAME = 'Goal Tracker';
+
+function renderPageStart({
   title,
   assets,
-  body,
   script = true,
   brandIsHeading = true,
-}: LayoutOptions): SafeHtml {
+}: Omit<LayoutOptions, 'body'>): SafeHtml {
   const brand = html`<a class="brand" href="/">${icons.logo}<span>Goal Tracker</span></a>`;
+  // Left open: the body and PAGE_END follow. (Prettier would close the open elements here.)
+  // prettier-ignore
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -38,25 +63,29 @@ export function layout({
         ${script ? html`<script type="module" src="${assets.script.url}"></script>` : ''}
       </head>
       <body>
+        ${iconSprite}
         <a class="skip-link" href="#main">Skip to your goals</a>
         <div class="page">
           <header class="masthead">
             ${brandIsHeading ? html`<h1 class="brand-heading">${brand}</h1>` : brand}
             <p class="tagline">Write it down. Do it. Tick it off.</p>
-          </header>
-          ${body}
+          </header>`;
+}
+
+// prettier-ignore
+const PAGE_END = html`
           <footer class="site-footer">
             <p>Your goals are saved on the server, so they follow you to any device.</p>
           </footer>
         </div>
       </body>
-    </html> `;
-}
+    </html>
+`;
 
 /** A whole page for an error the user can do nothing about but go back to the list. */
-export function errorPage(assets: Assets, heading: string, detail: string): SafeHtml {
+export function errorPage(assets: Assets, heading: string, detail: string): Markup {
   return layout({
-    title: `${heading} · Goal Tracker`,
+    title: `${heading} · ${PRODUCT_NAME}`,
     assets,
     script: false,
     brandIsHeading: false,

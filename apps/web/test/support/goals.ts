@@ -30,6 +30,9 @@ export function goalsClient(apiUrl: string) {
       if (!done) return goal;
       return (await (await call('PATCH', `/goals/${goal.id}`, { done: true })).json()) as Goal;
     },
+    async update(id: number, changes: { name?: string; done?: boolean }): Promise<Goal> {
+      return (await (await call('PATCH', `/goals/${id}`, changes)).json()) as Goal;
+    },
     async get(id: number): Promise<Goal | undefined> {
       const response = await call('GET', `/goals/${id}`);
       return response.status === 200 ? ((await response.json()) as Goal) : undefined;
