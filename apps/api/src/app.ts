@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   LogController,
@@ -5,8 +6,15 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import {
+  ChangeListener,
+  ChangeNotifier,
+  GOALS_CHANNEL,
+  type ChangeListenerOptions,
+  type NotifierOptions,
+} from './db/change-feed.js';
 import type { Database } from './db/database.js';
-import { goalsRepository } from './db/goals-repository.js';
+import { goalsRepository, type GoalsRepositoryOptions } from './db/goals-repository.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerProblemHandlers } from './http/problems.js';
@@ -15,6 +23,8 @@ import { createValidatorCompiler } from './http/validation.js';
 import { goalsRoutes } from './routes/goals.js';
 import { healthRoutes } from './routes/health.js';
 import { goalsService } from './services/goals-service.js';
+import { pruneIdempotencyKeys, type PruningOptions } from './services/maintenance.js';
+import { ReadCache } from './services/read-cache.js';
 import { readinessService } from './services/readiness-service.js';
 
 /** Above the AWS load balancer's 60 s idle timeout, so the balancer always closes first. */
@@ -37,14 +47,25 @@ class AccessLog extends LogController {
   }
 }
 
+/** Knobs with production defaults; tests turn them to see behaviour sooner. */
+export interface AppTuning {
+  listener?: ChangeListenerOptions;
+  notifier?: NotifierOptions;
+  repository?: GoalsRepositoryOptions;
+  pruning?: PruningOptions;
+}
+
 export interface AppOptions {
   db: Database;
   /** pino logger; the app is silent without one. */
   logger?: FastifyBaseLogger;
+  tuning?: AppTuning;
+  /** The list and summary cache; tests pass their own to drop it after changing rows in SQL. */
+  cache?: ReadCache;
 }
 
 /** Builds the API (routes, validation, errors, metrics, docs) without listening. */
-export async function buildApp({ db, logger }: AppOptions) {
+export async function buildApp({ db, logger, tuning = {}, cache = new ReadCache() }: AppOptions) {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
@@ -67,11 +88,48 @@ export async function buildApp({ db, logger }: AppOptions) {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
-  registerMetrics(app, { poolStats: () => db.stats() });
+  // Lists and the summary are cached while this instance hears every change: its own
+  // writes drop the cache directly, other instances' writes through a NOTIFY (whose payload,
+  // this instance's id, lets it skip its own).
+  const instanceId = randomUUID();
+  const listener = new ChangeListener(
+    db,
+    GOALS_CHANNEL,
+    {
+      onChange: (sender) => {
+        if (sender !== instanceId) cache.invalidate();
+      },
+      onListening: (listening) => cache.setLive(listening),
+    },
+    app.log,
+    tuning.listener,
+  );
+  const notifier = new ChangeNotifier(db, GOALS_CHANNEL, instanceId, app.log, tuning.notifier);
+
+  const metrics = registerMetrics(app, {
+    poolStats: () => db.stats(),
+    cacheStats: () => ({ ...cache.stats(), listening: listener.listening }),
+  });
   await registerOpenApi(app);
 
-  await app.register(goalsRoutes(goalsService(goalsRepository(db))));
+  const repository = goalsRepository(db, {
+    onInsertBatch: metrics.observeInsertBatch,
+    ...tuning.repository,
+  });
+  const service = goalsService(repository, {
+    cache,
+    announceChange: () => notifier.announce(),
+  });
+  await app.register(goalsRoutes(service));
   await app.register(healthRoutes(readinessService(db)));
+
+  listener.start();
+  const stopPruning = pruneIdempotencyKeys(repository, app.log, tuning.pruning);
+  app.addHook('onClose', async () => {
+    stopPruning();
+    notifier.close();
+    await listener.close();
+  });
   return app;
 }
 

@@ -1,8 +1,9 @@
 import { pino, type Logger } from 'pino';
-import { buildApp, type App } from '../src/app.js';
+import { buildApp, type App, type AppTuning } from '../src/app.js';
 import { urlCredentials } from '../src/db/credentials.js';
 import { Database, type DatabaseOptions } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
+import { ReadCache } from '../src/services/read-cache.js';
 
 export const silentLog: Logger = pino({ level: 'silent' });
 
@@ -22,17 +23,25 @@ export function testDatabase(url: string, overrides: PoolOverrides = {}): Databa
 export interface TestApi {
   app: App;
   db: Database;
+  /** The app's list and summary cache. */
+  cache: ReadCache;
   close(): Promise<void>;
 }
 
 /** The API over a migrated database at `url`, ready for app.inject(). */
-export async function createTestApi(url: string, overrides: PoolOverrides = {}): Promise<TestApi> {
+export async function createTestApi(
+  url: string,
+  overrides: PoolOverrides = {},
+  tuning: AppTuning = {},
+): Promise<TestApi> {
   const db = testDatabase(url, overrides);
   await migrate(db, { log: silentLog });
-  const app = await buildApp({ db });
+  const cache = new ReadCache();
+  const app = await buildApp({ db, tuning, cache });
   return {
     app,
     db,
+    cache,
     async close() {
       await app.close();
       await db.close();
@@ -52,9 +61,13 @@ export function postGoal(app: App, name: unknown, headers: Record<string, string
   });
 }
 
-/** Empties the tables between tests that share one database, and restarts the ids. */
-export async function resetData(db: Database): Promise<void> {
-  await db.session((query) => query('TRUNCATE goals, idempotency_keys RESTART IDENTITY'));
+/**
+ * Empties the tables between tests that share one database, and restarts the ids. The rows
+ * change behind the API's back (no NOTIFY), so its cache is dropped here.
+ */
+export async function resetData(api: TestApi): Promise<void> {
+  await api.db.session((query) => query('TRUNCATE goals, idempotency_keys RESTART IDENTITY'));
+  api.cache.invalidate();
 }
 
 /** How many goals the database holds, read outside the API. */

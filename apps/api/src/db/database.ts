@@ -188,6 +188,11 @@ export class Database {
     this.#ssl = tlsOptions(options.ssl, options.sslCa);
   }
 
+  /** Longest a statement waits for a pooled connection (or to open one) before failing. */
+  get connectTimeoutMs(): number {
+    return this.#options.connectTimeoutMs;
+  }
+
   /** The schema version the migrations reached; data statements wait for it. */
   get migratedVersion(): number | undefined {
     return this.#migratedVersion;
@@ -244,17 +249,20 @@ export class Database {
   }
 
   /**
-   * Runs `work` on a dedicated connection without the statement timeout (migrations can be
-   * slow, and a session-level advisory lock must stay on one connection).
+   * A connected client of its own, outside the pool and free of the statement timeout; the
+   * caller ends it. Errors reaching it are logged as `purpose`, never thrown at the process.
    */
-  async session<T>(work: (query: SessionQuery) => Promise<T>): Promise<T> {
+  async connectClient(purpose: string): Promise<pg.Client> {
     const settings = await this.#currentSettings();
     const client = new pg.Client({
       ...this.#connectionConfig(settings),
+      application_name: `${APPLICATION_NAME} ${purpose}`,
       connectionTimeoutMillis: this.#options.connectTimeoutMs,
+      keepAlive: true,
     });
     client.on('error', (error) => {
-      this.#options.log.warn({ err: describeError(error) }, 'database session connection lost');
+      if (this.#closed) return;
+      this.#options.log.warn({ err: describeError(error) }, `database ${purpose} connection lost`);
     });
     try {
       await client.connect();
@@ -262,6 +270,15 @@ export class Database {
       await client.end().catch(() => undefined);
       throw toAppError(error);
     }
+    return client;
+  }
+
+  /**
+   * Runs `work` on a dedicated connection without the statement timeout (migrations can be
+   * slow, and a session-level advisory lock must stay on one connection).
+   */
+  async session<T>(work: (query: SessionQuery) => Promise<T>): Promise<T> {
+    const client = await this.connectClient('session');
     try {
       return await work(async <Row>(text: string, values: readonly unknown[] = []) =>
         toResult<Row>(await client.query(text, [...values])),

@@ -1,5 +1,7 @@
-import type { Goal } from '@goal-tracker/contract';
+import type { Goal, GoalSummary } from '@goal-tracker/contract';
+import { Batcher, type Outcome } from './batcher.js';
 import type { Database, Query, Statement } from './database.js';
+import { DatabaseUnavailableError } from '../errors.js';
 
 /**
  * Columns shaped as the contract's Goal, so rows go to the client as they come: PostgreSQL
@@ -22,6 +24,18 @@ const statements = {
   insert: {
     name: 'goals-insert',
     text: `INSERT INTO goals (goal_name) VALUES ($1) RETURNING ${GOAL}`,
+  },
+  insertMany: {
+    name: 'goals-insert-many',
+    // In the order given, so ids follow the order the requests arrived in.
+    text: `INSERT INTO goals (goal_name)
+      SELECT name FROM unnest($1::text[]) WITH ORDINALITY AS input (name, n) ORDER BY n
+      RETURNING ${GOAL}`,
+  },
+  summary: {
+    name: 'goals-summary',
+    text: `SELECT count(*)::int AS total, count(*) FILTER (WHERE done)::int AS done,
+      count(*) FILTER (WHERE NOT done)::int AS active FROM goals`,
   },
   update: {
     name: 'goals-update',
@@ -47,6 +61,14 @@ const statements = {
       to_char(g.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"
       FROM idempotency_keys k LEFT JOIN goals g ON g.id = k.goal_id WHERE k.key = $1`,
   },
+  pruneKeys: {
+    name: 'idempotency-prune',
+    // A bounded batch per statement (walking the created_at index), skipping rows a
+    // concurrent request or another instance's pruning holds, so it never waits on them.
+    text: `DELETE FROM idempotency_keys WHERE key IN (
+      SELECT key FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)
+      ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  },
 } satisfies Record<string, Statement>;
 
 export interface GoalChanges {
@@ -67,11 +89,26 @@ export interface GoalsRepository {
   /** Up to `limit` goals with id > `after`, in id order, optionally only done or not done. */
   findPage(after: number, limit: number, done: boolean | undefined): Promise<Goal[]>;
   find(id: number): Promise<Goal | undefined>;
+  summary(): Promise<GoalSummary>;
+  /** Creates a goal; creates arriving together share one INSERT. */
   insert(name: string): Promise<Goal>;
   insertWithKey(name: string, key: string): Promise<KeyedCreate>;
   update(id: number, changes: GoalChanges): Promise<Goal | undefined>;
   remove(id: number): Promise<boolean>;
+  /** Deletes Idempotency-Keys older than `maxAgeSeconds`; says how many. */
+  pruneIdempotencyKeys(maxAgeSeconds: number): Promise<number>;
 }
+
+export interface GoalsRepositoryOptions {
+  /** Most creates in one INSERT. */
+  maxInsertBatch?: number;
+  /** Most INSERTs of creates running at once; creates arriving meanwhile wait for the next. */
+  maxInsertsInFlight?: number;
+  /** Told the size of each INSERT of creates (for metrics). */
+  onInsertBatch?: (size: number) => void;
+}
+
+const PRUNE_BATCH = 5000;
 
 async function claimOrFind(query: Query, name: string, key: string): Promise<KeyedCreate> {
   const claimed = await query(statements.claimKey, [key, name]);
@@ -88,7 +125,63 @@ async function claimOrFind(query: Query, name: string, key: string): Promise<Key
   return { outcome: 'replayed', goal, requestName };
 }
 
-export function goalsRepository(db: Database): GoalsRepository {
+async function settle<T>(work: Promise<T>): Promise<Outcome<T>> {
+  return work.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+/**
+ * Creates that arrive together go into one multi-row INSERT: one statement and one commit
+ * (one WAL flush) for many requests. Each request still gets its own row, acknowledged only
+ * once that INSERT committed. If the INSERT fails for a reason other than the database being
+ * out of reach, each name is inserted alone, so only a request at fault fails. Nothing is
+ * ever sent again after a lost connection: the INSERT may have landed.
+ */
+function insertBatches(db: Database, options: GoalsRepositoryOptions): Batcher<string, Goal> {
+  const insertOne = async (name: string) =>
+    (await db.query<Goal>(statements.insert, [name])).rows[0] as Goal;
+  return new Batcher<string, Goal>(
+    async (names) => {
+      options.onInsertBatch?.(names.length);
+      if (names.length === 1) return [await settle(insertOne(names[0] as string))];
+      let rows: Goal[];
+      try {
+        rows = (await db.query<Goal>(statements.insertMany, [names])).rows;
+      } catch (error) {
+        if (error instanceof DatabaseUnavailableError) throw error;
+        return Promise.all(names.map((name) => settle(insertOne(name))));
+      }
+      // Rows are matched to requests by name, so the answer never depends on RETURNING's
+      // order; requests with equal names get distinct rows with that name.
+      const byName = new Map<string, Goal[]>();
+      for (const row of rows) {
+        const alike = byName.get(row.name);
+        if (alike) alike.push(row);
+        else byName.set(row.name, [row]);
+      }
+      return names.map((name): Outcome<Goal> => {
+        const goal = byName.get(name)?.shift();
+        return goal
+          ? { ok: true, value: goal }
+          : { ok: false, error: new Error('the INSERT returned no row for a name') };
+      });
+    },
+    {
+      maxBatch: options.maxInsertBatch ?? 64,
+      maxInFlight: options.maxInsertsInFlight ?? 2,
+      maxWaitMs: db.connectTimeoutMs,
+      expired: () => new DatabaseUnavailableError(),
+    },
+  );
+}
+
+export function goalsRepository(
+  db: Database,
+  options: GoalsRepositoryOptions = {},
+): GoalsRepository {
+  const inserts = insertBatches(db, options);
   return {
     async findPage(after, limit, done) {
       const { rows } =
@@ -103,10 +196,14 @@ export function goalsRepository(db: Database): GoalsRepository {
       return rows[0];
     },
 
-    async insert(name) {
-      // Not idempotent: if the connection drops mid-insert the row may exist, so no retry.
-      const { rows } = await db.query<Goal>(statements.insert, [name]);
-      return rows[0] as Goal;
+    async summary() {
+      const { rows } = await db.query<GoalSummary>(statements.summary, [], { idempotent: true });
+      return rows[0] as GoalSummary;
+    },
+
+    insert(name) {
+      // Not idempotent: if the connection drops mid-insert the rows may exist, so no retry.
+      return inserts.submit(name);
     },
 
     insertWithKey(name, key) {
@@ -126,6 +223,17 @@ export function goalsRepository(db: Database): GoalsRepository {
     async remove(id) {
       const { rowCount } = await db.query(statements.remove, [id], { idempotent: true });
       return rowCount > 0;
+    },
+
+    async pruneIdempotencyKeys(maxAgeSeconds) {
+      let pruned = 0;
+      for (;;) {
+        const { rowCount } = await db.query(statements.pruneKeys, [maxAgeSeconds, PRUNE_BATCH], {
+          idempotent: true,
+        });
+        pruned += rowCount;
+        if (rowCount < PRUNE_BATCH) return pruned;
+      }
     },
   };
 }

@@ -1,16 +1,23 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from '../db/database.js';
+import type { ReadCacheStats } from '../services/read-cache.js';
 
 export interface MetricsOptions {
   poolStats: () => PoolStats;
+  cacheStats: () => ReadCacheStats & { listening: boolean };
+}
+
+export interface AppMetrics {
+  /** One multi-row INSERT of `size` creates went out. */
+  observeInsertBatch: (size: number) => void;
 }
 
 /**
  * Prometheus text at /metrics: process metrics, request durations by route and status, and
  * the connection pool. One registry per app, so apps built side by side in tests stay apart.
  */
-export function registerMetrics(app: FastifyInstance, options: MetricsOptions): void {
+export function registerMetrics(app: FastifyInstance, options: MetricsOptions): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
@@ -33,6 +40,41 @@ export function registerMetrics(app: FastifyInstance, options: MetricsOptions): 
     },
   });
 
+  new Counter({
+    name: 'goals_cache_lookups_total',
+    help: 'List and summary reads: served from memory (hit) or from the database (miss)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const stats = options.cacheStats();
+      this.reset();
+      this.inc({ result: 'hit' }, stats.hits);
+      this.inc({ result: 'miss' }, stats.misses);
+    },
+  });
+  new Gauge({
+    name: 'goals_cache_listening',
+    help: '1 while the cache hears every change (its LISTEN connection is up), else 0',
+    registers: [registry],
+    collect() {
+      this.set(options.cacheStats().listening ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'goals_cache_bytes',
+    help: 'Bytes of response bodies the cache holds',
+    registers: [registry],
+    collect() {
+      this.set(options.cacheStats().bytes);
+    },
+  });
+  const insertBatch = new Histogram({
+    name: 'goals_insert_batch_size',
+    help: 'Creates per INSERT statement (creates arriving together share one)',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [registry],
+  });
+
   app.addHook('onResponse', (request, reply, done) => {
     duration.observe(
       {
@@ -50,4 +92,5 @@ export function registerMetrics(app: FastifyInstance, options: MetricsOptions): 
     reply.type(registry.contentType);
     return registry.metrics();
   });
+  return { observeInsertBatch: (size) => insertBatch.observe(size) };
 }

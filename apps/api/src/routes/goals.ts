@@ -3,11 +3,13 @@ import {
   Goal,
   GoalIdParams,
   GoalPage,
+  GoalSummary,
   ListGoalsQuery,
   UpdateGoalInput,
 } from '@goal-tracker/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { sendRepresentation } from '../http/conditional.js';
 import type { GoalsService } from '../services/goals-service.js';
 import {
   IdempotencyKeyHeaders,
@@ -26,6 +28,11 @@ function trimName(request: FastifyRequest, _reply: FastifyReply, done: HookHandl
   done();
 }
 
+const notModified = {
+  type: 'null',
+  description: 'Not Modified: the ETag in If-None-Match is current',
+} as const;
+
 export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
   return async (app) => {
@@ -34,11 +41,27 @@ export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
       {
         schema: {
           summary: 'List goals in id order, a page at a time',
+          description: 'Sends an ETag; with a current one in If-None-Match, 304 and no body.',
           querystring: ListGoalsQuery,
-          response: { 200: GoalPage, 400: badRequest, 503: unavailable },
+          response: { 200: GoalPage, 304: notModified, 400: badRequest, 503: unavailable },
         },
       },
-      (request) => service.list(request.query),
+      async (request, reply) =>
+        sendRepresentation(request, reply, await service.listRepresentation(request.query)),
+    );
+
+    // A static route: find-my-way matches it before /goals/:id, whatever the order.
+    app.get(
+      '/goals/summary',
+      {
+        schema: {
+          summary: 'Count the goals: all, done and active',
+          description: 'Sends an ETag; with a current one in If-None-Match, 304 and no body.',
+          response: { 200: GoalSummary, 304: notModified, 503: unavailable },
+        },
+      },
+      async (request, reply) =>
+        sendRepresentation(request, reply, await service.summaryRepresentation()),
     );
 
     app.post(

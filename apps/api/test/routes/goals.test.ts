@@ -1,4 +1,4 @@
-import type { Goal, GoalPage } from '@goal-tracker/contract';
+import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApi, json, postGoal, resetData, type TestApi } from '../helpers.js';
@@ -15,7 +15,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 beforeEach(async () => {
-  await resetData(api.db);
+  await resetData(api);
 });
 
 function create(name: string, headers: Record<string, string> = {}) {
@@ -259,5 +259,113 @@ describe('POST /goals with Idempotency-Key', () => {
       expect(response.statusCode, JSON.stringify(key)).toBe(400);
     }
     expect((await list('')).goals).toHaveLength(0);
+  });
+});
+
+describe('GET /goals/summary', () => {
+  async function summary(): Promise<GoalSummary> {
+    const response = await api.app.inject({ method: 'GET', url: '/goals/summary' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    return response.json<GoalSummary>();
+  }
+
+  it('when there are no goals, then every count is 0', async () => {
+    expect(await summary()).toEqual({ total: 0, done: 0, active: 0 });
+  });
+
+  it('when goals are created, marked done and deleted, then the counts follow each change', async () => {
+    const goals: Goal[] = [];
+    for (let i = 0; i < 5; i += 1) goals.push(await createGoal(`Goal ${i}`));
+    expect(await summary()).toEqual({ total: 5, done: 0, active: 5 });
+    for (const goal of goals.slice(0, 2)) {
+      await api.app.inject({
+        method: 'PATCH',
+        url: `/goals/${goal.id}`,
+        headers: json,
+        payload: { done: true },
+      });
+    }
+    expect(await summary()).toEqual({ total: 5, done: 2, active: 3 });
+    await api.app.inject({
+      method: 'PATCH',
+      url: `/goals/${goals[0]?.id}`,
+      headers: json,
+      payload: { done: false },
+    });
+    expect(await summary()).toEqual({ total: 5, done: 1, active: 4 });
+    await api.app.inject({ method: 'DELETE', url: `/goals/${goals[1]?.id}` });
+    await api.app.inject({ method: 'DELETE', url: `/goals/${goals[4]?.id}` });
+    expect(await summary()).toEqual({ total: 3, done: 0, active: 3 });
+  });
+
+  it('when the path is /goals/summary, then it is never taken for a goal id', async () => {
+    await createGoal('Only one');
+    const patched = await api.app.inject({
+      method: 'PATCH',
+      url: '/goals/summary',
+      headers: json,
+      payload: { done: true },
+    });
+    expect(patched.statusCode).toBe(400);
+    expect((await api.app.inject({ method: 'DELETE', url: '/goals/summary' })).statusCode).toBe(
+      400,
+    );
+    expect(await summary()).toEqual({ total: 1, done: 0, active: 1 });
+  });
+
+  it('when the OpenAPI document is read, then it describes the route and its schema', async () => {
+    const document = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>();
+    const route = document.paths['/goals/summary']?.get;
+    expect(Object.keys(route?.responses ?? {}).sort()).toEqual(['200', '304', '503']);
+    expect(JSON.stringify(route?.responses['200'])).toMatch(/total[\s\S]*done[\s\S]*active/);
+  });
+});
+
+describe('ETag and If-None-Match', () => {
+  async function get(url: string, ifNoneMatch?: string) {
+    return api.app.inject({
+      method: 'GET',
+      url,
+      headers: ifNoneMatch === undefined ? {} : { 'if-none-match': ifNoneMatch },
+    });
+  }
+
+  it.each(['/goals?limit=20', '/goals/summary'])(
+    'when %s is asked with its current ETag, then 304 with no body; after a write, 200 with a new ETag',
+    async (url) => {
+      await createGoal('Tagged');
+      const first = await get(url);
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^"[\w-]+"$/);
+      expect(first.headers['cache-control']).toBe('no-cache');
+
+      const revalidated = await get(url, etag);
+      expect(revalidated.statusCode).toBe(304);
+      expect(revalidated.body).toBe('');
+      expect(revalidated.headers.etag).toBe(etag);
+      // Weak comparison, lists and `*`, as RFC 9110 says for If-None-Match.
+      expect((await get(url, `"other", W/${etag}`)).statusCode).toBe(304);
+      expect((await get(url, '*')).statusCode).toBe(304);
+      expect((await get(url, '"other"')).statusCode).toBe(200);
+
+      await createGoal('Changes the list and the counts');
+      const changed = await get(url, etag);
+      expect(changed.statusCode).toBe(200);
+      expect(changed.headers.etag).not.toBe(etag);
+      expect(changed.body).toContain(url === '/goals/summary' ? '"total":2' : 'Changes the list');
+      expect((await get(url, changed.headers.etag as string)).statusCode).toBe(304);
+    },
+  );
+
+  it('when two lists differ only in their query, then they have different ETags', async () => {
+    await createGoal('First');
+    await createGoal('Second');
+    const all = await get('/goals');
+    const one = await get('/goals?limit=1');
+    expect(all.headers.etag).not.toBe(one.headers.etag);
+    expect((await get('/goals?limit=1', all.headers.etag as string)).statusCode).toBe(200);
   });
 });

@@ -1,0 +1,244 @@
+import type pg from 'pg';
+import type { BaseLogger } from 'pino';
+
+type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
+import type { Database, Statement } from './database.js';
+
+/** The channel every API instance LISTENs on and NOTIFYs after each write to the goals. */
+export const GOALS_CHANNEL = 'goals_changed';
+
+export interface ChangeListenerHandlers {
+  /** A NOTIFY arrived on the channel; `payload` is what the sender passed. */
+  onChange(payload: string): void;
+  /**
+   * The listening connection is up (true: LISTEN is in place) or down (false). Changes made
+   * while it was down were never heard, so whatever was learnt before must be forgotten.
+   */
+  onListening(listening: boolean): void;
+}
+
+export interface ChangeListenerOptions {
+  /** Pause between connection attempts while the database is away. */
+  reconnectDelayMs?: number;
+  /** How often the idle connection is checked, so a silently dead one is noticed. */
+  heartbeatMs?: number;
+}
+
+const RECONNECT_DELAY_MS = 250;
+const HEARTBEAT_MS = 5000;
+
+/**
+ * LISTENs on a channel over a dedicated connection (outside the pool) for as long as it runs,
+ * connecting again after any loss: a database restart, a terminated backend, a dead socket
+ * (found by a heartbeat query). It says when it starts and stops listening, so a cache built
+ * on its notifications is trusted only while no notification can have been missed.
+ */
+export class ChangeListener {
+  readonly #db: Database;
+  readonly #channel: string;
+  readonly #handlers: ChangeListenerHandlers;
+  readonly #log: Log;
+  readonly #reconnectDelayMs: number;
+  readonly #heartbeatMs: number;
+  #client: pg.Client | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #listening = false;
+  #stopped = false;
+
+  constructor(
+    db: Database,
+    channel: string,
+    handlers: ChangeListenerHandlers,
+    log: Log,
+    options: ChangeListenerOptions = {},
+  ) {
+    this.#db = db;
+    this.#channel = channel;
+    this.#handlers = handlers;
+    this.#log = log;
+    this.#reconnectDelayMs = options.reconnectDelayMs ?? RECONNECT_DELAY_MS;
+    this.#heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  start(): void {
+    void this.#connect();
+  }
+
+  async close(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#setListening(false);
+    await client?.end().catch(() => undefined);
+  }
+
+  #setListening(listening: boolean): void {
+    if (this.#listening === listening) return;
+    this.#listening = listening;
+    this.#handlers.onListening(listening);
+  }
+
+  #schedule(next: () => Promise<void>, delayMs: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void next(), delayMs);
+    this.#timer.unref();
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    let client: pg.Client;
+    try {
+      client = await this.#db.connectClient('listener');
+    } catch {
+      this.#schedule(() => this.#connect(), this.#reconnectDelayMs);
+      return;
+    }
+    if (this.#stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.#client = client;
+    client.on('notification', (message) => {
+      if (message.channel === this.#channel) this.#handlers.onChange(message.payload ?? '');
+    });
+    client.once('error', () => this.#lost(client));
+    client.once('end', () => this.#lost(client));
+    try {
+      await client.query(`LISTEN ${this.#channel}`);
+    } catch {
+      this.#lost(client);
+      return;
+    }
+    if (this.#client !== client) return;
+    this.#log.debug({ channel: this.#channel }, 'listening for changes');
+    this.#setListening(true);
+    this.#schedule(() => this.#heartbeat(client), this.#heartbeatMs);
+  }
+
+  async #heartbeat(client: pg.Client): Promise<void> {
+    if (this.#client !== client) return;
+    try {
+      await client.query({ text: 'SELECT 1', query_timeout: this.#heartbeatMs } as pg.QueryConfig);
+    } catch {
+      this.#lost(client);
+      return;
+    }
+    this.#schedule(() => this.#heartbeat(client), this.#heartbeatMs);
+  }
+
+  #lost(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    this.#setListening(false);
+    client.end().catch(() => undefined);
+    if (this.#stopped) return;
+    this.#log.debug({ channel: this.#channel }, 'change listener disconnected; reconnecting');
+    this.#schedule(() => this.#connect(), this.#reconnectDelayMs);
+  }
+}
+
+const notifyStatement: Statement = { name: 'notify', text: 'SELECT pg_notify($1, $2)' };
+
+export interface NotifierOptions {
+  /** Pause before sending again after a NOTIFY failed. */
+  retryDelayMs?: number;
+}
+
+/**
+ * NOTIFYs the other instances after writes, with few statements for many writes: a NOTIFY
+ * takes a database-wide lock across its commit, so one per write would serialise them all.
+ * A call resolves once a NOTIFY that began after the call has committed, so a write is
+ * acknowledged only after the other instances were told; concurrent calls share that NOTIFY.
+ *
+ * It never rejects: the write it follows is committed whatever happens here. A NOTIFY that
+ * fails is logged and sent again in the background until one gets through.
+ */
+export class ChangeNotifier {
+  readonly #send: () => Promise<void>;
+  readonly #log: Log;
+  readonly #retryDelayMs: number;
+  #running: Promise<boolean> | undefined;
+  #next: Promise<boolean> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #failing = false;
+  #closed = false;
+
+  constructor(
+    db: Database,
+    channel: string,
+    payload: string,
+    log: Log,
+    options: NotifierOptions = {},
+  ) {
+    this.#send = async () => {
+      await db.query(notifyStatement, [channel, payload], { idempotent: true });
+    };
+    this.#log = log;
+    this.#retryDelayMs = options.retryDelayMs ?? 500;
+  }
+
+  /** Tells the other instances that the goals changed; see the class comment. */
+  async announce(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#next && !this.#running) {
+      await this.#run();
+      return;
+    }
+    // The NOTIFY in flight may have been sent before this caller's write committed: wait for
+    // the next one, which every caller arriving meanwhile shares.
+    this.#next ??= (this.#running ?? Promise.resolve(true)).then(() => {
+      this.#next = undefined;
+      return this.#run();
+    });
+    await this.#next;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+  }
+
+  #run(): Promise<boolean> {
+    const run: Promise<boolean> = this.#send()
+      .then(
+        () => {
+          if (this.#failing) this.#log.info('notifying the other instances of changes again');
+          this.#failing = false;
+          clearTimeout(this.#retry);
+          this.#retry = undefined;
+          return true;
+        },
+        (error: unknown) => {
+          if (!this.#failing) {
+            this.#log.warn(
+              { err: error instanceof Error ? error.message : String(error) },
+              'cannot notify the other instances of a change; retrying until it gets through',
+            );
+          }
+          this.#failing = true;
+          this.#scheduleRetry();
+          return false;
+        },
+      )
+      .finally(() => {
+        if (this.#running === run) this.#running = undefined;
+      });
+    this.#running = run;
+    return run;
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.announce();
+    }, this.#retryDelayMs);
+    this.#retry.unref();
+  }
+}

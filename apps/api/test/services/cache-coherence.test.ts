@@ -1,0 +1,255 @@
+import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
+import { startPostgres, type PostgresServer } from '@goal-tracker/test-postgres';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AppTuning } from '../../src/app.js';
+import { GOALS_CHANNEL } from '../../src/db/change-feed.js';
+import { createTestApi, json, postGoal, type TestApi } from '../helpers.js';
+
+// Two API instances (two apps, each with its own pool, listener and cache) on one database,
+// as behind the internal load balancer: what one writes, the other must list at once.
+
+let server: PostgresServer;
+const apis: TestApi[] = [];
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterEach(async () => {
+  await Promise.all(apis.splice(0).map((api) => api.close()));
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+/** How long another instance may keep listing the old goals after a write is acknowledged. */
+const MAX_STALE_MS = 1000;
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Two instances on one fresh database, both listening for changes. */
+async function twoInstances(
+  tuning: AppTuning = {},
+): Promise<{ url: string; writer: TestApi; reader: TestApi }> {
+  const url = await server.createDatabase('coherence');
+  const writer = await createTestApi(url);
+  const reader = await createTestApi(url, {}, tuning);
+  apis.push(writer, reader);
+  await until(() => writer.cache.live && reader.cache.live, 5000);
+  return { url, writer, reader };
+}
+
+function get(api: TestApi, url: string, ifNoneMatch?: string) {
+  return api.app.inject({
+    method: 'GET',
+    url,
+    headers: ifNoneMatch === undefined ? {} : { 'if-none-match': ifNoneMatch },
+  });
+}
+
+/**
+ * Reads `url` until the instance answers it from its cache (the NOTIFY of a write made just
+ * before may arrive after the first read and drop it once).
+ */
+async function warm(api: TestApi, url: string): Promise<void> {
+  const hits = api.cache.stats().hits;
+  await until(async () => {
+    await get(api, url);
+    return api.cache.stats().hits > hits;
+  }, 2000);
+}
+
+async function names(api: TestApi): Promise<string[]> {
+  const response = await get(api, '/goals?limit=100');
+  expect(response.statusCode).toBe(200);
+  return response.json<GoalPage>().goals.map((goal) => `${goal.name}${goal.done ? ' (done)' : ''}`);
+}
+
+async function summary(api: TestApi): Promise<GoalSummary> {
+  return (await get(api, '/goals/summary')).json<GoalSummary>();
+}
+
+/** Runs SQL on the database directly: a change the API instances are not told about. */
+async function behindTheirBack(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('two API instances on one database', () => {
+  it('when goals are created, renamed, marked done and deleted through one, then the other lists each change within 1 s, with new ETags', async () => {
+    const { writer, reader } = await twoInstances();
+    const first = (await postGoal(writer.app, 'first')).json<Goal>();
+    const steps: { write: () => Promise<unknown>; expected: string[]; counts: GoalSummary }[] = [
+      {
+        write: () => postGoal(writer.app, 'second'),
+        expected: ['first', 'second'],
+        counts: { total: 2, done: 0, active: 2 },
+      },
+      {
+        write: () =>
+          writer.app.inject({
+            method: 'PATCH',
+            url: `/goals/${first.id}`,
+            headers: json,
+            payload: { name: 'first, renamed' },
+          }),
+        expected: ['first, renamed', 'second'],
+        counts: { total: 2, done: 0, active: 2 },
+      },
+      {
+        write: () =>
+          writer.app.inject({
+            method: 'PATCH',
+            url: `/goals/${first.id}`,
+            headers: json,
+            payload: { done: true },
+          }),
+        expected: ['first, renamed (done)', 'second'],
+        counts: { total: 2, done: 1, active: 1 },
+      },
+      {
+        write: () => writer.app.inject({ method: 'DELETE', url: `/goals/${first.id}` }),
+        expected: ['second'],
+        counts: { total: 1, done: 0, active: 1 },
+      },
+      {
+        write: () =>
+          writer.app.inject({
+            method: 'POST',
+            url: '/goals',
+            headers: { ...json, 'idempotency-key': 'coherent' },
+            payload: { name: 'keyed' },
+          }),
+        expected: ['second', 'keyed'],
+        counts: { total: 2, done: 0, active: 2 },
+      },
+    ];
+
+    for (const step of steps) {
+      // The reader holds the current list and summary in its cache.
+      await warm(reader, '/goals?limit=100');
+      await warm(reader, '/goals/summary');
+      const before = await get(reader, '/goals?limit=100');
+      const summaryBefore = await get(reader, '/goals/summary');
+
+      await step.write();
+      const acknowledged = Date.now();
+      await until(
+        async () =>
+          JSON.stringify(await names(reader)) === JSON.stringify(step.expected) &&
+          JSON.stringify(await summary(reader)) === JSON.stringify(step.counts),
+        MAX_STALE_MS,
+      );
+      expect(Date.now() - acknowledged).toBeLessThan(MAX_STALE_MS);
+
+      for (const [url, old] of [
+        ['/goals?limit=100', before],
+        ['/goals/summary', summaryBefore],
+      ] as const) {
+        const again = await get(reader, url, old.headers.etag);
+        // Equal content, equal ETag, whichever instance answers.
+        const current = (await get(writer, url)).headers.etag as string;
+        if (old.body === (await get(reader, url)).body) {
+          // A rename leaves the counts, and so the summary's ETag, as they were.
+          expect(again.statusCode, url).toBe(304);
+          expect(current).toBe(old.headers.etag);
+          continue;
+        }
+        expect(again.statusCode, url).toBe(200);
+        expect(again.headers.etag).not.toBe(old.headers.etag);
+        expect(current).toBe(again.headers.etag);
+        expect((await get(reader, url, current)).statusCode).toBe(304);
+      }
+    }
+  });
+
+  it('when many writes land at once, then they share a few NOTIFYs and the other instance still sees them all', async () => {
+    const { url, writer, reader } = await twoInstances();
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    let notifications = 0;
+    listener.on('notification', () => (notifications += 1));
+    await listener.query(`LISTEN ${GOALS_CHANNEL}`);
+    try {
+      await names(reader);
+      const created = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => postGoal(writer.app, `burst ${i}`)),
+      );
+      expect(created.map((response) => response.statusCode)).toEqual(Array(40).fill(201));
+      await until(async () => (await summary(reader)).total === 40, MAX_STALE_MS);
+      expect(await names(reader)).toHaveLength(40);
+      expect(notifications).toBeGreaterThan(0);
+      expect(notifications).toBeLessThan(40);
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('when an instance loses its LISTEN connection, then it serves nothing from its cache until it listens again', async () => {
+    // A slow reconnect leaves a wide window in which notifications cannot reach the reader.
+    const { url, writer, reader } = await twoInstances({ listener: { reconnectDelayMs: 1500 } });
+    await postGoal(writer.app, 'before');
+    await warm(reader, '/goals?limit=100');
+
+    await behindTheirBack(
+      url,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'goal-tracker-api listener'`,
+    );
+    await until(() => !reader.cache.live, 2000);
+
+    // Notifications sent now never reach the reader; it must read the database instead.
+    await postGoal(writer.app, 'while deaf');
+    await behindTheirBack(url, "INSERT INTO goals (goal_name) VALUES ('behind their back')");
+    const hits = reader.cache.stats().hits;
+    expect(await names(reader)).toEqual(['before', 'while deaf', 'behind their back']);
+    expect(await names(reader)).toEqual(['before', 'while deaf', 'behind their back']);
+    expect((await summary(reader)).total).toBe(3);
+    expect(reader.cache.stats().hits).toBe(hits);
+
+    // Listening again, it caches again, and hears the writer again.
+    await until(() => reader.cache.live, 5000);
+    await warm(reader, '/goals?limit=100');
+    await postGoal(writer.app, 'after');
+    await until(async () => (await names(reader)).includes('after'), MAX_STALE_MS);
+  });
+
+  it('when PostgreSQL restarts, then both listen again by themselves and changes on one reach the other', async () => {
+    const { writer, reader } = await twoInstances();
+    await postGoal(writer.app, 'before the restart');
+    await warm(reader, '/goals?limit=100');
+
+    await server.stop();
+    try {
+      await until(() => !reader.cache.live && !writer.cache.live, 2000);
+      const during = await get(reader, '/goals?limit=100');
+      expect(during.statusCode).toBe(503);
+      expect(during.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect((await get(reader, '/goals/summary')).statusCode).toBe(503);
+    } finally {
+      await server.start();
+    }
+
+    await until(() => reader.cache.live && writer.cache.live, 5000);
+    await until(async () => (await get(reader, '/goals?limit=100')).statusCode === 200, 5000);
+    await names(reader);
+    await postGoal(writer.app, 'after the restart');
+    await until(
+      async () =>
+        JSON.stringify(await names(reader)) ===
+        JSON.stringify(['before the restart', 'after the restart']),
+      MAX_STALE_MS,
+    );
+  });
+});
