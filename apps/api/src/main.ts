@@ -68,7 +68,9 @@ async function main(): Promise<void> {
     app = await buildApp({ db: database.db, logger: log });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    log.fatal({ err: error }, 'cannot start');
+    // A configuration problem found only now (DATA_DIR unwritable, say) needs no stack.
+    if (error instanceof ConfigError) log.fatal(`cannot start: ${error.message}`);
+    else log.fatal({ err: error }, 'cannot start');
     await shutdown('start failed', 1);
     return;
   }

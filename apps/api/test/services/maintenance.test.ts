@@ -1,0 +1,69 @@
+import type { Goal } from '@goal-tracker/contract';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, postGoal, type TestApi } from '../helpers.js';
+
+let server: TestDatabases;
+let api: TestApi;
+
+beforeAll(async () => {
+  server = await createTestServer();
+  // Pruning every 50 ms instead of every hour, so the test sees it happen.
+  api = await createTestApi(
+    await server.createDatabase('pruning'),
+    {},
+    {
+      pruning: { intervalMs: 50 },
+    },
+  );
+});
+afterAll(async () => {
+  await api?.close();
+  await server?.dispose();
+});
+
+async function keys(): Promise<string[]> {
+  return api.db.session(async (query) => {
+    const { rows } = await query<{ key: string }>('SELECT key FROM idempotency_keys ORDER BY key');
+    return rows.map((row) => row.key);
+  });
+}
+
+describe('idempotency key pruning', () => {
+  it('when keys are older than a day, then they are deleted by themselves; younger keys stay and still replay', async () => {
+    const recent = await postGoal(api.app, 'recent', { 'idempotency-key': 'recent' });
+    const almost = await postGoal(api.app, 'almost a day', { 'idempotency-key': 'almost' });
+    await postGoal(api.app, 'old', { 'idempotency-key': 'old' });
+    await postGoal(api.app, 'older', { 'idempotency-key': 'older' });
+    await api.db.session(async (query) => {
+      await query(
+        "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'",
+      );
+      await query(
+        "UPDATE idempotency_keys SET created_at = now() - interval '30 days' WHERE key = 'older'",
+      );
+      await query(
+        "UPDATE idempotency_keys SET created_at = now() - interval '23 hours' WHERE key = 'almost'",
+      );
+    });
+
+    const deadline = Date.now() + 5000;
+    while ((await keys()).includes('old') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await keys()).toEqual(['almost', 'recent']);
+
+    for (const [name, key, first] of [
+      ['recent', 'recent', recent],
+      ['almost a day', 'almost', almost],
+    ] as const) {
+      const again = await postGoal(api.app, name, { 'idempotency-key': key });
+      expect(again.statusCode).toBe(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json<Goal>().id).toBe(first.json<Goal>().id);
+    }
+    // The goals the pruned keys made are kept; only the keys are forgotten.
+    const summary = await api.app.inject({ method: 'GET', url: '/goals/summary' });
+    expect(summary.json()).toMatchObject({ total: 4 });
+  });
+});
