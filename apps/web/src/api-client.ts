@@ -48,9 +48,16 @@ export interface ApiClientOptions {
   connectTimeoutMs: number;
   /** Longest wait for the API's answer (headers, then each stretch of body). */
   timeoutMs: number;
-  /** Pause before the one retry; a little random spread is added. 50 ms by default. */
+  /** Longest pause before the first retry (at least half of it). 50 ms by default. */
   retryDelayMs?: number;
+  /** How long a request may keep being retried while the API answers others. 2 s by default. */
+  retryWindowMs?: number;
 }
+
+/** The API counts as alive behind the balancer when it answered this recently. */
+const API_ALIVE_WINDOW_MS = 1_000;
+/** Pauses between retries double up to this many times the first one (50 ms: 200 ms). */
+const MAX_DELAY_FACTOR = 4;
 
 /** Our API's answers are small pages of goals; anything bigger is a fault, not data. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -142,6 +149,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     bodyTimeout: options.timeoutMs,
   });
   const retryDelayMs = options.retryDelayMs ?? 50;
+  const retryWindowMs = options.retryWindowMs ?? 2_000;
 
   async function attempt(request: ApiRequest, signal: AbortSignal): Promise<ApiResponse> {
     const response = await pool.request({
@@ -165,7 +173,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return { status: response.statusCode, headers: response.headers, body, retried: false };
   }
 
-  /** The answer, or why there is none, and whether sending the request again may help. */
+  /** When the API itself last answered (anything but a balancer's failure). */
+  let lastAnswerAt = Number.NEGATIVE_INFINITY;
+
   async function settle(
     request: ApiRequest,
     signal: AbortSignal,
@@ -173,28 +183,52 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     try {
       const response = await attempt(request, signal);
       const failure = gatewayFailure(response);
-      return failure ? { failure, retryable: true } : { response };
+      if (failure) return { failure, retryable: true };
+      lastAnswerAt = performance.now();
+      return { response };
     } catch (error) {
       if (error instanceof ApiError) return { failure: error, retryable: false };
       return { failure: classify(error), retryable: isConnectionFailure(error) };
     }
   }
 
+  /**
+   * The pause before sending a failed request again, or undefined to give up. Once, always:
+   * a kept-alive socket the API closed, or an instance that just died and that the balancer
+   * still routes to. Behind a balancer with one dead instance of two, though, each attempt
+   * meets the dead one with fair odds until the health check takes it out (measured: one retry
+   * in four failed again, and runs of eight happened), so while other requests show a live
+   * instance behind the balancer (the API answered within the last second), retries go on for
+   * up to `retryWindowMs`. When nothing answers, the API is down, and the caller hears so at
+   * once. Pauses double, half of each random, so requests that failed together do not come
+   * back together.
+   */
+  function retryDelay(retry: number, failingSince: number): number | undefined {
+    const delay = retryDelayMs * Math.min(2 ** retry, MAX_DELAY_FACTOR) * (0.5 + Math.random() / 2);
+    if (retry === 0) return delay;
+    const now = performance.now();
+    if (now - lastAnswerAt > API_ALIVE_WINDOW_MS) return undefined;
+    return now + delay - failingSince <= retryWindowMs ? delay : undefined;
+  }
+
   return {
     async request(request) {
-      // A waiting queue in the pool does not count towards headersTimeout; this deadline does.
+      // A waiting queue in the pool does not count towards headersTimeout; this deadline does,
+      // and it bounds the retries too.
       const signal = AbortSignal.timeout(options.connectTimeoutMs + options.timeoutMs);
-      const first = await settle(request, signal);
-      if ('response' in first) return first.response;
-      if (!(request.idempotent && first.retryable)) throw first.failure;
-      // A kept-alive socket the API closed, or an instance that just went away and that the
-      // balancer still routes to: once more, a moment later.
-      await sleep(retryDelayMs * (0.5 + Math.random()), undefined, { signal }).catch(() => {
-        throw new ApiError('timeout', 'the API did not answer in time');
-      });
-      const second = await settle(request, signal);
-      if ('response' in second) return { ...second.response, retried: true };
-      throw second.failure;
+      let outcome = await settle(request, signal);
+      const failingSince = performance.now();
+      for (let retry = 0; 'failure' in outcome; retry += 1) {
+        const delay =
+          request.idempotent && outcome.retryable ? retryDelay(retry, failingSince) : undefined;
+        if (delay === undefined) throw outcome.failure;
+        await sleep(delay, undefined, { signal }).catch(() => {
+          throw new ApiError('timeout', 'the API did not answer in time');
+        });
+        outcome = await settle(request, signal);
+        if ('response' in outcome) return { ...outcome.response, retried: true };
+      }
+      return outcome.response;
     },
     close: () => pool.close(),
   };

@@ -203,8 +203,46 @@ describe('when the load balancer fails a request once', () => {
   });
 });
 
+describe('when one API instance of two is dead', () => {
+  test('when a request meets the dead one again and again while others get through, then it is retried until it gets through', async () => {
+    await goals.create('Eventually');
+    // The first request gets through (the API is alive); the next four attempts meet the dead
+    // instance, as a run of bad luck on a round-robin balancer does.
+    const { web, seen } = await behindBalancer((attempt) =>
+      attempt >= 2 && attempt <= 5 ? 503 : 'forward',
+    );
+    expect((await web.inject({ method: 'GET', url: '/api/goals' })).statusCode).toBe(200);
+    const response = await web.inject({ method: 'GET', url: '/api/goals?limit=5' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json<GoalPage>().goals.map((goal) => goal.name)).toEqual(['Eventually']);
+    expect(seen).toHaveLength(6);
+  });
+
+  test('when a request keeps failing while others get through, then it is given up within about 2 s', async () => {
+    const { web, seen } = await behindBalancer((_attempt, request) =>
+      request.url === '/goals?limit=7' ? 503 : 'forward',
+    );
+    let running = true;
+    const others = (async () => {
+      while (running) {
+        await web.inject({ method: 'GET', url: '/api/goals?limit=5' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const started = performance.now();
+    const response = await web.inject({ method: 'GET', url: '/api/goals?limit=7' });
+    const elapsed = performance.now() - started;
+    running = false;
+    await others;
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(seen.filter((request) => request.url === '/goals?limit=7').length).toBeGreaterThan(5);
+    expect(elapsed).toBeLessThan(3_000);
+  });
+});
+
 describe('when the load balancer keeps failing', () => {
-  test("when every attempt gets a 503, then after one retry the caller gets the web tier's own 503 problem", async () => {
+  test("when every attempt gets a 503 and nothing answers, then after one retry the caller gets the web tier's own 503 problem", async () => {
     const { web, seen } = await behindBalancer(() => 503);
     const response = await web.inject({ method: 'GET', url: '/api/goals' });
     expect(response.statusCode).toBe(503);
