@@ -25,7 +25,7 @@ export interface ApiRequest {
   body?: string | Buffer;
   /**
    * Safe to send twice (reads, absolute updates, deletes, creates carrying an Idempotency-Key):
-   * sent once more when the connection or the load balancer fails.
+   * sent again when the connection or the load balancer fails (see retryDelay).
    */
   idempotent: boolean;
 }
@@ -34,7 +34,7 @@ export interface ApiResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
-  /** The first attempt failed and this is the retry's answer; the first may still have landed. */
+  /** An earlier attempt failed and this is a retry's answer; the earlier one may have landed. */
   retried: boolean;
 }
 
@@ -147,6 +147,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     connect: { timeout: options.connectTimeoutMs },
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
+    maxResponseSize: MAX_RESPONSE_BYTES,
   });
   const retryDelayMs = options.retryDelayMs ?? 50;
   const retryWindowMs = options.retryWindowMs ?? 2_000;
@@ -159,17 +160,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       body: request.body ?? null,
       signal,
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        response.body.destroy();
-        throw new ApiError('bad-gateway', 'the API answer was too large');
-      }
-      chunks.push(chunk);
-    }
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    // The pool's maxResponseSize ends a bigger answer (UND_ERR_RES_EXCEEDED_MAX_SIZE).
+    const body = Buffer.from(await response.body.arrayBuffer());
     return { status: response.statusCode, headers: response.headers, body, retried: false };
   }
 
@@ -196,12 +188,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
    * The pause before sending a failed request again, or undefined to give up. Once, always:
    * a kept-alive socket the API closed, or an instance that just died and that the balancer
    * still routes to. Behind a balancer with one dead instance of two, though, each attempt
-   * meets the dead one with fair odds until the health check takes it out (measured: one retry
-   * in four failed again, and runs of eight happened), so while other requests show a live
-   * instance behind the balancer (the API answered within the last second), retries go on for
-   * up to `retryWindowMs`. When nothing answers, the API is down, and the caller hears so at
-   * once. Pauses double, half of each random, so requests that failed together do not come
-   * back together.
+   * meets the dead one with fair odds until the health check takes it out (measured: one
+   * retry in four failed again, and one request met it eight times running), so while other
+   * requests show a live instance behind the balancer (the API answered within the last
+   * second), retries go on for up to `retryWindowMs`. When nothing answers, the API is down,
+   * and the caller hears so at once. Pauses double, half of each random, so requests that
+   * failed together do not come back together.
    */
   function retryDelay(retry: number, failingSince: number): number | undefined {
     const delay = retryDelayMs * Math.min(2 ** retry, MAX_DELAY_FACTOR) * (0.5 + Math.random() / 2);
@@ -211,24 +203,37 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return now + delay - failingSince <= retryWindowMs ? delay : undefined;
   }
 
+  async function withRetries(request: ApiRequest, signal: AbortSignal): Promise<ApiResponse> {
+    let outcome = await settle(request, signal);
+    const failingSince = performance.now();
+    for (let retry = 0; 'failure' in outcome; retry += 1) {
+      const delay =
+        request.idempotent && outcome.retryable ? retryDelay(retry, failingSince) : undefined;
+      if (delay === undefined) throw outcome.failure;
+      await sleep(delay, undefined, { signal }).catch(() => {
+        throw new ApiError('timeout', 'the API did not answer in time');
+      });
+      outcome = await settle(request, signal);
+      if ('response' in outcome) return { ...outcome.response, retried: true };
+    }
+    return outcome.response;
+  }
+
   return {
     async request(request) {
       // A waiting queue in the pool does not count towards headersTimeout; this deadline does,
-      // and it bounds the retries too.
-      const signal = AbortSignal.timeout(options.connectTimeoutMs + options.timeoutMs);
-      let outcome = await settle(request, signal);
-      const failingSince = performance.now();
-      for (let retry = 0; 'failure' in outcome; retry += 1) {
-        const delay =
-          request.idempotent && outcome.retryable ? retryDelay(retry, failingSince) : undefined;
-        if (delay === undefined) throw outcome.failure;
-        await sleep(delay, undefined, { signal }).catch(() => {
-          throw new ApiError('timeout', 'the API did not answer in time');
-        });
-        outcome = await settle(request, signal);
-        if ('response' in outcome) return { ...outcome.response, retried: true };
+      // and it bounds the retries too. (A timer cleared on the answer: AbortSignal.timeout
+      // would keep a timer and a signal alive for the whole deadline after every call.)
+      const deadline = new AbortController();
+      const timer = setTimeout(
+        () => deadline.abort(new DOMException('the API did not answer in time', 'TimeoutError')),
+        options.connectTimeoutMs + options.timeoutMs,
+      );
+      try {
+        return await withRetries(request, deadline.signal);
+      } finally {
+        clearTimeout(timer);
       }
-      return outcome.response;
     },
     close: () => pool.close(),
   };

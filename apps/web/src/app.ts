@@ -46,14 +46,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     closing = true;
     done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Hooks in callback style: they run on every request, and an async hook costs a promise.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     applySecurityHeaders(request, reply);
+    done();
   });
   // A hook runs on every request; this one only where its lines are wanted.
   if (app.log.level === 'debug' || app.log.level === 'trace') {

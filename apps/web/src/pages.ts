@@ -158,11 +158,13 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     });
   }
 
-  // Another site must not be able to drive these forms; checked before the body is read.
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'POST' && request.url.startsWith('/goals') && isCrossSite(request)) {
+  // Another site must not be able to drive these forms; checked before the body is read, on
+  // the form routes only.
+  const sameSiteOnly = {
+    onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+      if (!isCrossSite(request)) return done();
       request.log.warn({ origin: request.headers.origin }, 'refused a cross-site form post');
-      await sendHtml(
+      sendHtml(
         request,
         reply,
         403,
@@ -172,8 +174,8 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
           'For your safety, changes to your goals are only accepted from this page.',
         ),
       );
-    }
-  });
+    },
+  };
 
   app.get('/', async (request, reply) => {
     const query = request.query as Query;
@@ -192,7 +194,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     });
   });
 
-  app.post('/goals', async (request, reply) => {
+  app.post('/goals', sameSiteOnly, async (request, reply) => {
     const view = parseView(request.query as Query);
     const body = request.body as FormBody;
     const raw = field(body, 'name');
@@ -210,7 +212,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     return seeOther(reply, view, 'added');
   });
 
-  app.post('/goals/:id/toggle', async (request, reply) => {
+  app.post('/goals/:id/toggle', sameSiteOnly, async (request, reply) => {
     const view = parseView(request.query as Query);
     const id = parseId((request.params as { id: string }).id);
     const done = field(request.body as FormBody, 'done');
@@ -231,7 +233,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     );
   });
 
-  app.post('/goals/:id/rename', async (request, reply) => {
+  app.post('/goals/:id/rename', sameSiteOnly, async (request, reply) => {
     const view = parseView(request.query as Query);
     const id = parseId((request.params as { id: string }).id);
     if (id === undefined) return notFound(request, reply);
@@ -260,7 +262,7 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     return seeOther(reply, view, 'renamed', id);
   });
 
-  app.post('/goals/:id/delete', async (request, reply) => {
+  app.post('/goals/:id/delete', sameSiteOnly, async (request, reply) => {
     const view = parseView(request.query as Query);
     const id = parseId((request.params as { id: string }).id);
     if (id === undefined) return notFound(request, reply);

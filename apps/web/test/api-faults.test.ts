@@ -131,6 +131,19 @@ describe('when the API is slow', () => {
   });
 });
 
+describe('when the API answers far more than a page of goals', () => {
+  test('then the answer is cut off and the caller gets a 502 problem', async () => {
+    const upstream = await fake((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(`{"goals":[],"junk":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+    });
+    const app = await web(upstream.url);
+    const response = await app.inject({ method: 'GET', url: '/api/goals' });
+    expect(response.statusCode).toBe(502);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+});
+
 describe('when a connection fails', () => {
   const resetFirst = (
     request: Parameters<Parameters<typeof startFakeApi>[0]>[0],

@@ -29,14 +29,15 @@ export const iconSprite: SafeHtml = unsafeHtml(
     .join('')}</svg>`,
 );
 
-function icon(name: IconName, className = 'icon'): SafeHtml {
-  return unsafeHtml(
-    `<svg class="glyph ${className}" width="24" height="24" aria-hidden="true" focusable="false"><use href="#icon-${name}"/></svg>`,
-  );
+// Sized and stroked by the stylesheet (.icon), which every page loads; no width, height or
+// IE-era focusable attributes, since a page of goals repeats these three times per goal.
+function icon(name: IconName, className?: string): SafeHtml {
+  const classes = className ? `icon ${className}` : 'icon';
+  return unsafeHtml(`<svg class="${classes}" aria-hidden="true"><use href="#icon-${name}"/></svg>`);
 }
 
 export const icons = {
-  check: icon('check', 'icon check-mark'),
+  check: icon('check', 'check-mark'),
   plus: icon('plus'),
   pencil: icon('pencil'),
   trash: icon('trash'),
