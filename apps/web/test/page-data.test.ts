@@ -169,15 +169,15 @@ describe('compression of the page', () => {
     goals: Array.from({ length: 20 }, (_, i) => goal(i + 1, `Goal ${i + 1}`)),
     next: null,
   };
+  const twentyGoals: FakeHandler = (request, response) =>
+    json(
+      response,
+      200,
+      request.url === '/goals/summary' ? { total: 20, done: 0, active: 20 } : page,
+    );
 
   test('when the client takes only gzip, then the page comes gzipped', async () => {
-    const { web } = await webWith((request, response) =>
-      json(
-        response,
-        200,
-        request.url === '/goals/summary' ? { total: 20, done: 0, active: 20 } : page,
-      ),
-    );
+    const { web } = await webWith(twentyGoals);
     const response = await web.inject({
       method: 'GET',
       url: '/',
@@ -188,13 +188,7 @@ describe('compression of the page', () => {
   });
 
   test('when the client takes no encoding, then the page is sent as it is', async () => {
-    const { web } = await webWith((request, response) =>
-      json(
-        response,
-        200,
-        request.url === '/goals/summary' ? { total: 20, done: 0, active: 20 } : page,
-      ),
-    );
+    const { web } = await webWith(twentyGoals);
     const response = await web.inject({ method: 'GET', url: '/' });
     expect(response.headers['content-encoding']).toBeUndefined();
     expect(response.body).toContain('Goal 20');
