@@ -61,6 +61,11 @@ export function postGoal(app: App, name: unknown, headers: Record<string, string
   });
 }
 
+/** PATCH /goals/{id} with a JSON body. */
+export function patchGoal(app: App, id: number | undefined, payload: Record<string, unknown>) {
+  return app.inject({ method: 'PATCH', url: `/goals/${id}`, headers: json, payload });
+}
+
 /**
  * Empties the tables between tests that share one database, and restarts the ids. The rows
  * change behind the API's back (no NOTIFY), so its cache is dropped here.

@@ -1,7 +1,7 @@
 import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApi, json, postGoal, resetData, type TestApi } from '../helpers.js';
+import { createTestApi, json, patchGoal, postGoal, resetData, type TestApi } from '../helpers.js';
 
 let server: TestDatabases;
 let api: TestApi;
@@ -278,21 +278,9 @@ describe('GET /goals/summary', () => {
     const goals: Goal[] = [];
     for (let i = 0; i < 5; i += 1) goals.push(await createGoal(`Goal ${i}`));
     expect(await summary()).toEqual({ total: 5, done: 0, active: 5 });
-    for (const goal of goals.slice(0, 2)) {
-      await api.app.inject({
-        method: 'PATCH',
-        url: `/goals/${goal.id}`,
-        headers: json,
-        payload: { done: true },
-      });
-    }
+    for (const goal of goals.slice(0, 2)) await patchGoal(api.app, goal.id, { done: true });
     expect(await summary()).toEqual({ total: 5, done: 2, active: 3 });
-    await api.app.inject({
-      method: 'PATCH',
-      url: `/goals/${goals[0]?.id}`,
-      headers: json,
-      payload: { done: false },
-    });
+    await patchGoal(api.app, goals[0]?.id, { done: false });
     expect(await summary()).toEqual({ total: 5, done: 1, active: 4 });
     await api.app.inject({ method: 'DELETE', url: `/goals/${goals[1]?.id}` });
     await api.app.inject({ method: 'DELETE', url: `/goals/${goals[4]?.id}` });

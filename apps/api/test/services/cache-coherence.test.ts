@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
 import { GOALS_CHANNEL } from '../../src/db/change-feed.js';
-import { createTestApi, json, postGoal, type TestApi } from '../helpers.js';
+import { createTestApi, json, patchGoal, postGoal, type TestApi } from '../helpers.js';
 
 // Two API instances (two apps, each with its own pool, listener and cache) on one database,
 // as behind the internal load balancer: what one writes, the other must list at once.
@@ -97,24 +97,12 @@ describe('two API instances on one database', () => {
         counts: { total: 2, done: 0, active: 2 },
       },
       {
-        write: () =>
-          writer.app.inject({
-            method: 'PATCH',
-            url: `/goals/${first.id}`,
-            headers: json,
-            payload: { name: 'first, renamed' },
-          }),
+        write: () => patchGoal(writer.app, first.id, { name: 'first, renamed' }),
         expected: ['first, renamed', 'second'],
         counts: { total: 2, done: 0, active: 2 },
       },
       {
-        write: () =>
-          writer.app.inject({
-            method: 'PATCH',
-            url: `/goals/${first.id}`,
-            headers: json,
-            payload: { done: true },
-          }),
+        write: () => patchGoal(writer.app, first.id, { done: true }),
         expected: ['first, renamed (done)', 'second'],
         counts: { total: 2, done: 1, active: 1 },
       },
