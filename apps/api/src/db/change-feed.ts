@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { BaseLogger } from 'pino';
-import type { Database, Statement } from './database.js';
 
 type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
+import type { Database, Statement } from './database.js';
 
 /** The channel every API instance LISTENs on and NOTIFYs after each write to the goals. */
 export const GOALS_CHANNEL = 'goals_changed';
