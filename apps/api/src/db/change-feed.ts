@@ -24,10 +24,7 @@ export interface ChangeListenerOptions {
   heartbeatMs?: number;
 }
 
-const notifyStatement: Statement = { name: 'notify', text: 'SELECT pg_notify($1, $2)' };
-
 const RECONNECT_DELAY_MS = 250;
-const BACKGROUND_RETRY_MS = 500;
 const HEARTBEAT_MS = 5000;
 
 /**
@@ -69,25 +66,6 @@ export class ChangeListener {
 
   start(): void {
     void this.#connect();
-  }
-
-  /**
-   * Sends a NOTIFY on the channel over the listening connection, which no shortage of pooled
-   * connections can hold up. Rejects when that connection is not up (or fails doing it).
-   */
-  async notify(payload: string): Promise<void> {
-    const client = this.#listening ? this.#client : undefined;
-    if (!client) throw new Error('the change listener is not connected');
-    try {
-      await client.query({
-        ...notifyStatement,
-        values: [this.#channel, payload],
-        query_timeout: this.#heartbeatMs,
-      } as pg.QueryConfig);
-    } catch (error) {
-      this.#lost(client);
-      throw error;
-    }
   }
 
   async close(): Promise<void> {
@@ -165,14 +143,12 @@ export class ChangeListener {
   }
 }
 
-export interface NotifierOptions {
-  /** Pause between attempts after a NOTIFY failed. */
-  retryDelayMs?: number;
-  /** Longest a write's acknowledgement waits for a NOTIFY that keeps failing. */
-  deadlineMs?: number;
-}
+const notifyStatement: Statement = { name: 'notify', text: 'SELECT pg_notify($1, $2)' };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export interface NotifierOptions {
+  /** Pause before sending again after a NOTIFY failed. */
+  retryDelayMs?: number;
+}
 
 /**
  * NOTIFYs the other instances after writes, with few statements for many writes: a NOTIFY
@@ -180,20 +156,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A call resolves once a NOTIFY that began after the call has committed, so a write is
  * acknowledged only after the other instances were told; concurrent calls share that NOTIFY.
  *
- * It goes over the listener's own connection (no wait for the pool), or through the pool
- * when that connection is down. A NOTIFY that fails is tried again every `retryDelayMs`: the
- * caller waits up to `deadlineMs` for one to get through, and after that (say, this instance
- * cut off from a database the others still reach) the write is acknowledged anyway and the
- * NOTIFY keeps being retried in the background. It never rejects: the write is committed.
+ * It never rejects: the write it follows is committed whatever happens here. A NOTIFY that
+ * fails is logged and sent again in the background until one gets through.
  */
 export class ChangeNotifier {
-  readonly #listener: Pick<ChangeListener, 'notify'>;
-  readonly #db: Pick<Database, 'query'>;
-  readonly #channel: string;
-  readonly #payload: string;
+  readonly #send: () => Promise<void>;
   readonly #log: Log;
   readonly #retryDelayMs: number;
-  readonly #deadlineMs: number;
   #running: Promise<boolean> | undefined;
   #next: Promise<boolean> | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -201,54 +170,38 @@ export class ChangeNotifier {
   #closed = false;
 
   constructor(
-    listener: Pick<ChangeListener, 'notify'>,
-    db: Pick<Database, 'query'>,
+    db: Database,
     channel: string,
     payload: string,
     log: Log,
     options: NotifierOptions = {},
   ) {
-    this.#listener = listener;
-    this.#db = db;
-    this.#channel = channel;
-    this.#payload = payload;
+    this.#send = async () => {
+      await db.query(notifyStatement, [channel, payload], { idempotent: true });
+    };
     this.#log = log;
-    this.#retryDelayMs = options.retryDelayMs ?? 100;
-    this.#deadlineMs = options.deadlineMs ?? 5000;
+    this.#retryDelayMs = options.retryDelayMs ?? 500;
   }
 
   /** Tells the other instances that the goals changed; see the class comment. */
   async announce(): Promise<void> {
-    const deadline = performance.now() + this.#deadlineMs;
-    while (!this.#closed && !(await this.#sent())) {
-      if (performance.now() + this.#retryDelayMs > deadline) return;
-      await sleep(this.#retryDelayMs);
+    if (this.#closed) return;
+    if (!this.#next && !this.#running) {
+      await this.#run();
+      return;
     }
-  }
-
-  close(): void {
-    this.#closed = true;
-    clearTimeout(this.#retry);
-  }
-
-  /** True once a NOTIFY that began after this call has committed; false if it failed. */
-  #sent(): Promise<boolean> {
-    if (!this.#next && !this.#running) return this.#run();
     // The NOTIFY in flight may have been sent before this caller's write committed: wait for
     // the next one, which every caller arriving meanwhile shares.
     this.#next ??= (this.#running ?? Promise.resolve(true)).then(() => {
       this.#next = undefined;
       return this.#run();
     });
-    return this.#next;
+    await this.#next;
   }
 
-  async #send(): Promise<void> {
-    try {
-      await this.#listener.notify(this.#payload);
-    } catch {
-      await this.#db.query(notifyStatement, [this.#channel, this.#payload], { idempotent: true });
-    }
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
   }
 
   #run(): Promise<boolean> {
@@ -269,7 +222,7 @@ export class ChangeNotifier {
             );
           }
           this.#failing = true;
-          this.#retryInBackground();
+          this.#scheduleRetry();
           return false;
         },
       )
@@ -280,13 +233,12 @@ export class ChangeNotifier {
     return run;
   }
 
-  /** Keeps trying after the callers have stopped waiting, until a NOTIFY gets through. */
-  #retryInBackground(): void {
+  #scheduleRetry(): void {
     if (this.#closed || this.#retry) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      void this.#sent();
-    }, BACKGROUND_RETRY_MS);
+      void this.announce();
+    }, this.#retryDelayMs);
     this.#retry.unref();
   }
 }
