@@ -104,7 +104,14 @@ export async function buildApp({ db, logger, tuning = {}, cache = new ReadCache(
     app.log,
     tuning.listener,
   );
-  const notifier = new ChangeNotifier(db, GOALS_CHANNEL, instanceId, app.log, tuning.notifier);
+  const notifier = new ChangeNotifier(
+    listener,
+    db,
+    GOALS_CHANNEL,
+    instanceId,
+    app.log,
+    tuning.notifier,
+  );
 
   const metrics = registerMetrics(app, {
     poolStats: () => db.stats(),

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { BaseLogger } from 'pino';
+import type { Database, Statement } from './database.js';
 
 type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
-import type { Database, Statement } from './database.js';
 
 /** The channel every API instance LISTENs on and NOTIFYs after each write to the goals. */
 export const GOALS_CHANNEL = 'goals_changed';
@@ -23,6 +23,8 @@ export interface ChangeListenerOptions {
   /** How often the idle connection is checked, so a silently dead one is noticed. */
   heartbeatMs?: number;
 }
+
+const notifyStatement: Statement = { name: 'notify', text: 'SELECT pg_notify($1, $2)' };
 
 const RECONNECT_DELAY_MS = 250;
 const HEARTBEAT_MS = 5000;
@@ -66,6 +68,25 @@ export class ChangeListener {
 
   start(): void {
     void this.#connect();
+  }
+
+  /**
+   * Sends a NOTIFY on the channel over the listening connection, which no shortage of pooled
+   * connections can hold up. Rejects when that connection is not up (or fails doing it).
+   */
+  async notify(payload: string): Promise<void> {
+    const client = this.#listening ? this.#client : undefined;
+    if (!client) throw new Error('the change listener is not connected');
+    try {
+      await client.query({
+        ...notifyStatement,
+        values: [this.#channel, payload],
+        query_timeout: this.#heartbeatMs,
+      } as pg.QueryConfig);
+    } catch (error) {
+      this.#lost(client);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
@@ -143,8 +164,6 @@ export class ChangeListener {
   }
 }
 
-const notifyStatement: Statement = { name: 'notify', text: 'SELECT pg_notify($1, $2)' };
-
 export interface NotifierOptions {
   /** Pause before sending again after a NOTIFY failed. */
   retryDelayMs?: number;
@@ -156,8 +175,12 @@ export interface NotifierOptions {
  * A call resolves once a NOTIFY that began after the call has committed, so a write is
  * acknowledged only after the other instances were told; concurrent calls share that NOTIFY.
  *
- * It never rejects: the write it follows is committed whatever happens here. A NOTIFY that
- * fails is logged and sent again in the background until one gets through.
+ * It goes over the listener's own connection, so a busy pool cannot hold it up, and through
+ * the pool only when that connection is down. It never rejects, and never waits for more
+ * than one attempt: the write it follows is committed whatever happens here, and a NOTIFY
+ * fails mostly when the database is gone, when the other instances' listeners are down too
+ * and they serve nothing from memory. A NOTIFY that fails is logged and sent again in the
+ * background until one gets through.
  */
 export class ChangeNotifier {
   readonly #send: () => Promise<void>;
@@ -170,14 +193,19 @@ export class ChangeNotifier {
   #closed = false;
 
   constructor(
-    db: Database,
+    listener: Pick<ChangeListener, 'notify'>,
+    db: Pick<Database, 'query'>,
     channel: string,
     payload: string,
     log: Log,
     options: NotifierOptions = {},
   ) {
     this.#send = async () => {
-      await db.query(notifyStatement, [channel, payload], { idempotent: true });
+      try {
+        await listener.notify(payload);
+      } catch {
+        await db.query(notifyStatement, [channel, payload], { idempotent: true });
+      }
     };
     this.#log = log;
     this.#retryDelayMs = options.retryDelayMs ?? 500;

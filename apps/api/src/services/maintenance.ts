@@ -1,7 +1,7 @@
 import type { BaseLogger } from 'pino';
+import type { GoalsRepository } from '../db/goals-repository.js';
 
 type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
-import type { GoalsRepository } from '../db/goals-repository.js';
 
 export interface PruningOptions {
   /** How often old Idempotency-Keys are deleted. */
