@@ -4,8 +4,11 @@ import { Type, type Static } from '@sinclair/typebox';
 export const GOAL_NAME_MAX_LENGTH = 255;
 export const GOALS_PAGE_DEFAULT_LIMIT = 50;
 export const GOALS_PAGE_MAX_LIMIT = 100;
-/** Ids are PostgreSQL SERIAL values: positive 32-bit integers. */
-export const GOAL_ID_MAX = 2_147_483_647;
+/**
+ * Ids are PostgreSQL bigint values served as JSON numbers, so they stop at the largest integer
+ * a JSON number holds exactly (2^53 - 1), far beyond what the sequence will reach.
+ */
+export const GOAL_ID_MAX = Number.MAX_SAFE_INTEGER;
 
 /**
  * A name after trimming: 1 to 255 characters, none of them control characters

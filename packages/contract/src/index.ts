@@ -1,2 +1,3 @@
+export * from './account.js';
 export * from './goal.js';
 export * from './problem.js';

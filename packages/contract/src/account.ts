@@ -1,0 +1,146 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { GOAL_ID_MAX } from './goal.js';
+
+/** NIST SP 800-63B: length, not composition rules. */
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 128;
+/** RFC 5321's limit on a whole address. */
+export const EMAIL_MAX_LENGTH = 254;
+
+/**
+ * One "@" with something on both sides and no spaces: enough to catch a typo in the wrong
+ * field. No email is ever sent, so nothing stricter would prove the address works.
+ */
+export const EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+$';
+
+export const Email = Type.String({
+  minLength: 3,
+  maxLength: EMAIL_MAX_LENGTH,
+  pattern: EMAIL_PATTERN,
+  description: 'An email address, trimmed; compared case-insensitively, stored as typed',
+});
+
+/**
+ * A new password. The schema only bounds its size; the rules (length in characters, not a
+ * common password, not the email) are checked by the API, which answers 422 naming the rule.
+ */
+export const Password = Type.String({
+  minLength: 1,
+  // UTF-16 units: 128 characters of up to two units each.
+  maxLength: 2 * PASSWORD_MAX_LENGTH,
+  description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, any characters, not a common password or the email`,
+});
+
+/** A password given to prove who one is: bounded, never checked against the rules. */
+const GivenPassword = Type.String({ minLength: 1, maxLength: 2 * PASSWORD_MAX_LENGTH });
+
+export const AccountId = Type.Integer({ minimum: 1, maximum: GOAL_ID_MAX });
+
+export const Account = Type.Object(
+  {
+    id: AccountId,
+    email: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Account', additionalProperties: false },
+);
+export type Account = Static<typeof Account>;
+
+/** A session token: 32 random bytes, base64url (43 characters). */
+export const SessionToken = Type.String({ description: 'Send as Authorization: Bearer <token>' });
+
+/** Shown once, at sign-up and after each use: it resets the password without email. */
+export const RecoveryCode = Type.String({
+  description: 'Shown only now; resets the password once, then a new one replaces it',
+});
+
+export const Credentials = Type.Object(
+  {
+    email: Email,
+    password: GivenPassword,
+  },
+  { $id: 'Credentials', additionalProperties: false },
+);
+export type Credentials = Static<typeof Credentials>;
+
+export const SignUpInput = Type.Object(
+  { email: Email, password: Password },
+  { $id: 'SignUpInput', additionalProperties: false },
+);
+export type SignUpInput = Static<typeof SignUpInput>;
+
+export const SessionCreated = Type.Object(
+  {
+    account: Account,
+    token: SessionToken,
+    /** How many goals from before accounts existed this account received; only once. */
+    adoptedGoals: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { $id: 'SessionCreated', additionalProperties: false },
+);
+export type SessionCreated = Static<typeof SessionCreated>;
+
+export const AccountCreated = Type.Object(
+  {
+    account: Account,
+    token: SessionToken,
+    recoveryCode: RecoveryCode,
+    adoptedGoals: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { $id: 'AccountCreated', additionalProperties: false },
+);
+export type AccountCreated = Static<typeof AccountCreated>;
+
+export const DeleteAccountInput = Type.Object(
+  { password: GivenPassword },
+  { $id: 'DeleteAccountInput', additionalProperties: false },
+);
+export type DeleteAccountInput = Static<typeof DeleteAccountInput>;
+
+export const ChangePasswordInput = Type.Object(
+  {
+    currentPassword: GivenPassword,
+    newPassword: Password,
+  },
+  { $id: 'ChangePasswordInput', additionalProperties: false },
+);
+export type ChangePasswordInput = Static<typeof ChangePasswordInput>;
+
+export const RecoveryInput = Type.Object(
+  {
+    email: Email,
+    recoveryCode: Type.String({ minLength: 1, maxLength: 100 }),
+    newPassword: Password,
+  },
+  { $id: 'RecoveryInput', additionalProperties: false },
+);
+export type RecoveryInput = Static<typeof RecoveryInput>;
+
+export type PasswordProblem = 'too-short' | 'too-long' | 'common' | 'email';
+
+/** Counted in code points, as a person counts what they typed. */
+export function passwordLength(password: string): number {
+  return [...password].length;
+}
+
+/**
+ * What is wrong with a new password, if anything, short of the common-password list (the API
+ * holds that). The web tier calls this to explain a refusal before a round trip.
+ */
+export function checkNewPassword(password: string, email: string): PasswordProblem | undefined {
+  const length = passwordLength(password);
+  if (length < PASSWORD_MIN_LENGTH) return 'too-short';
+  if (length > PASSWORD_MAX_LENGTH) return 'too-long';
+  if (password.trim().toLowerCase() === email.trim().toLowerCase()) return 'email';
+  return undefined;
+}
+
+export const PASSWORD_PROBLEMS: Record<PasswordProblem, string> = {
+  'too-short': `Use at least ${PASSWORD_MIN_LENGTH} characters. A few unrelated words make a strong password.`,
+  'too-long': `Keep the password to ${PASSWORD_MAX_LENGTH} characters or fewer.`,
+  common: 'That password is one of the most common ones, so it is easy to guess. Choose another.',
+  email: 'The password cannot be your email address.',
+};
+
+/** Sign-in failures never say which part was wrong, for an unknown email too. */
+export const SIGN_IN_FAILED = 'The email or password is incorrect.';
