@@ -6,10 +6,19 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { accountsRepository } from './accounts/accounts-repository.js';
+import { accountsRoutes } from './accounts/accounts-routes.js';
+import { accountsService } from './accounts/accounts-service.js';
+import { authenticate } from './accounts/authenticate.js';
+import { DEFAULT_LIMITS, WriteLimiter } from './accounts/limits.js';
+import { SessionCache } from './accounts/session-cache.js';
+import type { ApiConfig } from './config.js';
 import {
   ChangeListener,
   ChangeNotifier,
+  EVERYTHING,
   GOALS_CHANNEL,
+  parseChangePayload,
   type ChangeListenerOptions,
   type NotifierOptions,
 } from './db/change-feed.js';
@@ -23,13 +32,15 @@ import { createValidatorCompiler } from './http/validation.js';
 import { goalsRoutes } from './routes/goals.js';
 import { healthRoutes } from './routes/health.js';
 import { goalsService } from './services/goals-service.js';
-import { pruneIdempotencyKeys, type PruningOptions } from './services/maintenance.js';
+import { pruneRegularly, type PruningOptions } from './services/maintenance.js';
 import { ReadCache } from './services/read-cache.js';
 import { readinessService } from './services/readiness-service.js';
 
 /** Above the AWS load balancer's 60 s idle timeout, so the balancer always closes first. */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Longer than the longest abuse-limit window (an hour). */
+const ATTEMPTS_KEPT_SECONDS = 2 * 60 * 60;
 
 /**
  * One access line per request, at debug: at info, two lines per request (Fastify's default)
@@ -55,8 +66,19 @@ export interface AppTuning {
   pruning?: PruningOptions;
 }
 
+/** What the environment decides about accounts and abuse (see config.ts). */
+export type AppSettings = Pick<ApiConfig, 'trustedProxies' | 'sessions' | 'limits' | 'webAuthn'>;
+
+export const DEFAULT_SETTINGS: AppSettings = {
+  trustedProxies: [],
+  sessions: { absoluteSeconds: 30 * 24 * 60 * 60, idleSeconds: 7 * 24 * 60 * 60 },
+  limits: DEFAULT_LIMITS,
+  webAuthn: { rpId: 'localhost', rpName: 'Goal Tracker', origins: ['http://localhost:3000'] },
+};
+
 export interface AppOptions {
   db: Database;
+  settings?: AppSettings;
   /** pino logger; the app is silent without one. */
   logger?: FastifyBaseLogger;
   tuning?: AppTuning;
@@ -65,8 +87,16 @@ export interface AppOptions {
 }
 
 /** Builds the API (routes, validation, errors, metrics, docs) without listening. */
-export async function buildApp({ db, logger, tuning = {}, cache = new ReadCache() }: AppOptions) {
+export async function buildApp({
+  db,
+  logger,
+  settings = DEFAULT_SETTINGS,
+  tuning = {},
+  cache = new ReadCache(),
+}: AppOptions) {
   const app = Fastify({
+    // The client's address (for the abuse limits) is the nearest one outside the proxies.
+    trustProxy: settings.trustedProxies.length > 0 ? settings.trustedProxies : false,
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     requestIdHeader: false,
@@ -88,18 +118,38 @@ export async function buildApp({ db, logger, tuning = {}, cache = new ReadCache(
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
-  // Lists and the summary are cached while this instance hears every change: its own
-  // writes drop the cache directly, other instances' writes through a NOTIFY (whose payload,
-  // this instance's id, lets it skip its own).
+  const accounts = accountsRepository(db);
+  const sessions = new SessionCache(accounts, settings.sessions);
+
+  // Lists, the summary and sessions are kept in memory while this instance hears every
+  // change: its own writes drop what they change directly, other instances' writes through
+  // a NOTIFY naming the accounts whose goals (g:ID) or sessions (s:ID) changed, after this
+  // instance's id, which lets it skip its own.
   const instanceId = randomUUID();
   const listener = new ChangeListener(
     db,
     GOALS_CHANNEL,
     {
-      onChange: (sender) => {
-        if (sender !== instanceId) cache.invalidate();
+      onChange: (payload) => {
+        const { sender, topics } = parseChangePayload(payload);
+        if (sender === instanceId) return;
+        const ended = new Set<number>();
+        for (const topic of topics) {
+          if (topic === EVERYTHING) {
+            cache.invalidate();
+            sessions.forgetAll();
+            return;
+          }
+          const accountId = Number(topic.slice(2));
+          if (topic.startsWith('g:')) cache.invalidate(accountId);
+          else if (topic.startsWith('s:')) ended.add(accountId);
+        }
+        if (ended.size > 0) sessions.forgetAccounts(ended);
       },
-      onListening: (listening) => cache.setLive(listening),
+      onListening: (listening) => {
+        cache.setLive(listening);
+        sessions.setLive(listening);
+      },
     },
     app.log,
     tuning.listener,
@@ -120,18 +170,47 @@ export async function buildApp({ db, logger, tuning = {}, cache = new ReadCache(
   await registerOpenApi(app);
 
   const repository = goalsRepository(db, {
+    goalsPerAccount: settings.limits.goalsPerAccount,
     onInsertBatch: metrics.observeInsertBatch,
     ...tuning.repository,
   });
+  const writes = new WriteLimiter(settings.limits.goalWritesPerMinute);
   const service = goalsService(repository, {
     cache,
-    announceChange: () => notifier.announce(),
+    announceChange: (accountId) => notifier.announce(`g:${accountId}`),
+    admitWrite: (accountId) => writes.take(accountId),
   });
-  await app.register(goalsRoutes(service));
+  const signedIn = authenticate(sessions);
+  await app.register(
+    accountsRoutes(
+      accountsService(accounts, {
+        limits: settings.limits,
+        sessions: settings.sessions,
+        announceEnded: async (accountId, { goals = false } = {}) => {
+          sessions.forgetAccounts(new Set([accountId]));
+          if (goals) cache.invalidate(accountId);
+          await Promise.all([
+            notifier.announce(`s:${accountId}`),
+            goals ? notifier.announce(`g:${accountId}`) : undefined,
+          ]);
+        },
+      }),
+      signedIn,
+    ),
+  );
+  await app.register(goalsRoutes(service, signedIn));
   await app.register(healthRoutes(readinessService(db)));
 
   listener.start();
-  const stopPruning = pruneIdempotencyKeys(repository, app.log, tuning.pruning);
+  const stopPruning = pruneRegularly(
+    [
+      ['idempotency keys', (maxAge) => repository.pruneIdempotencyKeys(maxAge)],
+      ['ended sessions', () => accounts.pruneSessions(settings.sessions.idleSeconds)],
+      ['old sign-in attempts', () => accounts.pruneAttempts(ATTEMPTS_KEPT_SECONDS)],
+    ],
+    app.log,
+    tuning.pruning,
+  );
   app.addHook('onClose', async () => {
     stopPruning();
     notifier.close();

@@ -2,12 +2,18 @@ import { accessSync, constants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_LIMITS, type AbuseLimits } from './accounts/limits.js';
+import type { SessionTimeouts } from './accounts/session-cache.js';
 import { REPOSITORY_ROOT } from './paths.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
 
 const OptionalText = Type.Optional(Type.String({ minLength: 1 }));
+const DAY = 24 * 60 * 60;
+/** An abuse limit: a count, 0 turning it off. */
+const Limit = (fallback: number) =>
+  Type.Integer({ minimum: 0, maximum: 1_000_000, default: fallback });
 
 /** Every variable the API reads. `.env.example` documents the same list. */
 export const EnvSchema = Type.Object({
@@ -26,6 +32,17 @@ export const EnvSchema = Type.Object({
   DB_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 1000 }),
   DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 5000 }),
   AWS_REGION: OptionalText,
+  TRUSTED_PROXIES: Type.String({ default: '' }),
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: Type.Integer({ minimum: 60, default: 30 * DAY }),
+  SESSION_IDLE_TIMEOUT_SECONDS: Type.Integer({ minimum: 60, default: 7 * DAY }),
+  SIGNIN_FAILURES_PER_EMAIL: Limit(DEFAULT_LIMITS.signinFailuresPerEmail),
+  SIGNIN_FAILURES_PER_ADDRESS: Limit(DEFAULT_LIMITS.signinFailuresPerAddress),
+  SIGNUPS_PER_ADDRESS_PER_HOUR: Limit(DEFAULT_LIMITS.signupsPerAddressPerHour),
+  GOAL_WRITES_PER_MINUTE: Limit(DEFAULT_LIMITS.goalWritesPerMinute),
+  GOALS_PER_ACCOUNT: Limit(DEFAULT_LIMITS.goalsPerAccount),
+  WEBAUTHN_RP_ID: Type.String({ minLength: 1, default: 'localhost' }),
+  WEBAUTHN_RP_NAME: Type.String({ minLength: 1, default: 'Goal Tracker' }),
+  WEBAUTHN_ORIGINS: Type.String({ minLength: 1, default: 'http://localhost:3000' }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -38,10 +55,26 @@ export type DatabaseSource =
   | { kind: 'url'; url: string }
   | { kind: 'embedded'; dataDir: string };
 
+export interface WebAuthnConfig {
+  /** The relying party: the site's domain name (localhost locally). */
+  rpId: string;
+  rpName: string;
+  /** The origins the web tier is served from, where passkey ceremonies happen. */
+  origins: string[];
+}
+
 export interface ApiConfig {
   port: number;
   host: string;
   logLevel: LogLevel;
+  /**
+   * Addresses or CIDR ranges of the proxies in front (the web tier, the load balancers): a
+   * client's address is the nearest X-Forwarded-For entry outside them. Empty: the socket's.
+   */
+  trustedProxies: string[];
+  sessions: SessionTimeouts;
+  limits: AbuseLimits;
+  webAuthn: WebAuthnConfig;
   database: {
     source: DatabaseSource;
     /** undefined: whatever DATABASE_URL says (sslmode), else no TLS. */
@@ -66,6 +99,14 @@ function describe(variable: string, schema: unknown, message: string, value: unk
   // Never echo DATABASE_URL back: it may hold a password.
   const shown = variable === 'DATABASE_URL' ? '' : ` (got "${String(value)}")`;
   return `${variable}: ${expected}${shown}`;
+}
+
+/** A comma-separated list, blanks dropped. */
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** Reads and validates the environment; throws a ConfigError naming the bad variable. */
@@ -107,10 +148,32 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ApiCon
     source = { kind: 'embedded', dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir) };
   }
 
+  const origins = list(env.WEBAUTHN_ORIGINS);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) {
+      throw new ConfigError(
+        `WEBAUTHN_ORIGINS: each must be an origin such as https://goals.example.com (got "${origin}")`,
+      );
+    }
+  }
+
   return {
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
+    trustedProxies: list(env.TRUSTED_PROXIES),
+    sessions: {
+      absoluteSeconds: env.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
+      idleSeconds: env.SESSION_IDLE_TIMEOUT_SECONDS,
+    },
+    limits: {
+      signinFailuresPerEmail: env.SIGNIN_FAILURES_PER_EMAIL,
+      signinFailuresPerAddress: env.SIGNIN_FAILURES_PER_ADDRESS,
+      signupsPerAddressPerHour: env.SIGNUPS_PER_ADDRESS_PER_HOUR,
+      goalWritesPerMinute: env.GOAL_WRITES_PER_MINUTE,
+      goalsPerAccount: env.GOALS_PER_ACCOUNT,
+    },
+    webAuthn: { rpId: env.WEBAUTHN_RP_ID, rpName: env.WEBAUTHN_RP_NAME, origins },
     database: {
       source,
       ssl: env.DB_SSL,

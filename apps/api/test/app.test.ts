@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, KEEP_ALIVE_TIMEOUT_MS } from '../src/app.js';
 import { loggerOptions } from '../src/logger.js';
-import { createTestApi, json, type TestApi } from './helpers.js';
+import { createTestApi, injectAs, json, type TestApi } from './helpers.js';
 
 let server: TestDatabases;
 let api: TestApi;
@@ -32,7 +32,7 @@ function capturedLogger() {
 
 describe('request ids', () => {
   it('when the caller sends x-request-id, then the same id comes back', async () => {
-    const response = await api.app.inject({
+    const response = await api.inject({
       method: 'GET',
       url: '/health',
       headers: { 'x-request-id': 'abc-123' },
@@ -41,14 +41,14 @@ describe('request ids', () => {
   });
 
   it('when the caller sends none, then each response gets a new one', async () => {
-    const first = await api.app.inject({ method: 'GET', url: '/health' });
-    const second = await api.app.inject({ method: 'GET', url: '/health' });
+    const first = await api.inject({ method: 'GET', url: '/health' });
+    const second = await api.inject({ method: 'GET', url: '/health' });
     expect(first.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(second.headers['x-request-id']).not.toBe(first.headers['x-request-id']);
   });
 
   it('when the caller sends one unfit for logs, then a new one replaces it', async () => {
-    const response = await api.app.inject({
+    const response = await api.inject({
       method: 'GET',
       url: '/health',
       headers: { 'x-request-id': 'x'.repeat(300) },
@@ -57,7 +57,7 @@ describe('request ids', () => {
   });
 
   it('when an error response is sent, then it carries the request id too', async () => {
-    const response = await api.app.inject({
+    const response = await api.inject({
       method: 'GET',
       url: '/goals/0',
       headers: { 'x-request-id': 'err-1' },
@@ -72,7 +72,7 @@ describe('problem documents', () => {
     'when the route is unknown (%s), then 404 problem+json',
     async (route) => {
       const [method, url] = route.split(' ') as ['GET', string];
-      const response = await api.app.inject({ method, url });
+      const response = await api.inject({ method, url });
       expect(response.statusCode).toBe(404);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.json()).toEqual({
@@ -91,7 +91,7 @@ describe('problem documents', () => {
     try {
       const { logger, text } = capturedLogger();
       const app = await buildApp({ db: api.db, logger });
-      const response = await app.inject({
+      const response = await injectAs(app, api.account.token, {
         method: 'GET',
         url: '/goals',
         headers: { 'x-request-id': 'boom-1' },

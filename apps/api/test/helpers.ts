@@ -1,5 +1,13 @@
+import type { AccountCreated } from '@goal-tracker/contract';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApp, type App, type AppTuning } from '../src/app.js';
+import {
+  buildApp,
+  DEFAULT_SETTINGS,
+  type App,
+  type AppSettings,
+  type AppTuning,
+} from '../src/app.js';
 import { urlCredentials } from '../src/db/credentials.js';
 import { Database, type DatabaseOptions } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
@@ -20,8 +28,71 @@ export function testDatabase(url: string, overrides: PoolOverrides = {}): Databa
   });
 }
 
-export interface TestApi {
+/** Something requests can be sent to: an app, or an app as a signed-in account. */
+export interface Injector {
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+}
+
+/** An account signed up for a test, and the app as that account sees it. */
+export interface TestAccount extends Injector {
+  token: string;
+  account: AccountCreated['account'];
+  recoveryCode: string;
+}
+
+export const TEST_PASSWORD = 'a long test password';
+
+let accounts = 0;
+
+/** A fresh email, so tests sharing a database never collide. */
+export function uniqueEmail(label = 'person'): string {
+  accounts += 1;
+  return `${label}-${process.pid}-${accounts}@example.com`;
+}
+
+/** Signs up a new account on `app` and gives a way to send requests as it. */
+export async function signUp(app: App, email = uniqueEmail()): Promise<TestAccount> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/accounts',
+    headers: json,
+    payload: { email, password: TEST_PASSWORD },
+  });
+  if (response.statusCode !== 201) {
+    throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
+  }
+  const created = response.json<AccountCreated>();
+  return { ...created, inject: (options) => injectAs(app, created.token, options) };
+}
+
+/** The account `token` signs in, as a TestAccount on `app`. */
+async function accountOf(app: App, token: string): Promise<TestAccount> {
+  const response = await injectAs(app, token, { method: 'GET', url: '/account' });
+  if (response.statusCode !== 200) throw new Error(`no account: ${response.statusCode}`);
+  return {
+    token,
+    account: response.json<AccountCreated['account']>(),
+    recoveryCode: '',
+    inject: (options) => injectAs(app, token, options),
+  };
+}
+
+/** Sends a request with `Authorization: Bearer <token>`, unless it names its own. */
+export function injectAs(app: App, token: string, options: InjectOptions) {
+  const headers = { authorization: `Bearer ${token}`, ...options.headers };
+  return app.inject({ ...options, headers });
+}
+
+/** Settings for tests: the abuse limits on goal writes off, as many tests write in bursts. */
+export const TEST_SETTINGS: AppSettings = {
+  ...DEFAULT_SETTINGS,
+  limits: { ...DEFAULT_SETTINGS.limits, goalWritesPerMinute: 0 },
+};
+
+export interface TestApi extends Injector {
   app: App;
+  /** The account `inject` sends requests as. */
+  account: TestAccount;
   db: Database;
   /** The app's list and summary cache. */
   cache: ReadCache;
@@ -33,13 +104,19 @@ export async function createTestApi(
   url: string,
   overrides: PoolOverrides = {},
   tuning: AppTuning = {},
+  settings: AppSettings = TEST_SETTINGS,
+  /** Act as the account this token signs in (one made on another instance); a new one if absent. */
+  token?: string,
 ): Promise<TestApi> {
   const db = testDatabase(url, overrides);
   await migrate(db, { log: silentLog });
   const cache = new ReadCache();
-  const app = await buildApp({ db, tuning, cache });
+  const app = await buildApp({ db, tuning, cache, settings });
+  const account = token === undefined ? await signUp(app) : await accountOf(app, token);
   return {
     app,
+    account,
+    inject: (options) => account.inject(options),
     db,
     cache,
     async close() {
@@ -52,7 +129,7 @@ export async function createTestApi(
 export const json = { 'content-type': 'application/json' };
 
 /** POST /goals with a JSON body `{ name }`. */
-export function postGoal(app: App, name: unknown, headers: Record<string, string> = {}) {
+export function postGoal(app: Injector, name: unknown, headers: Record<string, string> = {}) {
   return app.inject({
     method: 'POST',
     url: '/goals',
@@ -62,13 +139,13 @@ export function postGoal(app: App, name: unknown, headers: Record<string, string
 }
 
 /** PATCH /goals/{id} with a JSON body. */
-export function patchGoal(app: App, id: number | undefined, payload: Record<string, unknown>) {
+export function patchGoal(app: Injector, id: number | undefined, payload: Record<string, unknown>) {
   return app.inject({ method: 'PATCH', url: `/goals/${id}`, headers: json, payload });
 }
 
 /**
- * Empties the tables between tests that share one database, and restarts the ids. The rows
- * change behind the API's back (no NOTIFY), so its cache is dropped here.
+ * Empties the goals between tests that share one database, and restarts the ids; accounts
+ * stay. The rows change behind the API's back (no NOTIFY), so its cache is dropped here.
  */
 export async function resetData(api: TestApi): Promise<void> {
   await api.db.session((query) => query('TRUNCATE goals, idempotency_keys RESTART IDENTITY'));

@@ -8,6 +8,7 @@ import { freePort, startPostgres, type PostgresServer } from '@goal-tracker/test
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROOT, REPOSITORY_ROOT } from '../src/paths.js';
+import { TEST_PASSWORD, uniqueEmail } from './helpers.js';
 
 /** The real entry points, run from source as `npm run dev` does. */
 const MAIN = join(API_ROOT, 'src/main.ts');
@@ -84,10 +85,23 @@ function refusesConnections(port: number): Promise<boolean> {
   });
 }
 
-async function createGoal(base: string, name: string): Promise<number> {
-  const response = await fetch(`${base}/goals`, {
+/** Signs up a new account over HTTP; answers its session token. */
+async function signUpOver(base: string): Promise<string> {
+  const response = await fetch(`${base}/accounts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: uniqueEmail(), password: TEST_PASSWORD }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { token: string }).token;
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function createGoal(base: string, token: string, name: string): Promise<number> {
+  const response = await fetch(`${base}/goals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(token) },
     body: JSON.stringify({ name }),
   });
   expect(response.status).toBe(201);
@@ -98,7 +112,8 @@ describe('SIGTERM', () => {
   it('when a request is in flight, then it completes, new connections are refused, and the process exits 0 within 10 s', async () => {
     const url = await postgres.createDatabase('sigterm');
     const api = await startApi({ DATABASE_URL: url });
-    await createGoal(api.base, 'Kept');
+    const token = await signUpOver(api.base);
+    await createGoal(api.base, token, 'Kept');
 
     const locker = new pg.Client({ connectionString: url });
     await locker.connect();
@@ -107,7 +122,7 @@ describe('SIGTERM', () => {
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE goals IN ACCESS EXCLUSIVE MODE');
-      const inFlight = fetch(`${api.base}/goals`);
+      const inFlight = fetch(`${api.base}/goals`, { headers: bearer(token) });
       // Wait until the request's statement is actually waiting inside the database.
       for (let waiting = 0; waiting === 0;) {
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -144,7 +159,8 @@ describe('no DATABASE_URL', () => {
     await chmod(dataDir, 0o755);
     try {
       const first = await startApi({ DATA_DIR: dataDir });
-      const id = await createGoal(first.base, 'Survives a restart');
+      const token = await signUpOver(first.base);
+      const id = await createGoal(first.base, token, 'Survives a restart');
 
       // While it runs, db:migrate on the same DATA_DIR shares its server rather than fight it.
       const migrate = run(MIGRATE, { DATA_DIR: dataDir });
@@ -159,7 +175,8 @@ describe('no DATABASE_URL', () => {
       expect(() => process.kill(serverPid, 0)).toThrow();
 
       const second = await startApi({ DATA_DIR: dataDir });
-      const response = await fetch(`${second.base}/goals/${id}`);
+      // The session survives the restart too: it lives in the database.
+      const response = await fetch(`${second.base}/goals/${id}`, { headers: bearer(token) });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ id, name: 'Survives a restart' });
       second.child.kill('SIGTERM');

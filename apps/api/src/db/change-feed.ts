@@ -7,6 +7,22 @@ type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
 /** The channel every API instance LISTENs on and NOTIFYs after each write to the goals. */
 export const GOALS_CHANNEL = 'goals_changed';
 
+/** A topic that stands for every other: whatever was learnt from the database is stale. */
+export const EVERYTHING = '*';
+/** A NOTIFY payload must stay under 8000 bytes; past this the topics become EVERYTHING. */
+const MAX_PAYLOAD = 7000;
+
+/** A NOTIFY payload: the sender, then the topics that changed, space-separated. */
+export function changePayload(sender: string, topics: Iterable<string>): string {
+  const payload = [sender, ...topics].join(' ');
+  return payload.length <= MAX_PAYLOAD ? payload : `${sender} ${EVERYTHING}`;
+}
+
+export function parseChangePayload(payload: string): { sender: string; topics: string[] } {
+  const [sender = '', ...topics] = payload.split(' ');
+  return { sender, topics };
+}
+
 export interface ChangeListenerHandlers {
   /** A NOTIFY arrived on the channel; `payload` is what the sender passed. */
   onChange(payload: string): void;
@@ -172,8 +188,9 @@ export interface NotifierOptions {
 /**
  * NOTIFYs the other instances after writes, with few statements for many writes: a NOTIFY
  * takes a database-wide lock across its commit, so one per write would serialise them all.
- * A call resolves once a NOTIFY that began after the call has committed, so a write is
- * acknowledged only after the other instances were told; concurrent calls share that NOTIFY.
+ * A call resolves once a NOTIFY that began after the call, and names its topic, has
+ * committed, so a write is acknowledged only after the other instances were told; concurrent
+ * calls share that NOTIFY, which names all their topics.
  *
  * It goes over the listener's own connection, so a busy pool cannot hold it up, and through
  * the pool only when that connection is down. It never rejects, and never waits for more
@@ -183,8 +200,10 @@ export interface NotifierOptions {
  * background until one gets through.
  */
 export class ChangeNotifier {
-  readonly #send: () => Promise<void>;
+  readonly #send: (topics: ReadonlySet<string>) => Promise<void>;
   readonly #log: Log;
+  /** Topics for the next NOTIFY. */
+  #topics = new Set<string>();
   readonly #retryDelayMs: number;
   #running: Promise<boolean> | undefined;
   #next: Promise<boolean> | undefined;
@@ -196,11 +215,12 @@ export class ChangeNotifier {
     listener: Pick<ChangeListener, 'notify'>,
     db: Pick<Database, 'query'>,
     channel: string,
-    payload: string,
+    sender: string,
     log: Log,
     options: NotifierOptions = {},
   ) {
-    this.#send = async () => {
+    this.#send = async (topics) => {
+      const payload = changePayload(sender, topics);
       try {
         await listener.notify(payload);
       } catch {
@@ -211,9 +231,10 @@ export class ChangeNotifier {
     this.#retryDelayMs = options.retryDelayMs ?? 500;
   }
 
-  /** Tells the other instances that the goals changed; see the class comment. */
-  async announce(): Promise<void> {
+  /** Tells the other instances that `topic` changed; see the class comment. */
+  async announce(topic: string): Promise<void> {
     if (this.#closed) return;
+    this.#topics.add(topic);
     if (!this.#next && !this.#running) {
       await this.#run();
       return;
@@ -233,7 +254,9 @@ export class ChangeNotifier {
   }
 
   #run(): Promise<boolean> {
-    const run: Promise<boolean> = this.#send()
+    const topics = this.#topics;
+    this.#topics = new Set();
+    const run: Promise<boolean> = this.#send(topics)
       .then(
         () => {
           if (this.#failing) this.#log.info('notifying the other instances of changes again');
@@ -250,6 +273,8 @@ export class ChangeNotifier {
             );
           }
           this.#failing = true;
+          // Sent again with the next NOTIFY, whoever calls for it.
+          for (const topic of topics) this.#topics.add(topic);
           this.#scheduleRetry();
           return false;
         },
@@ -265,7 +290,7 @@ export class ChangeNotifier {
     if (this.#closed || this.#retry) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      void this.announce();
+      void this.announce(EVERYTHING);
     }, this.#retryDelayMs);
     this.#retry.unref();
   }

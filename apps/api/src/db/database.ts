@@ -73,6 +73,16 @@ const UNAVAILABLE_SQLSTATE = /^(08|53|57P|28|3D000|57014)/;
 const LOST_CONNECTION_SQLSTATE = /^(57P01|57P02|08006|08003)$/;
 const LOST_CONNECTION_MESSAGE = /terminated unexpectedly|not queryable|Connection terminated$/;
 
+/**
+ * Ids are bigint columns served as JSON numbers: exact up to 2^53 - 1, which a sequence
+ * counting a million goals a second would reach in 285 years.
+ */
+const INT8_OID = 20;
+const BIGINT_AS_NUMBER = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format),
+};
+
 function toResult<Row>(result: pg.QueryResult): QueryResult<Row> {
   return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
 }
@@ -220,12 +230,17 @@ export class Database {
     if (this.#migratedVersion === undefined) throw new DatabaseUnavailableError();
     return this.#withRecovery(async (pool) => {
       const client = await pool.connect();
+      // A connection lost mid-transaction also emits 'error' on the client; the failing
+      // query reports it, and unheard the event would crash the process.
+      const heard = () => undefined;
+      client.on('error', heard);
       try {
         await client.query('BEGIN');
         const result = await work(async <Row>(statement: Statement, values: readonly unknown[]) =>
           toResult<Row>(await client.query({ ...statement, values: [...values] })),
         );
         await client.query('COMMIT');
+        client.off('error', heard);
         client.release();
         return result;
       } catch (error) {
@@ -233,6 +248,7 @@ export class Database {
           () => true,
           () => false,
         );
+        client.off('error', heard);
         // A connection that cannot even roll back is broken: the pool must drop it.
         client.release(rolledBack ? undefined : (error as Error));
         throw error;
@@ -387,14 +403,15 @@ export class Database {
   }
 
   #connectionConfig(settings: ConnectionSettings): pg.ClientConfig {
+    const ssl = this.#ssl === undefined ? {} : { ssl: this.#ssl };
     if ('connectionString' in settings) {
       const connectionString =
         this.#ssl === undefined
           ? settings.connectionString
           : withoutUrlTls(settings.connectionString);
-      return this.#ssl === undefined ? { connectionString } : { connectionString, ssl: this.#ssl };
+      return { connectionString, types: BIGINT_AS_NUMBER, ...ssl };
     }
-    return this.#ssl === undefined ? { ...settings } : { ...settings, ssl: this.#ssl };
+    return { ...settings, types: BIGINT_AS_NUMBER, ...ssl };
   }
 
   #createPool(settings: ConnectionSettings): pg.Pool {

@@ -4,13 +4,43 @@ import { join } from 'node:path';
 import type { BaseLogger } from 'pino';
 import { DatabaseUnavailableError } from '../errors.js';
 import { MIGRATIONS_DIR } from '../paths.js';
-import type { Database } from './database.js';
+import type { Database, SessionQuery } from './database.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
   checksum: string;
+  /**
+   * Whether the file runs in one transaction (the default) or, when its first line is
+   * `-- migrate: no-transaction`, statement by statement: what must not run inside a
+   * transaction (CREATE INDEX CONCURRENTLY, a DO block that commits in batches) goes there.
+   */
+  transactional: boolean;
+}
+
+const NO_TRANSACTION = /^--\s*migrate:\s*no-transaction\s*$/m;
+
+/**
+ * A file's statements, each ending with a semicolon at the end of a line, outside a
+ * dollar-quoted body; comment-only pieces are left out.
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  let inDollarQuote = false;
+  for (const line of sql.split('\n')) {
+    current.push(line);
+    if ((line.match(/\$\$/g)?.length ?? 0) % 2 === 1) inDollarQuote = !inDollarQuote;
+    if (!inDollarQuote && /;\s*$/.test(line)) {
+      statements.push(current.join('\n'));
+      current = [];
+    }
+  }
+  statements.push(current.join('\n'));
+  return statements.filter((statement) =>
+    statement.split('\n').some((line) => line.trim() !== '' && !line.trim().startsWith('--')),
+  );
 }
 
 /** Any constant works; it only has to be the same in every instance of the API. */
@@ -35,6 +65,7 @@ export async function readMigrations(directory = MIGRATIONS_DIR): Promise<Migrat
         version: Number(match[1]),
         name: match[2],
         sql,
+        transactional: !NO_TRANSACTION.test(sql.split('\n', 1)[0] ?? ''),
         checksum: createHash('sha256').update(sql).digest('hex'),
       };
     }),
@@ -53,6 +84,23 @@ export interface MigrateOptions {
   directory?: string;
 }
 
+const LOCK_POLL_MS = 100;
+
+/**
+ * Takes the migration lock, asking again until it is free rather than waiting inside one
+ * statement: a waiting statement holds a snapshot, and CREATE INDEX CONCURRENTLY in the
+ * migration being applied would wait for that snapshot while it waits for the lock.
+ */
+async function waitForLock(query: SessionQuery): Promise<void> {
+  for (;;) {
+    const { rows } = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      MIGRATION_LOCK_KEY,
+    ]);
+    if (rows[0]?.locked) return;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
+}
+
 /**
  * Applies the migrations not yet applied, each in its own transaction, while holding a
  * PostgreSQL advisory lock: API instances starting together wait for one another, and each
@@ -62,7 +110,7 @@ export async function migrate(db: Database, options: MigrateOptions): Promise<nu
   const { log } = options;
   const migrations = await readMigrations(options.directory);
   const applied = await db.session(async (query) => {
-    await query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await waitForLock(query);
     try {
       await query(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version INTEGER PRIMARY KEY,
@@ -86,17 +134,26 @@ export async function migrate(db: Database, options: MigrateOptions): Promise<nu
           }
           continue;
         }
-        await query('BEGIN');
-        try {
-          await query(migration.sql);
-          await query(
-            'INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
-            [migration.version, migration.name, migration.checksum],
-          );
-          await query('COMMIT');
-        } catch (error) {
-          await query('ROLLBACK').catch(() => undefined);
-          throw error;
+        const record = () =>
+          query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+            migration.version,
+            migration.name,
+            migration.checksum,
+          ]);
+        if (migration.transactional) {
+          await query('BEGIN');
+          try {
+            await query(migration.sql);
+            await record();
+            await query('COMMIT');
+          } catch (error) {
+            await query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        } else {
+          // Each statement can run again, so a run cut short is finished by the next start.
+          for (const statement of splitStatements(migration.sql)) await query(statement);
+          await record();
         }
         log.info({ version: migration.version, name: migration.name }, 'migration applied');
         appliedNow.push(migration.version);

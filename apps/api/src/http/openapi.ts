@@ -10,7 +10,21 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         title: 'Goal Tracker API',
         version: '1.0.0',
         description:
-          'Goals with keyset paging. Every error is application/problem+json (RFC 9457).',
+          'Goals with keyset paging, private to each account. Sign up (POST /accounts) or sign in (POST /sessions) for a token, then send it as Authorization: Bearer <token>. Every error is application/problem+json (RFC 9457).',
+      },
+      tags: [
+        { name: 'goals', description: "The signed-in account's goals" },
+        { name: 'accounts', description: 'Sign up, the account, its password and recovery' },
+        { name: 'sessions', description: 'Sign in and sign out' },
+      ],
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A session token from POST /accounts, POST /sessions or a passkey sign-in',
+          },
+        },
       },
     },
   });

@@ -47,6 +47,7 @@ export function createErrorHandler() {
       if (error.retryAfterSeconds !== undefined) {
         reply.header('retry-after', String(error.retryAfterSeconds));
       }
+      if (error.challenge !== undefined) reply.header('www-authenticate', error.challenge);
       return send(reply, error.status, error.detail, error.title);
     }
     if (error.validation) return send(reply, 400, error.message);

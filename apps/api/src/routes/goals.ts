@@ -28,26 +28,49 @@ function trimName(request: FastifyRequest, _reply: FastifyReply, done: HookHandl
   done();
 }
 
+const unauthorized = problemResponse(
+  'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',
+);
+const tooMany = problemResponse('Too many changes a minute; Retry-After says when to try again');
+
 const notModified = {
   type: 'null',
   description: 'Not Modified: the ETag in If-None-Match is current',
 } as const;
 
-export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
+export function goalsRoutes(
+  service: GoalsService,
+  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
   return async (app) => {
+    // Every goal belongs to an account: no route here answers without a session token.
+    app.addHook('onRequest', authenticate);
+
     app.get(
       '/goals',
       {
         schema: {
+          tags: ['goals'],
+          security: [{ bearer: [] }],
           summary: 'List goals in id order, a page at a time',
           description: 'Sends an ETag; with a current one in If-None-Match, 304 and no body.',
           querystring: ListGoalsQuery,
-          response: { 200: GoalPage, 304: notModified, 400: badRequest, 503: unavailable },
+          response: {
+            401: unauthorized,
+            200: GoalPage,
+            304: notModified,
+            400: badRequest,
+            503: unavailable,
+          },
         },
       },
       async (request, reply) =>
-        sendRepresentation(request, reply, await service.listRepresentation(request.query)),
+        sendRepresentation(
+          request,
+          reply,
+          await service.listRepresentation(request.accountId, request.query),
+        ),
     );
 
     // A static route: find-my-way matches it before /goals/:id, whatever the order.
@@ -55,13 +78,20 @@ export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
       '/goals/summary',
       {
         schema: {
+          tags: ['goals'],
+          security: [{ bearer: [] }],
           summary: 'Count the goals: all, done and active',
           description: 'Sends an ETag; with a current one in If-None-Match, 304 and no body.',
-          response: { 200: GoalSummary, 304: notModified, 503: unavailable },
+          response: {
+            401: unauthorized,
+            200: GoalSummary,
+            304: notModified,
+            503: unavailable,
+          },
         },
       },
       async (request, reply) =>
-        sendRepresentation(request, reply, await service.summaryRepresentation()),
+        sendRepresentation(request, reply, await service.summaryRepresentation(request.accountId)),
     );
 
     app.post(
@@ -69,21 +99,27 @@ export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
       {
         preValidation: trimName,
         schema: {
+          tags: ['goals'],
+          security: [{ bearer: [] }],
           summary: 'Create a goal',
           headers: IdempotencyKeyHeaders,
           body: CreateGoalInput,
           response: {
+            401: unauthorized,
             201: Goal,
             400: badRequest,
+            409: problemResponse('The account holds as many goals as it may'),
             410: problemResponse('The goal this Idempotency-Key created has been deleted'),
             415: problemResponse('The body is not application/json'),
             422: problemResponse('This Idempotency-Key was used for a different request'),
+            429: tooMany,
             503: unavailable,
           },
         },
       },
       async (request, reply) => {
         const { goal, replayed } = await service.create(
+          request.accountId,
           request.body.name,
           request.headers['idempotency-key'],
         );
@@ -97,12 +133,20 @@ export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
       '/goals/:id',
       {
         schema: {
+          tags: ['goals'],
+          security: [{ bearer: [] }],
           summary: 'Get a goal',
           params: GoalIdParams,
-          response: { 200: Goal, 400: badRequest, 404: notFound, 503: unavailable },
+          response: {
+            401: unauthorized,
+            200: Goal,
+            400: badRequest,
+            404: notFound,
+            503: unavailable,
+          },
         },
       },
-      (request) => service.get(request.params.id),
+      (request) => service.get(request.accountId, request.params.id),
     );
 
     app.patch(
@@ -110,31 +154,44 @@ export function goalsRoutes(service: GoalsService): FastifyPluginAsyncTypebox {
       {
         preValidation: trimName,
         schema: {
+          tags: ['goals'],
+          security: [{ bearer: [] }],
           summary: 'Rename a goal or mark it done',
           params: GoalIdParams,
           body: UpdateGoalInput,
-          response: { 200: Goal, 400: badRequest, 404: notFound, 503: unavailable },
+          response: {
+            401: unauthorized,
+            200: Goal,
+            400: badRequest,
+            404: notFound,
+            429: tooMany,
+            503: unavailable,
+          },
         },
       },
-      (request) => service.update(request.params.id, request.body),
+      (request) => service.update(request.accountId, request.params.id, request.body),
     );
 
     app.delete(
       '/goals/:id',
       {
         schema: {
+          tags: ['goals'],
+          security: [{ bearer: [] }],
           summary: 'Delete a goal',
           params: GoalIdParams,
           response: {
+            401: unauthorized,
             204: { type: 'null', description: 'Deleted' },
             400: badRequest,
             404: notFound,
+            429: tooMany,
             503: unavailable,
           },
         },
       },
       async (request, reply) => {
-        await service.remove(request.params.id);
+        await service.remove(request.accountId, request.params.id);
         return reply.code(204).send();
       },
     );

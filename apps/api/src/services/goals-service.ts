@@ -16,15 +16,16 @@ export interface CreatedGoal {
   replayed: boolean;
 }
 
+/** The goals use cases, each within one account's goals. */
 export interface GoalsService {
   /** The page as JSON with its ETag, from the cache when it holds it. */
-  listRepresentation(request: PageRequest): Promise<Representation>;
+  listRepresentation(accountId: number, request: PageRequest): Promise<Representation>;
   /** GoalSummary as JSON with its ETag, from the cache when it holds it. */
-  summaryRepresentation(): Promise<Representation>;
-  get(id: number): Promise<Goal>;
-  create(name: string, idempotencyKey?: string): Promise<CreatedGoal>;
-  update(id: number, changes: GoalChanges): Promise<Goal>;
-  remove(id: number): Promise<void>;
+  summaryRepresentation(accountId: number): Promise<Representation>;
+  get(accountId: number, id: number): Promise<Goal>;
+  create(accountId: number, name: string, idempotencyKey?: string): Promise<CreatedGoal>;
+  update(accountId: number, id: number, changes: GoalChanges): Promise<Goal>;
+  remove(accountId: number, id: number): Promise<void>;
 }
 
 const notFound = (id: number) => new NotFoundError(`There is no goal ${id}.`);
@@ -33,10 +34,13 @@ export interface GoalsServiceOptions {
   /** Lists and the summary, kept between writes. */
   cache: ReadCache;
   /**
-   * Tells the other instances that the goals changed, so they drop their caches; resolves
-   * once they have been told (never rejects: the write is committed whatever happens).
+   * Tells the other instances that an account's goals changed, so they drop what they cached
+   * of them; resolves once they have been told (never rejects: the write is committed
+   * whatever happens).
    */
-  announceChange: () => Promise<void>;
+  announceChange: (accountId: number) => Promise<void>;
+  /** Takes one write from the account's allowance, or throws 429. */
+  admitWrite: (accountId: number) => void;
 }
 
 /**
@@ -48,60 +52,65 @@ export interface GoalsServiceOptions {
  */
 export function goalsService(
   repository: GoalsRepository,
-  { cache, announceChange }: GoalsServiceOptions,
+  { cache, announceChange, admitWrite }: GoalsServiceOptions,
 ): GoalsService {
   /**
    * Every write statement sent is followed by an invalidation, whatever came of it: one that
    * failed (a lost connection, say) may still have committed.
    */
-  const write = async <T>(statement: Promise<T>): Promise<T> => {
+  const write = async <T>(accountId: number, send: () => Promise<T>): Promise<T> => {
+    admitWrite(accountId);
     let result: T;
     try {
-      result = await statement;
+      result = await send();
     } catch (error) {
-      cache.invalidate();
+      cache.invalidate(accountId);
       // Not awaited: an error response acknowledges nothing, and must not wait for this.
-      void announceChange();
+      void announceChange(accountId);
       throw error;
     }
-    cache.invalidate();
-    await announceChange();
+    cache.invalidate(accountId);
+    await announceChange(accountId);
     return result;
   };
 
-  const list = async ({
-    limit = GOALS_PAGE_DEFAULT_LIMIT,
-    after = 0,
-    done,
-  }: PageRequest): Promise<GoalPage> => {
+  const list = async (
+    accountId: number,
+    { limit = GOALS_PAGE_DEFAULT_LIMIT, after = 0, done }: PageRequest,
+  ): Promise<GoalPage> => {
     // One row more than asked says whether another page follows, without a COUNT.
-    const rows = await repository.findPage(after, limit + 1, done);
+    const rows = await repository.findPage(accountId, after, limit + 1, done);
     if (rows.length <= limit) return { goals: rows, next: null };
     const goals = rows.slice(0, limit);
     return { goals, next: goals[goals.length - 1]?.id ?? null };
   };
 
   return {
-    listRepresentation(request) {
+    listRepresentation(accountId, request) {
       const { limit = GOALS_PAGE_DEFAULT_LIMIT, after = 0, done } = request;
-      return cache.get(`list:${limit}:${after}:${done ?? 'all'}`, () => list(request));
+      return cache.get(accountId, `list:${limit}:${after}:${done ?? 'all'}`, () =>
+        list(accountId, request),
+      );
     },
 
-    summaryRepresentation() {
-      return cache.get('summary', () => repository.summary());
+    summaryRepresentation(accountId) {
+      return cache.get(accountId, 'summary', () => repository.summary(accountId));
     },
 
-    async get(id) {
-      const goal = await repository.find(id);
+    async get(accountId, id) {
+      const goal = await repository.find(accountId, id);
       if (!goal) throw notFound(id);
       return goal;
     },
 
-    async create(name, idempotencyKey) {
+    async create(accountId, name, idempotencyKey) {
       if (idempotencyKey === undefined) {
-        return { goal: await write(repository.insert(name)), replayed: false };
+        const goal = await write(accountId, () => repository.insert(accountId, name));
+        return { goal, replayed: false };
       }
-      const result = await write(repository.insertWithKey(name, idempotencyKey));
+      const result = await write(accountId, () =>
+        repository.insertWithKey(accountId, name, idempotencyKey),
+      );
       if (result.outcome === 'created') return { goal: result.goal, replayed: false };
       if (result.requestName !== name) {
         throw new AppError(
@@ -120,14 +129,14 @@ export function goalsService(
       return { goal: result.goal, replayed: true };
     },
 
-    async update(id, changes) {
-      const goal = await write(repository.update(id, changes));
+    async update(accountId, id, changes) {
+      const goal = await write(accountId, () => repository.update(accountId, id, changes));
       if (!goal) throw notFound(id);
       return goal;
     },
 
-    async remove(id) {
-      if (!(await write(repository.remove(id)))) throw notFound(id);
+    async remove(accountId, id) {
+      if (!(await write(accountId, () => repository.remove(accountId, id)))) throw notFound(id);
     },
   };
 }

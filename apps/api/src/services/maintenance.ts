@@ -1,5 +1,4 @@
 import type { BaseLogger } from 'pino';
-import type { GoalsRepository } from '../db/goals-repository.js';
 
 type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
 
@@ -14,35 +13,36 @@ export interface PruningOptions {
 export const IDEMPOTENCY_KEY_MAX_AGE_SECONDS = 24 * 60 * 60;
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
+/** A table kept small: deletes what is past keeping (given the key age); says how many. */
+export type Pruner = [what: string, prune: (maxAgeSeconds: number) => Promise<number>];
+
 /**
- * Deletes Idempotency-Keys older than a day, every hour, so the table stays the size of a
- * day's keyed creates. Each run walks the created_at index in bounded batches; instances
- * running it at once skip each other's rows. A run that fails (database away) is logged and
- * the next one tries again. Returns a function that stops it.
+ * Every hour, deletes what is past keeping: Idempotency-Keys older than a day (so the table
+ * stays the size of a day's keyed creates), ended sessions, old sign-in attempts. Each run
+ * walks an index in bounded batches; instances running it at once skip each other's rows. A
+ * run that fails (database away) is logged and the next one tries again. Returns a function
+ * that stops it.
  */
-export function pruneIdempotencyKeys(
-  repository: GoalsRepository,
-  log: Log,
-  options: PruningOptions = {},
-): () => void {
+export function pruneRegularly(pruners: Pruner[], log: Log, options: PruningOptions = {}) {
   const maxAgeSeconds = options.maxAgeSeconds ?? IDEMPOTENCY_KEY_MAX_AGE_SECONDS;
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    repository.pruneIdempotencyKeys(maxAgeSeconds).then(
-      (pruned) => {
-        running = false;
-        if (pruned > 0) log.info({ pruned }, 'pruned old idempotency keys');
-      },
-      (error: unknown) => {
-        running = false;
-        log.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'could not prune old idempotency keys; trying again later',
-        );
-      },
-    );
+    void (async () => {
+      for (const [what, prune] of pruners) {
+        try {
+          const pruned = await prune(maxAgeSeconds);
+          if (pruned > 0) log.info({ pruned }, `pruned ${what}`);
+        } catch (error) {
+          log.warn(
+            { err: error instanceof Error ? error.message : String(error) },
+            `could not prune ${what}; trying again later`,
+          );
+        }
+      }
+      running = false;
+    })();
   }, options.intervalMs ?? PRUNE_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);

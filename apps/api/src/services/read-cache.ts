@@ -40,7 +40,8 @@ interface Loading {
  *
  * It is trusted only while it is `live`, that is while this instance hears about every
  * change made anywhere (its LISTEN connection is up); otherwise every read goes to the
- * database. Any change drops everything. A read that began before a change is never kept,
+ * database. A change to an account's goals drops what is kept of them; a read that began
+ * before any change is never kept,
  * because the generation it began in is gone; concurrent misses of one key in one generation
  * share a single database read.
  */
@@ -73,8 +74,13 @@ export class ReadCache {
     };
   }
 
-  /** The cached representation of `key`, or `read()`'s result, kept when still current. */
-  async get(key: string, read: () => Promise<unknown>): Promise<Representation> {
+  /** An account's read named `name`, from memory, or `read()`'s result, kept if still current. */
+  async get(
+    accountId: number,
+    name: string,
+    read: () => Promise<unknown>,
+  ): Promise<Representation> {
+    const key = `${accountId}:${name}`;
     if (this.#live) {
       const hit = this.#entries.get(key);
       if (hit) {
@@ -104,12 +110,24 @@ export class ReadCache {
     return promise;
   }
 
-  /** Something changed: forget everything, including reads still in flight. */
-  invalidate(): void {
+  /**
+   * An account's goals changed (or, with no account, anything may have): forget what was
+   * kept of them, and every read still in flight.
+   */
+  invalidate(accountId?: number): void {
     this.#generation += 1;
-    this.#entries.clear();
     this.#loading.clear();
-    this.#bytes = 0;
+    if (accountId === undefined) {
+      this.#entries.clear();
+      this.#bytes = 0;
+      return;
+    }
+    const prefix = `${accountId}:`;
+    for (const [key, entry] of this.#entries) {
+      if (!key.startsWith(prefix)) continue;
+      this.#entries.delete(key);
+      this.#bytes -= entry.body.length;
+    }
   }
 
   /** Whether every change will be heard about from now on; either way, forget what was known. */

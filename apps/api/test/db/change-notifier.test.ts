@@ -40,9 +40,9 @@ describe('ChangeNotifier', () => {
   it('when writes announce while a NOTIFY is in flight, then they wait for one more, which they all share', async () => {
     const { listener, db, sent } = fakeChannels();
     const notifier = new ChangeNotifier(listener, db, 'goals_changed', 'me', silentLog);
-    const first = settled(notifier.announce());
+    const first = settled(notifier.announce('g:1'));
     await tick();
-    const later = Array.from({ length: 10 }, () => settled(notifier.announce()));
+    const later = Array.from({ length: 10 }, () => settled(notifier.announce('g:1')));
     await tick();
     expect(sent).toHaveLength(1);
     sent[0]?.finish(true);
@@ -61,7 +61,7 @@ describe('ChangeNotifier', () => {
   it('when the listener is down, then the NOTIFY goes through the pool', async () => {
     const { listener, db, sent } = fakeChannels({ listenerUp: false });
     const notifier = new ChangeNotifier(listener, db, 'goals_changed', 'me', silentLog);
-    const announced = notifier.announce();
+    const announced = notifier.announce('g:1');
     await tick();
     expect(sent.map((notify) => notify.via)).toEqual(['pool']);
     sent[0]?.finish(true);
@@ -74,7 +74,7 @@ describe('ChangeNotifier', () => {
     const notifier = new ChangeNotifier(listener, db, 'goals_changed', 'me', silentLog, {
       retryDelayMs: 20,
     });
-    const announced = settled(notifier.announce());
+    const announced = settled(notifier.announce('g:1'));
     await tick();
     // The database is gone, say: the write must not wait for it to come back.
     sent[0]?.finish(false);

@@ -11,7 +11,7 @@ import { openDatabase, type OpenedDatabase } from '../../src/db/connect.js';
 import { parseDatabaseSecret, SecretFormatError } from '../../src/db/credentials.js';
 import { migrate } from '../../src/db/migrations.js';
 import { loggerOptions } from '../../src/logger.js';
-import { postGoal } from '../helpers.js';
+import { postGoal, signUp } from '../helpers.js';
 
 const SECRET_ARN =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-goal-tracker-db-credentials-AbCdEf';
@@ -130,24 +130,25 @@ describe('credentials from AWS Secrets Manager (DB_SECRET_ARN)', () => {
       opened = await openDatabase(config.database, logger);
       await migrate(opened.db, { log: logger });
       const app = await buildApp({ db: opened.db, logger });
-      const created = await postGoal(app, 'Before rotation');
+      const person = await signUp(app);
+      const created = await postGoal(person, 'Before rotation');
       expect(created.statusCode).toBe(201);
       expect(fake.calls).toBe(1);
 
       // Rotation as AWS does it: the database gets the new password and the secret follows.
       await changePassword('second-password');
       fake.secret = secretWith('second-password');
-      const afterRotation = await app.inject({ method: 'GET', url: '/goals' });
+      const afterRotation = await person.inject({ method: 'GET', url: '/goals' });
       expect(afterRotation.statusCode).toBe(200);
       expect(afterRotation.json<{ goals: unknown[] }>().goals).toHaveLength(1);
       expect(fake.calls).toBe(2);
 
       // The database changed first and the secret lags: 503 until the secret catches up.
       await changePassword('third-password');
-      expect((await app.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(503);
+      expect((await person.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(503);
       fake.secret = secretWith('third-password');
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      const caughtUp = await postGoal(app, 'After');
+      const caughtUp = await postGoal(person, 'After');
       expect(caughtUp.statusCode).toBe(201);
       await app.close();
     } finally {

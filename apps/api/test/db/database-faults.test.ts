@@ -93,7 +93,7 @@ describe('when the database stops mid-run', () => {
     const api = await newApi();
     const acknowledged: number[] = [];
     for (let i = 0; i < 20; i += 1) {
-      const response = await api.app.inject({
+      const response = await api.inject({
         method: 'POST',
         url: '/goals',
         headers: json,
@@ -105,7 +105,7 @@ describe('when the database stops mid-run', () => {
 
     await server.stop();
     try {
-      expect((await api.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      expect((await api.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
       const probes = [
         { method: 'GET', url: '/ready' },
         { method: 'GET', url: '/goals' },
@@ -120,14 +120,14 @@ describe('when the database stops mid-run', () => {
         { method: 'DELETE', url: `/goals/${acknowledged[1]}` },
       ] as const;
       for (const probe of probes) {
-        const { result: response, ms } = await timed(() => api.app.inject(probe));
+        const { result: response, ms } = await timed(() => api.inject(probe));
         expect(response.statusCode, `${probe.method} ${probe.url}`).toBe(503);
         expect(ms).toBeLessThan(2000);
         expect(response.headers['retry-after']).toBe('1');
         expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
         expectGenericProblem(response.body);
       }
-      expect((await api.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      expect((await api.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     } finally {
       await server.start();
     }
@@ -135,15 +135,15 @@ describe('when the database stops mid-run', () => {
     const deadline = Date.now() + 5000;
     let ready = 0;
     while (Date.now() < deadline) {
-      ready = (await api.app.inject({ method: 'GET', url: '/ready' })).statusCode;
+      ready = (await api.inject({ method: 'GET', url: '/ready' })).statusCode;
       if (ready === 200) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(ready).toBe(200);
-    const page = await api.app.inject({ method: 'GET', url: '/goals?limit=100' });
+    const page = await api.inject({ method: 'GET', url: '/goals?limit=100' });
     expect(page.statusCode).toBe(200);
     expect(page.json<{ goals: Goal[] }>().goals.map((goal) => goal.id)).toEqual(acknowledged);
-    const after = await postGoal(api.app, 'After');
+    const after = await postGoal(api, 'After');
     expect(after.statusCode).toBe(201);
   });
 });
@@ -172,10 +172,10 @@ describe('when the database is down as the API boots', () => {
 describe('when every pooled connection is terminated by the server', () => {
   it('then the next requests succeed on fresh connections', async () => {
     const api = await newApi();
-    const goal = (await postGoal(api.app, 'Survivor')).json<Goal>();
+    const goal = (await postGoal(api, 'Survivor')).json<Goal>();
     // Fill the pool with several idle connections (reads by id: concurrent lists share one).
     await Promise.all(
-      Array.from({ length: 8 }, () => api.app.inject({ method: 'GET', url: `/goals/${goal.id}` })),
+      Array.from({ length: 8 }, () => api.inject({ method: 'GET', url: `/goals/${goal.id}` })),
     );
     expect(api.db.stats().idle).toBeGreaterThan(1);
 
@@ -190,24 +190,24 @@ describe('when every pooled connection is terminated by the server', () => {
     });
     expect(terminated).toBeGreaterThan(1);
 
-    const list = await api.app.inject({ method: 'GET', url: '/goals' });
+    const list = await api.inject({ method: 'GET', url: '/goals' });
     expect(list.statusCode).toBe(200);
     expect(list.json<{ goals: Goal[] }>().goals).toHaveLength(1);
-    const update = await api.app.inject({
+    const update = await api.inject({
       method: 'PATCH',
       url: `/goals/${goal.id}`,
       headers: json,
       payload: { done: true },
     });
     expect(update.statusCode).toBe(200);
-    const keyed = await api.app.inject({
+    const keyed = await api.inject({
       method: 'POST',
       url: '/goals',
       headers: { ...json, 'idempotency-key': 'after-terminate' },
       payload: { name: 'Keyed' },
     });
     expect(keyed.statusCode).toBe(201);
-    const plain = await postGoal(api.app, 'Plain');
+    const plain = await postGoal(api, 'Plain');
     expect(plain.statusCode).toBe(201);
   });
 });
@@ -216,7 +216,7 @@ describe('when the connection dies under a statement', () => {
   /** Sends the request while the table is locked, kills its backend, then lets the lock go. */
   function killMidStatement(api: TestApi, request: InjectOptions) {
     return withGoalsLocked(api, async (release, database) => {
-      const pending = api.app.inject(request);
+      const pending = api.inject(request);
       let killed = 0;
       // Not from the locker: inside its transaction pg_stat_activity would be a frozen snapshot.
       for (let attempt = 0; attempt < 50 && killed === 0; attempt += 1) {
@@ -252,7 +252,7 @@ describe('when the connection dies under a statement', () => {
     });
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('1');
-    const page = await api.app.inject({ method: 'GET', url: '/goals' });
+    const page = await api.inject({ method: 'GET', url: '/goals' });
     expect(page.json<{ goals: Goal[] }>().goals.length).toBeLessThanOrEqual(1);
   });
 });
@@ -262,7 +262,7 @@ describe('when 50 creates arrive at once', () => {
     const api = await newApi();
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        api.app.inject({
+        api.inject({
           method: 'POST',
           url: '/goals',
           headers: json,
@@ -273,7 +273,7 @@ describe('when 50 creates arrive at once', () => {
     expect(responses.map((response) => response.statusCode)).toEqual(Array(50).fill(201));
     const ids = new Set(responses.map((response) => response.json<Goal>().id));
     expect(ids.size).toBe(50);
-    const page = await api.app.inject({ method: 'GET', url: '/goals?limit=100' });
+    const page = await api.inject({ method: 'GET', url: '/goals?limit=100' });
     expect(
       page
         .json<{ goals: Goal[] }>()
@@ -288,10 +288,10 @@ describe('when no pooled connection frees up in time', () => {
     const api = await newApi({ poolMax: 1, connectTimeoutMs: 300 });
     await withGoalsLocked(api, async (release) => {
       // Holds the pool's only connection, waiting on the lock.
-      const blocked = api.app.inject({ method: 'GET', url: '/goals' });
+      const blocked = api.inject({ method: 'GET', url: '/goals' });
       await new Promise((resolve) => setTimeout(resolve, 100));
       const { result: waiting, ms } = await timed(() =>
-        api.app.inject({ method: 'GET', url: '/goals/1' }),
+        api.inject({ method: 'GET', url: '/goals/1' }),
       );
       expect(waiting.statusCode).toBe(503);
       expect(waiting.headers['retry-after']).toBe('1');
@@ -306,7 +306,7 @@ describe('when no pooled connection frees up in time', () => {
     const api = await newApi({ statementTimeoutMs: 300 });
     await withGoalsLocked(api, async () => {
       const { result: response, ms } = await timed(() =>
-        api.app.inject({ method: 'GET', url: '/goals' }),
+        api.inject({ method: 'GET', url: '/goals' }),
       );
       expect(response.statusCode).toBe(503);
       expect(ms).toBeLessThan(2000);

@@ -9,7 +9,7 @@ import { buildApp } from '../../src/app.js';
 import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrations.js';
 import { DatabaseUnavailableError } from '../../src/errors.js';
-import { silentLog, testDatabase } from '../helpers.js';
+import { signUp, silentLog, testDatabase } from '../helpers.js';
 
 const openssl = (...args: string[]) => promisify(execFile)('openssl', args);
 
@@ -114,7 +114,8 @@ describe('DB_SSL=verify-full', () => {
         await migrate(db, { log: silentLog });
         const app = await buildApp({ db });
         expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
-        expect((await app.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(200);
+        const person = await signUp(app);
+        expect((await person.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(200);
         await app.close();
       },
     );

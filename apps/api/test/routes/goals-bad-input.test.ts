@@ -12,7 +12,7 @@ let seed: Goal;
 beforeAll(async () => {
   server = await createTestServer();
   api = await createTestApi(await server.createDatabase('bad_input'));
-  const response = await postGoal(api.app, 'Seed');
+  const response = await postGoal(api, 'Seed');
   seed = response.json<Goal>();
 });
 afterAll(async () => {
@@ -22,12 +22,12 @@ afterAll(async () => {
 afterEach(async () => {
   // No rejected request ever writes a row.
   expect(await countGoals(api.db)).toBe(1);
-  const current = await api.app.inject({ method: 'GET', url: `/goals/${seed.id}` });
+  const current = await api.inject({ method: 'GET', url: `/goals/${seed.id}` });
   expect(current.json()).toEqual(seed);
 });
 
 async function send(options: InjectOptions): Promise<Response> {
-  return api.app.inject(options);
+  return api.inject(options);
 }
 
 function expectProblem(response: Response, status: number) {
@@ -181,7 +181,8 @@ describe('bad ids', () => {
     '0',
     '-1',
     '1.5',
-    '2147483648',
+    // One past the largest integer a JSON number holds exactly.
+    '9007199254740992',
     '99999999999999999999',
     '1e3',
     '0x10',
@@ -198,8 +199,8 @@ describe('bad ids', () => {
     expectProblem(await send({ method: 'DELETE', url: `/goals/${id}` }), 400);
   });
 
-  it('when the id is the largest 32-bit integer but absent, then 404 for all three', async () => {
-    const id = 2_147_483_647;
+  it('when the id is past 32 bits (ids are bigint) but absent, then 404 for all three', async () => {
+    const id = 2_147_483_648;
     expectProblem(await send({ method: 'GET', url: `/goals/${id}` }), 404);
     expectProblem(
       await send({ method: 'PATCH', url: `/goals/${id}`, headers: json, payload: { done: true } }),
@@ -219,7 +220,7 @@ describe('bad list queries', () => {
     ['limit', '1e1'],
     ['after', '-1'],
     ['after', 'first'],
-    ['after', '2147483648'],
+    ['after', '9007199254740992'],
     ['done', 'yes'],
     ['done', '1'],
     ['done', 'TRUE'],
@@ -230,5 +231,13 @@ describe('bad list queries', () => {
 
   it('when limit is given twice, then 400', async () => {
     expectProblem(await send({ method: 'GET', url: '/goals?limit=1&limit=2' }), 400);
+  });
+});
+
+describe('the largest id', () => {
+  it('when the id is 2^53 - 1, the largest a JSON number holds exactly, then 404, not 400', async () => {
+    const id = Number.MAX_SAFE_INTEGER;
+    expectProblem(await send({ method: 'GET', url: `/goals/${id}` }), 404);
+    expectProblem(await send({ method: 'DELETE', url: `/goals/${id}` }), 404);
   });
 });

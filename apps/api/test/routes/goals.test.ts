@@ -19,7 +19,7 @@ beforeEach(async () => {
 });
 
 function create(name: string, headers: Record<string, string> = {}) {
-  return postGoal(api.app, name, headers);
+  return postGoal(api, name, headers);
 }
 
 async function createGoal(name: string): Promise<Goal> {
@@ -29,7 +29,7 @@ async function createGoal(name: string): Promise<Goal> {
 }
 
 async function list(query: string): Promise<GoalPage> {
-  const response = await api.app.inject({ method: 'GET', url: `/goals${query}` });
+  const response = await api.inject({ method: 'GET', url: `/goals${query}` });
   expect(response.statusCode).toBe(200);
   return response.json<GoalPage>();
 }
@@ -51,7 +51,7 @@ describe('POST /goals', () => {
     const name = "Robert'); DROP TABLE goals;--";
     const goal = await createGoal(name);
     expect(goal.name).toBe(name);
-    const fetched = await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` });
+    const fetched = await api.inject({ method: 'GET', url: `/goals/${goal.id}` });
     expect(fetched.json<Goal>().name).toBe(name);
     expect((await list('')).goals).toHaveLength(1);
   });
@@ -65,13 +65,13 @@ describe('POST /goals', () => {
 describe('GET /goals/{id}', () => {
   it('when the goal exists, then 200 with it', async () => {
     const goal = await createGoal('Learn Rust');
-    const response = await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` });
+    const response = await api.inject({ method: 'GET', url: `/goals/${goal.id}` });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual(goal);
   });
 
   it('when no goal has the id, then 404 problem', async () => {
-    const response = await api.app.inject({ method: 'GET', url: '/goals/999999' });
+    const response = await api.inject({ method: 'GET', url: '/goals/999999' });
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({ status: 404, title: 'Not Found' });
@@ -81,7 +81,7 @@ describe('GET /goals/{id}', () => {
 describe('PATCH /goals/{id}', () => {
   it('when done is set, then the goal is done, its name unchanged, updatedAt moved on', async () => {
     const goal = await createGoal('Read a book');
-    const response = await api.app.inject({
+    const response = await api.inject({
       method: 'PATCH',
       url: `/goals/${goal.id}`,
       headers: json,
@@ -100,7 +100,7 @@ describe('PATCH /goals/{id}', () => {
 
   it('when the name is changed, then it is trimmed and stored', async () => {
     const goal = await createGoal('Old name');
-    const response = await api.app.inject({
+    const response = await api.inject({
       method: 'PATCH',
       url: `/goals/${goal.id}`,
       headers: json,
@@ -110,7 +110,7 @@ describe('PATCH /goals/{id}', () => {
   });
 
   it('when no goal has the id, then 404', async () => {
-    const response = await api.app.inject({
+    const response = await api.inject({
       method: 'PATCH',
       url: '/goals/424242',
       headers: json,
@@ -123,15 +123,11 @@ describe('PATCH /goals/{id}', () => {
 describe('DELETE /goals/{id}', () => {
   it('when the goal exists, then 204 and it is gone; deleting it again is 404', async () => {
     const goal = await createGoal('Temporary');
-    const deleted = await api.app.inject({ method: 'DELETE', url: `/goals/${goal.id}` });
+    const deleted = await api.inject({ method: 'DELETE', url: `/goals/${goal.id}` });
     expect(deleted.statusCode).toBe(204);
     expect(deleted.body).toBe('');
-    expect((await api.app.inject({ method: 'GET', url: `/goals/${goal.id}` })).statusCode).toBe(
-      404,
-    );
-    expect((await api.app.inject({ method: 'DELETE', url: `/goals/${goal.id}` })).statusCode).toBe(
-      404,
-    );
+    expect((await api.inject({ method: 'GET', url: `/goals/${goal.id}` })).statusCode).toBe(404);
+    expect((await api.inject({ method: 'DELETE', url: `/goals/${goal.id}` })).statusCode).toBe(404);
   });
 });
 
@@ -172,7 +168,7 @@ describe('GET /goals', () => {
     ];
     const first = await list('?limit=2');
     expect(first.goals.map((goal) => goal.id)).toEqual([a?.id, b?.id]);
-    await api.app.inject({ method: 'DELETE', url: `/goals/${a?.id}` });
+    await api.inject({ method: 'DELETE', url: `/goals/${a?.id}` });
     const second = await list(`?limit=2&after=${first.next}`);
     expect(second.goals.map((goal) => goal.id)).toEqual([c?.id, d?.id]);
   });
@@ -181,7 +177,7 @@ describe('GET /goals', () => {
     const goals: Goal[] = [];
     for (let i = 0; i < 6; i += 1) goals.push(await createGoal(`Goal ${i}`));
     for (const goal of goals.filter((_, index) => index % 2 === 0)) {
-      await api.app.inject({
+      await api.inject({
         method: 'PATCH',
         url: `/goals/${goal.id}`,
         headers: json,
@@ -247,7 +243,7 @@ describe('POST /goals with Idempotency-Key', () => {
 
   it('when the goal the key made was deleted, then 410 and no new goal', async () => {
     const first = await create('Short-lived', { 'idempotency-key': 'gone' });
-    await api.app.inject({ method: 'DELETE', url: first.headers.location as string });
+    await api.inject({ method: 'DELETE', url: first.headers.location });
     const again = await create('Short-lived', { 'idempotency-key': 'gone' });
     expect(again.statusCode).toBe(410);
     expect((await list('')).goals).toHaveLength(0);
@@ -264,7 +260,7 @@ describe('POST /goals with Idempotency-Key', () => {
 
 describe('GET /goals/summary', () => {
   async function summary(): Promise<GoalSummary> {
-    const response = await api.app.inject({ method: 'GET', url: '/goals/summary' });
+    const response = await api.inject({ method: 'GET', url: '/goals/summary' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     return response.json<GoalSummary>();
@@ -278,43 +274,41 @@ describe('GET /goals/summary', () => {
     const goals: Goal[] = [];
     for (let i = 0; i < 5; i += 1) goals.push(await createGoal(`Goal ${i}`));
     expect(await summary()).toEqual({ total: 5, done: 0, active: 5 });
-    for (const goal of goals.slice(0, 2)) await patchGoal(api.app, goal.id, { done: true });
+    for (const goal of goals.slice(0, 2)) await patchGoal(api, goal.id, { done: true });
     expect(await summary()).toEqual({ total: 5, done: 2, active: 3 });
-    await patchGoal(api.app, goals[0]?.id, { done: false });
+    await patchGoal(api, goals[0]?.id, { done: false });
     expect(await summary()).toEqual({ total: 5, done: 1, active: 4 });
-    await api.app.inject({ method: 'DELETE', url: `/goals/${goals[1]?.id}` });
-    await api.app.inject({ method: 'DELETE', url: `/goals/${goals[4]?.id}` });
+    await api.inject({ method: 'DELETE', url: `/goals/${goals[1]?.id}` });
+    await api.inject({ method: 'DELETE', url: `/goals/${goals[4]?.id}` });
     expect(await summary()).toEqual({ total: 3, done: 0, active: 3 });
   });
 
   it('when the path is /goals/summary, then it is never taken for a goal id', async () => {
     await createGoal('Only one');
-    const patched = await api.app.inject({
+    const patched = await api.inject({
       method: 'PATCH',
       url: '/goals/summary',
       headers: json,
       payload: { done: true },
     });
     expect(patched.statusCode).toBe(400);
-    expect((await api.app.inject({ method: 'DELETE', url: '/goals/summary' })).statusCode).toBe(
-      400,
-    );
+    expect((await api.inject({ method: 'DELETE', url: '/goals/summary' })).statusCode).toBe(400);
     expect(await summary()).toEqual({ total: 1, done: 0, active: 1 });
   });
 
   it('when the OpenAPI document is read, then it describes the route and its schema', async () => {
-    const document = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+    const document = (await api.inject({ method: 'GET', url: '/openapi.json' })).json<{
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     }>();
     const route = document.paths['/goals/summary']?.get;
-    expect(Object.keys(route?.responses ?? {}).sort()).toEqual(['200', '304', '503']);
+    expect(Object.keys(route?.responses ?? {}).sort()).toEqual(['200', '304', '401', '503']);
     expect(JSON.stringify(route?.responses['200'])).toMatch(/total[\s\S]*done[\s\S]*active/);
   });
 });
 
 describe('ETag and If-None-Match', () => {
   async function get(url: string, ifNoneMatch?: string) {
-    return api.app.inject({
+    return api.inject({
       method: 'GET',
       url,
       headers: ifNoneMatch === undefined ? {} : { 'if-none-match': ifNoneMatch },

@@ -2,7 +2,14 @@ import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgre
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { migrate } from '../../src/db/migrations.js';
-import { createTestApi, postGoal, silentLog, type TestApi, testDatabase } from '../helpers.js';
+import {
+  createTestApi,
+  postGoal,
+  signUp,
+  silentLog,
+  type TestApi,
+  testDatabase,
+} from '../helpers.js';
 
 let server: TestDatabases;
 let api: TestApi;
@@ -18,7 +25,7 @@ afterAll(async () => {
 
 describe('GET /health', () => {
   it('when the process runs, then 200 ok', async () => {
-    const response = await api.app.inject({ method: 'GET', url: '/health' });
+    const response = await api.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok' });
   });
@@ -26,7 +33,7 @@ describe('GET /health', () => {
 
 describe('GET /ready', () => {
   it('when the database answers and is migrated, then 200', async () => {
-    const response = await api.app.inject({ method: 'GET', url: '/ready' });
+    const response = await api.inject({ method: 'GET', url: '/ready' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ready' });
   });
@@ -35,15 +42,18 @@ describe('GET /ready', () => {
     const db = testDatabase(await server.createDatabase('unmigrated'));
     const app = await buildApp({ db });
     try {
+      // A well-formed token: checking it needs the database too.
+      const authorization = `Bearer ${'t'.repeat(43)}`;
       for (const url of ['/ready', '/goals', '/goals/1']) {
-        const response = await app.inject({ method: 'GET', url });
+        const response = await app.inject({ method: 'GET', url, headers: { authorization } });
         expect(response.statusCode, url).toBe(503);
         expect(response.headers['retry-after']).toBe('1');
       }
       expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
       await migrate(db, { log: silentLog });
       expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
-      expect((await app.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(200);
+      const person = await signUp(app);
+      expect((await person.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(200);
     } finally {
       await app.close();
       await db.close();
@@ -53,9 +63,9 @@ describe('GET /ready', () => {
 
 describe('GET /metrics', () => {
   it('when requests were served, then Prometheus text counts them by route and shows the pool', async () => {
-    await postGoal(api.app, 'Counted');
-    await api.app.inject({ method: 'GET', url: '/goals/123456' });
-    const response = await api.app.inject({ method: 'GET', url: '/metrics' });
+    await postGoal(api, 'Counted');
+    await api.inject({ method: 'GET', url: '/goals/123456' });
+    const response = await api.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain/);
     expect(response.body).toMatch(
@@ -69,7 +79,7 @@ describe('GET /metrics', () => {
 
 describe('GET /openapi.json and /docs', () => {
   it('when asked, then an OpenAPI 3 document describes every goals route and problem responses', async () => {
-    const response = await api.app.inject({ method: 'GET', url: '/openapi.json' });
+    const response = await api.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
     const document = response.json<{
       openapi: string;
@@ -92,7 +102,7 @@ describe('GET /openapi.json and /docs', () => {
   });
 
   it('when /docs is opened, then Swagger UI is served', async () => {
-    const response = await api.app.inject({ method: 'GET', url: '/docs/' });
+    const response = await api.inject({ method: 'GET', url: '/docs/' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/text\/html/);
     expect(response.body).toContain('swagger');

@@ -4,7 +4,14 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
 import { GOALS_CHANNEL } from '../../src/db/change-feed.js';
-import { createTestApi, json, patchGoal, postGoal, type TestApi } from '../helpers.js';
+import {
+  createTestApi,
+  json,
+  patchGoal,
+  postGoal,
+  TEST_SETTINGS,
+  type TestApi,
+} from '../helpers.js';
 
 // Two API instances (two apps, each with its own pool, listener and cache) on one database,
 // as behind the internal load balancer: what one writes, the other must list at once.
@@ -22,6 +29,9 @@ afterAll(async () => {
   await server?.dispose();
 });
 
+/** No goal cap: creates then run side by side, as in the benchmark, rather than one by one. */
+const UNCAPPED = { ...TEST_SETTINGS, limits: { ...TEST_SETTINGS.limits, goalsPerAccount: 0 } };
+
 /** How long another instance may keep listing the old goals after a write is acknowledged. */
 const MAX_STALE_MS = 1000;
 
@@ -38,15 +48,16 @@ async function twoInstances(
   tuning: AppTuning = {},
 ): Promise<{ url: string; writer: TestApi; reader: TestApi }> {
   const url = await server.createDatabase('coherence');
-  const writer = await createTestApi(url);
-  const reader = await createTestApi(url, {}, tuning);
+  const writer = await createTestApi(url, {}, {}, UNCAPPED);
+  // The same person, signed in on the other instance too.
+  const reader = await createTestApi(url, {}, tuning, UNCAPPED, writer.account.token);
   apis.push(writer, reader);
   await until(() => writer.cache.live && reader.cache.live, 5000);
   return { url, writer, reader };
 }
 
 function get(api: TestApi, url: string, ifNoneMatch?: string) {
-  return api.app.inject({
+  return api.inject({
     method: 'GET',
     url,
     headers: ifNoneMatch === undefined ? {} : { 'if-none-match': ifNoneMatch },
@@ -89,31 +100,31 @@ async function behindTheirBack(url: string, sql: string): Promise<void> {
 describe('two API instances on one database', () => {
   it('when goals are created, renamed, marked done and deleted through one, then the other lists each change within 1 s, with new ETags', async () => {
     const { writer, reader } = await twoInstances();
-    const first = (await postGoal(writer.app, 'first')).json<Goal>();
+    const first = (await postGoal(writer, 'first')).json<Goal>();
     const steps: { write: () => Promise<unknown>; expected: string[]; counts: GoalSummary }[] = [
       {
-        write: () => postGoal(writer.app, 'second'),
+        write: () => postGoal(writer, 'second'),
         expected: ['first', 'second'],
         counts: { total: 2, done: 0, active: 2 },
       },
       {
-        write: () => patchGoal(writer.app, first.id, { name: 'first, renamed' }),
+        write: () => patchGoal(writer, first.id, { name: 'first, renamed' }),
         expected: ['first, renamed', 'second'],
         counts: { total: 2, done: 0, active: 2 },
       },
       {
-        write: () => patchGoal(writer.app, first.id, { done: true }),
+        write: () => patchGoal(writer, first.id, { done: true }),
         expected: ['first, renamed (done)', 'second'],
         counts: { total: 2, done: 1, active: 1 },
       },
       {
-        write: () => writer.app.inject({ method: 'DELETE', url: `/goals/${first.id}` }),
+        write: () => writer.inject({ method: 'DELETE', url: `/goals/${first.id}` }),
         expected: ['second'],
         counts: { total: 1, done: 0, active: 1 },
       },
       {
         write: () =>
-          writer.app.inject({
+          writer.inject({
             method: 'POST',
             url: '/goals',
             headers: { ...json, 'idempotency-key': 'coherent' },
@@ -172,7 +183,7 @@ describe('two API instances on one database', () => {
     try {
       await names(reader);
       const created = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => postGoal(writer.app, `burst ${i}`)),
+        Array.from({ length: 40 }, (_, i) => postGoal(writer, `burst ${i}`)),
       );
       expect(created.map((response) => response.statusCode)).toEqual(Array(40).fill(201));
       await until(async () => (await summary(reader)).total === 40, MAX_STALE_MS);
@@ -187,7 +198,7 @@ describe('two API instances on one database', () => {
   it('when an instance loses its LISTEN connection, then it serves nothing from its cache until it listens again', async () => {
     // A slow reconnect leaves a wide window in which notifications cannot reach the reader.
     const { url, writer, reader } = await twoInstances({ listener: { reconnectDelayMs: 1500 } });
-    await postGoal(writer.app, 'before');
+    await postGoal(writer, 'before');
     await warm(reader, '/goals?limit=100');
 
     await behindTheirBack(
@@ -198,8 +209,11 @@ describe('two API instances on one database', () => {
     await until(() => !reader.cache.live, 2000);
 
     // Notifications sent now never reach the reader; it must read the database instead.
-    await postGoal(writer.app, 'while deaf');
-    await behindTheirBack(url, "INSERT INTO goals (goal_name) VALUES ('behind their back')");
+    await postGoal(writer, 'while deaf');
+    await behindTheirBack(
+      url,
+      `INSERT INTO goals (account_id, goal_name) VALUES (${writer.account.account.id}, 'behind their back')`,
+    );
     const hits = reader.cache.stats().hits;
     expect(await names(reader)).toEqual(['before', 'while deaf', 'behind their back']);
     expect(await names(reader)).toEqual(['before', 'while deaf', 'behind their back']);
@@ -209,13 +223,13 @@ describe('two API instances on one database', () => {
     // Listening again, it caches again, and hears the writer again.
     await until(() => reader.cache.live, 5000);
     await warm(reader, '/goals?limit=100');
-    await postGoal(writer.app, 'after');
+    await postGoal(writer, 'after');
     await until(async () => (await names(reader)).includes('after'), MAX_STALE_MS);
   });
 
   it('when PostgreSQL restarts, then both listen again by themselves and changes on one reach the other', async () => {
     const { writer, reader } = await twoInstances();
-    await postGoal(writer.app, 'before the restart');
+    await postGoal(writer, 'before the restart');
     await warm(reader, '/goals?limit=100');
 
     await server.stop();
@@ -232,7 +246,7 @@ describe('two API instances on one database', () => {
     await until(() => reader.cache.live && writer.cache.live, 5000);
     await until(async () => (await get(reader, '/goals?limit=100')).statusCode === 200, 5000);
     await names(reader);
-    await postGoal(writer.app, 'after the restart');
+    await postGoal(writer, 'after the restart');
     await until(
       async () =>
         JSON.stringify(await names(reader)) ===

@@ -31,10 +31,10 @@ async function keys(): Promise<string[]> {
 
 describe('idempotency key pruning', () => {
   it('when keys are older than a day, then they are deleted by themselves; younger keys stay and still replay', async () => {
-    const recent = await postGoal(api.app, 'recent', { 'idempotency-key': 'recent' });
-    const almost = await postGoal(api.app, 'almost a day', { 'idempotency-key': 'almost' });
-    await postGoal(api.app, 'old', { 'idempotency-key': 'old' });
-    await postGoal(api.app, 'older', { 'idempotency-key': 'older' });
+    const recent = await postGoal(api, 'recent', { 'idempotency-key': 'recent' });
+    const almost = await postGoal(api, 'almost a day', { 'idempotency-key': 'almost' });
+    await postGoal(api, 'old', { 'idempotency-key': 'old' });
+    await postGoal(api, 'older', { 'idempotency-key': 'older' });
     // One statement, so no pruning run sees some keys aged and others not yet.
     await api.db.session((query) =>
       query(`UPDATE idempotency_keys SET created_at = now() - CASE key
@@ -56,13 +56,13 @@ describe('idempotency key pruning', () => {
       ['recent', 'recent', recent],
       ['almost a day', 'almost', almost],
     ] as const) {
-      const again = await postGoal(api.app, name, { 'idempotency-key': key });
+      const again = await postGoal(api, name, { 'idempotency-key': key });
       expect(again.statusCode).toBe(201);
       expect(again.headers['idempotent-replayed']).toBe('true');
       expect(again.json<Goal>().id).toBe(first.json<Goal>().id);
     }
     // The goals the pruned keys made are kept; only the keys are forgotten.
-    const summary = await api.app.inject({ method: 'GET', url: '/goals/summary' });
+    const summary = await api.inject({ method: 'GET', url: '/goals/summary' });
     expect(summary.json()).toMatchObject({ total: 4 });
   });
 });

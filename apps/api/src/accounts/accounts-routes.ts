@@ -1,0 +1,201 @@
+import {
+  Account,
+  AccountCreated,
+  ChangePasswordInput,
+  Credentials,
+  DeleteAccountInput,
+  RecoveryInput,
+  SessionCreated,
+  SignUpInput,
+} from '@goal-tracker/contract';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { badRequest, problemResponse, unavailable } from '../routes/schemas.js';
+import type { AccountsService } from './accounts-service.js';
+
+/** Emails are trimmed before validation; passwords are taken exactly as given. */
+function trimEmail(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  const body = request.body as { email?: unknown } | null | undefined;
+  if (typeof body === 'object' && body !== null && typeof body.email === 'string') {
+    body.email = body.email.trim();
+  }
+  done();
+}
+
+const unauthorized = problemResponse(
+  'No valid session token (see WWW-Authenticate), or wrong credentials',
+);
+const tooMany = problemResponse('Too many attempts; Retry-After says when to try again');
+const weak = problemResponse('The new password is too short, too long, common, or the email');
+
+export function accountsRoutes(
+  service: AccountsService,
+  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+): FastifyPluginAsyncTypebox {
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
+  return async (app) => {
+    app.post(
+      '/accounts',
+      {
+        preValidation: trimEmail,
+        schema: {
+          tags: ['accounts'],
+          summary: 'Sign up: create an account and its first session',
+          description:
+            'Answers the session token and a one-time recovery code, shown only now. No email is sent.',
+          body: SignUpInput,
+          response: {
+            201: AccountCreated,
+            400: badRequest,
+            409: problemResponse('An account with this email already exists'),
+            422: weak,
+            429: tooMany,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        const created = await service.signUp(request.body.email, request.body.password, request.ip);
+        return reply.code(201).header('cache-control', 'no-store').send(created);
+      },
+    );
+
+    app.post(
+      '/sessions',
+      {
+        preValidation: trimEmail,
+        schema: {
+          tags: ['sessions'],
+          summary: 'Sign in with email and password',
+          body: Credentials,
+          response: {
+            201: SessionCreated,
+            400: badRequest,
+            401: unauthorized,
+            429: tooMany,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        const session = await service.signIn(request.body.email, request.body.password, request.ip);
+        return reply.code(201).header('cache-control', 'no-store').send(session);
+      },
+    );
+
+    app.post(
+      '/account/recovery',
+      {
+        preValidation: trimEmail,
+        schema: {
+          tags: ['accounts'],
+          summary: 'Reset the password with the recovery code',
+          description:
+            'Ends every session and answers a new one, with a new recovery code that replaces the used one.',
+          body: RecoveryInput,
+          response: {
+            201: AccountCreated,
+            400: badRequest,
+            401: unauthorized,
+            422: weak,
+            429: tooMany,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { email, recoveryCode, newPassword } = request.body;
+        const recovered = await service.recover(email, recoveryCode, newPassword, request.ip);
+        return reply.code(201).header('cache-control', 'no-store').send(recovered);
+      },
+    );
+
+    // Everything below needs a session.
+    app.delete(
+      '/sessions/current',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['sessions'],
+          summary: 'Sign out: the token stops working at once, on every instance',
+          security: [{ bearer: [] }],
+          response: {
+            204: { type: 'null', description: 'Signed out' },
+            401: unauthorized,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        await service.signOut(request.sessionToken);
+        return reply.code(204).send();
+      },
+    );
+
+    app.get(
+      '/account',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['accounts'],
+          summary: 'The signed-in account',
+          security: [{ bearer: [] }],
+          response: { 200: Account, 401: unauthorized, 503: unavailable },
+        },
+      },
+      (request) => service.account(request.accountId),
+    );
+
+    app.delete(
+      '/account',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['accounts'],
+          summary: 'Delete the account with its goals, sessions and passkeys',
+          security: [{ bearer: [] }],
+          body: DeleteAccountInput,
+          response: {
+            204: { type: 'null', description: 'Deleted, with everything it held' },
+            400: badRequest,
+            401: unauthorized,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        await service.deleteAccount(request.accountId, request.body.password);
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      '/account/password',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['accounts'],
+          summary: 'Change the password: every session ends, and a new one is answered',
+          security: [{ bearer: [] }],
+          body: ChangePasswordInput,
+          response: {
+            201: SessionCreated,
+            400: badRequest,
+            401: unauthorized,
+            422: weak,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { currentPassword, newPassword } = request.body;
+        const session = await service.changePassword(
+          request.accountId,
+          currentPassword,
+          newPassword,
+        );
+        return reply.code(201).header('cache-control', 'no-store').send(session);
+      },
+    );
+  };
+}

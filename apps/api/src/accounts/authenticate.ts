@@ -1,0 +1,32 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '../errors.js';
+import type { SessionCache } from './session-cache.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The signed-in account; set on routes behind `authenticate`. */
+    accountId: number;
+    /** The session token the request came with; set on routes behind `authenticate`. */
+    sessionToken: string;
+  }
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/** The token of an `Authorization: Bearer` header, if the request has one. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  return header === undefined ? undefined : (BEARER.exec(header)?.[1] ?? '');
+}
+
+/** An onRequest hook: a request without a live session token ends here with 401. */
+export function authenticate(sessions: SessionCache) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const token = bearerToken(request);
+    if (token === undefined) throw new UnauthorizedError(false);
+    const accountId = await sessions.accountFor(token);
+    if (accountId === undefined) throw new UnauthorizedError(true);
+    request.accountId = accountId;
+    request.sessionToken = token;
+  };
+}
