@@ -16,8 +16,10 @@ import type { ApiConfig } from './config.js';
 import {
   ChangeListener,
   ChangeNotifier,
+  EchoWatch,
   EVERYTHING,
   GOALS_CHANNEL,
+  notifyNow,
   parseChangePayload,
   type ChangeListenerOptions,
   type NotifierOptions,
@@ -126,13 +128,17 @@ export async function buildApp({
   // a NOTIFY naming the accounts whose goals (g:ID) or sessions (s:ID) changed, after this
   // instance's id, which lets it skip its own.
   const instanceId = randomUUID();
+  const echoes = new EchoWatch();
   const listener = new ChangeListener(
     db,
     GOALS_CHANNEL,
     {
       onChange: (payload) => {
         const { sender, topics } = parseChangePayload(payload);
-        if (sender === instanceId) return;
+        if (sender === instanceId) {
+          echoes.heard(topics);
+          return;
+        }
         const ended = new Set<number>();
         for (const topic of topics) {
           if (topic === EVERYTHING) {
@@ -149,6 +155,7 @@ export async function buildApp({
       onListening: (listening) => {
         cache.setLive(listening);
         sessions.setLive(listening);
+        if (!listening) echoes.releaseAll();
       },
     },
     app.log,
@@ -189,10 +196,17 @@ export async function buildApp({
         announceEnded: async (accountId, { goals = false } = {}) => {
           sessions.forgetAccounts(new Set([accountId]));
           if (goals) cache.invalidate(accountId);
-          await Promise.all([
-            notifier.announce(`s:${accountId}`),
-            goals ? notifier.announce(`g:${accountId}`) : undefined,
-          ]);
+          const topics = goals ? [`s:${accountId}`, `g:${accountId}`] : [`s:${accountId}`];
+          // Answered only once the other instances have surely heard: see EchoWatch.
+          const heard = topics.map((topic) => echoes.heardBack(topic, listener.listening));
+          try {
+            await notifyNow(db, GOALS_CHANNEL, instanceId, topics);
+          } catch {
+            // The database is away: the notifier keeps sending until one gets through.
+            await Promise.all(topics.map((topic) => notifier.announce(topic)));
+            return;
+          }
+          await Promise.all(heard);
         },
       }),
       signedIn,

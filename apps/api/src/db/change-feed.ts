@@ -295,3 +295,60 @@ export class ChangeNotifier {
     this.#retry.unref();
   }
 }
+
+const ECHO_WAIT_MS = 1000;
+
+/**
+ * Sends one NOTIFY now, over a pooled connection: not the listening one, so that its echo
+ * comes back to this instance the way it reaches every other (see EchoWatch).
+ */
+export async function notifyNow(
+  db: Pick<Database, 'query'>,
+  channel: string,
+  sender: string,
+  topics: readonly string[],
+): Promise<void> {
+  await db.query(notifyStatement, [channel, changePayload(sender, topics)], { idempotent: true });
+}
+
+/**
+ * Waits until this instance's own NOTIFY of a topic, sent over another connection, comes back
+ * over its LISTEN connection. PostgreSQL signals every listening connection alike when the
+ * NOTIFY commits; once the echo is back here, the other instances' connections have had it as
+ * long, so a request reaching another instance after the reply finds it already heard. Used
+ * where "at once" matters: an ended session must not work on another instance a moment later.
+ */
+export class EchoWatch {
+  readonly #waiting = new Map<string, Set<() => void>>();
+
+  /** Resolves on the echo of `topic`, at once when not listening, and after a second at most. */
+  heardBack(topic: string, listening: boolean): Promise<void> {
+    if (!listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.#waiting.get(topic) ?? new Set();
+      this.#waiting.set(topic, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.#waiting.get(topic) === waiters) this.#waiting.delete(topic);
+        resolve();
+      };
+      const timer = setTimeout(done, ECHO_WAIT_MS);
+      timer.unref();
+      waiters.add(done);
+    });
+  }
+
+  /** This instance's own notification came back with these topics. */
+  heard(topics: readonly string[]): void {
+    const all = topics.includes(EVERYTHING);
+    for (const [topic, waiters] of [...this.#waiting]) {
+      if (all || topics.includes(topic)) for (const done of [...waiters]) done();
+    }
+  }
+
+  /** Not listening any more: nothing will come back. */
+  releaseAll(): void {
+    for (const waiters of [...this.#waiting.values()]) for (const done of [...waiters]) done();
+  }
+}

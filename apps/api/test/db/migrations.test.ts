@@ -3,10 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AccountCreated } from '@goal-tracker/contract';
+import { buildApp } from '../../src/app.js';
 import type { Database } from '../../src/db/database.js';
-import { migrate, readMigrations } from '../../src/db/migrations.js';
+import { migrate, readMigrations, splitStatements } from '../../src/db/migrations.js';
 import { MIGRATIONS_DIR } from '../../src/paths.js';
-import { silentLog, testDatabase } from '../helpers.js';
+import {
+  createTestApi,
+  injectAs,
+  json,
+  postGoal,
+  silentLog,
+  TEST_PASSWORD,
+  TEST_SETTINGS,
+  testDatabase,
+  uniqueEmail,
+} from '../helpers.js';
 
 let server: TestDatabases;
 const databases: Database[] = [];
@@ -147,5 +159,145 @@ describe('migrate', () => {
   it('when a file is not named NNN_name.sql, then reading the migrations fails and says which', async () => {
     const directory = await migrationsDirectory({ 'create-things.sql': 'SELECT 1;' });
     await expect(readMigrations(directory)).rejects.toThrow(/create-things\.sql/);
+  });
+});
+
+describe('no-transaction migrations', () => {
+  it('when a file is split, then a dollar-quoted body with semicolons stays one statement and comments are dropped', () => {
+    const sql = `-- migrate: no-transaction
+-- a comment
+DO $$
+BEGIN
+  PERFORM 1;
+  PERFORM 2;
+END
+$$;
+
+CREATE INDEX CONCURRENTLY x ON t (a);
+-- trailing comment
+`;
+    const statements = splitStatements(sql);
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/DO \$\$[\s\S]*PERFORM 2;[\s\S]*\$\$;$/);
+    expect(statements[1]).toMatch(/^CREATE INDEX CONCURRENTLY x ON t \(a\);$/m);
+  });
+
+  it('when a migration says no-transaction, then CREATE INDEX CONCURRENTLY runs, and only files saying so run that way', async () => {
+    const directory = await migrationsDirectory({
+      '001_table.sql': 'CREATE TABLE t (a int);',
+      '002_index.sql': '-- migrate: no-transaction\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);\n',
+    });
+    const migrations = await readMigrations(directory);
+    expect(migrations.map((migration) => migration.transactional)).toEqual([true, false]);
+    const db = open(await server.createDatabase('concurrently'));
+    expect(await migrate(db, { log: silentLog, directory })).toEqual([1, 2]);
+    const indexes = await rows<{ indexname: string }>(
+      db,
+      "SELECT indexname FROM pg_indexes WHERE tablename = 't'",
+    );
+    expect(indexes).toEqual([{ indexname: 't_a_idx' }]);
+  });
+});
+
+describe('accounts over goals from before them (005 to 007)', () => {
+  async function upTo(version: number): Promise<string> {
+    const directory = await migrationsDirectory({});
+    for (const migration of await readMigrations()) {
+      if (migration.version > version) continue;
+      const file = `${String(migration.version).padStart(3, '0')}_${migration.name}.sql`;
+      await copyFile(join(MIGRATIONS_DIR, file), join(directory, file));
+    }
+    return directory;
+  }
+
+  it('when goals exist, then they keep their ids as bigint, the sequence goes on, and the first account to sign up adopts them once', async () => {
+    const url = await server.createDatabase('adoption');
+    const db = open(url);
+    await migrate(db, { log: silentLog, directory: await upTo(4) });
+    await db.session(async (query) => {
+      await query("INSERT INTO goals (goal_name) VALUES ('Old one'), ('Old two'), ('Old three')");
+      await query("UPDATE goals SET done = true WHERE goal_name = 'Old two'");
+      await query(
+        "INSERT INTO idempotency_keys (key, request_name, goal_id) VALUES ('k', 'Old one', 1)",
+      );
+    });
+    const before = await rows<{ id: number; goal_name: string }>(
+      db,
+      'SELECT id, goal_name FROM goals ORDER BY id',
+    );
+
+    await migrate(db, { log: silentLog });
+    const types = await rows<{ table_name: string; column_name: string; data_type: string }>(
+      db,
+      `SELECT table_name, column_name, data_type FROM information_schema.columns
+       WHERE (table_name, column_name) IN (('goals', 'id'), ('goals', 'account_id'), ('idempotency_keys', 'goal_id'))
+       ORDER BY table_name, column_name`,
+    );
+    expect(types.map((type) => type.data_type)).toEqual(['bigint', 'bigint', 'bigint']);
+    const after = await rows<{ id: string; goal_name: string; account_id: null }>(
+      db,
+      'SELECT id, goal_name, account_id FROM goals ORDER BY id',
+    );
+    expect(after.map((row) => ({ id: Number(row.id), goal_name: row.goal_name }))).toEqual(before);
+    expect(after.every((row) => row.account_id === null)).toBe(true);
+    // Nothing of the copy is left: no id_big, trigger or function.
+    const leftovers = await rows(
+      db,
+      `SELECT 1 FROM information_schema.columns WHERE table_name = 'goals' AND column_name IN ('id_big', 'id_integer')
+       UNION ALL SELECT 1 FROM pg_trigger WHERE tgname = 'goals_copy_id_to_id_big'`,
+    );
+    expect(leftovers).toEqual([]);
+    const invalid = await rows(db, 'SELECT 1 FROM pg_index WHERE NOT indisvalid');
+    expect(invalid).toEqual([]);
+
+    const api = await createTestApi(url);
+    try {
+      // createTestApi signed one account up: it was the first, so the goals are its own.
+      const adopted = await api.inject({ method: 'GET', url: '/goals' });
+      expect(adopted.json<{ goals: { name: string }[] }>().goals.map((goal) => goal.name)).toEqual([
+        'Old one',
+        'Old two',
+        'Old three',
+      ]);
+      const created = await postGoal(api, 'New one');
+      expect(created.json<{ id: number }>().id).toBe(4);
+
+      const second = await api.app.inject({
+        method: 'POST',
+        url: '/accounts',
+        headers: json,
+        payload: { email: uniqueEmail('second'), password: TEST_PASSWORD },
+      });
+      expect(second.json<AccountCreated>().adoptedGoals).toBeUndefined();
+      const theirs = await injectAs(api.app, second.json<AccountCreated>().token, {
+        method: 'GET',
+        url: '/goals',
+      });
+      expect(theirs.json<{ goals: unknown[] }>().goals).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('when the first account signs up, then the answer says how many goals it received', async () => {
+    const url = await server.createDatabase('adoption_count');
+    const db = open(url);
+    await migrate(db, { log: silentLog, directory: await upTo(4) });
+    await db.session((query) =>
+      query("INSERT INTO goals (goal_name) SELECT 'Old ' || n FROM generate_series(1, 25) n"),
+    );
+    await migrate(db, { log: silentLog });
+    const app = await buildApp({ db, settings: TEST_SETTINGS });
+    try {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/accounts',
+        headers: json,
+        payload: { email: uniqueEmail('first'), password: TEST_PASSWORD },
+      });
+      expect(response.json<AccountCreated>().adoptedGoals).toBe(25);
+    } finally {
+      await app.close();
+    }
   });
 });

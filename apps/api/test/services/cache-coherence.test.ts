@@ -9,6 +9,8 @@ import {
   json,
   patchGoal,
   postGoal,
+  signUp,
+  TEST_PASSWORD,
   TEST_SETTINGS,
   type TestApi,
 } from '../helpers.js';
@@ -253,5 +255,66 @@ describe('two API instances on one database', () => {
         JSON.stringify(['before the restart', 'after the restart']),
       MAX_STALE_MS,
     );
+  });
+});
+
+/**
+ * How long after a sign-out is answered another instance may still take the token: the
+ * reply waits until the NOTIFY is back on this instance's own LISTEN connection, so what is
+ * left is PostgreSQL handing it to the other listening connections, a few milliseconds.
+ */
+const MAX_REVOCATION_LAG_MS = 250;
+
+async function refusedSoon(api: TestApi, url: string) {
+  await until(async () => (await get(api, url)).statusCode === 401, MAX_REVOCATION_LAG_MS);
+}
+
+describe('accounts across two instances', () => {
+  it('when a token signs out on one instance, then the other, which remembered it, refuses it within milliseconds', async () => {
+    const { writer, reader } = await twoInstances();
+    // The reader remembers the session from its first use.
+    await warm(reader, '/goals?limit=100');
+    const signOut = await writer.inject({ method: 'DELETE', url: '/sessions/current' });
+    expect(signOut.statusCode).toBe(204);
+    await refusedSoon(reader, '/goals?limit=100');
+  });
+
+  it('when the password changes on one instance, then the old token is refused on the other within milliseconds', async () => {
+    const { writer, reader } = await twoInstances();
+    await warm(reader, '/goals?limit=100');
+    const changed = await writer.inject({
+      method: 'POST',
+      url: '/account/password',
+      headers: json,
+      payload: { currentPassword: TEST_PASSWORD, newPassword: 'another long passphrase' },
+    });
+    expect(changed.statusCode).toBe(201);
+    await refusedSoon(reader, '/goals/summary');
+  });
+
+  it("when one account's lists are cached on an instance, then another account there sees only its own, and a write by either drops only the writer's", async () => {
+    const { writer, reader } = await twoInstances();
+    await postGoal(writer, 'private to the first');
+    await warm(reader, '/goals?limit=100');
+    const stranger = await signUp(reader.app);
+    const theirs = await stranger.inject({ method: 'GET', url: '/goals?limit=100' });
+    expect(theirs.json<GoalPage>().goals).toEqual([]);
+    expect((await stranger.inject({ method: 'GET', url: '/goals/summary' })).json()).toEqual({
+      total: 0,
+      done: 0,
+      active: 0,
+    });
+    // The stranger writes through the reader: the first account's cached list survives it.
+    const hits = reader.cache.stats().hits;
+    await postGoal(stranger, 'the stranger’s own');
+    expect(await names(reader)).toEqual(['private to the first']);
+    expect(reader.cache.stats().hits).toBe(hits + 1);
+    // And the first account's writes on the other instance reach the reader.
+    await postGoal(writer, 'second of the first');
+    await until(async () => (await names(reader)).length === 2, MAX_STALE_MS);
+    const strangerList = await stranger.inject({ method: 'GET', url: '/goals?limit=100' });
+    expect(strangerList.json<GoalPage>().goals.map((goal) => goal.name)).toEqual([
+      'the stranger’s own',
+    ]);
   });
 });
