@@ -16,7 +16,7 @@ import {
   resourcePrefix,
   type TierName,
 } from './naming.js';
-import { Network, SubnetGroup } from './network.js';
+import { Network, SubnetGroup, VPC_CIDR } from './network.js';
 import { Observability } from './observability.js';
 import { Registry } from './registry.js';
 import { SecurityGroups } from './security-groups.js';
@@ -151,8 +151,17 @@ export class EnvironmentStack extends Stack {
         DB_SECRET_ARN: this.database.secret.secretArn,
         DB_SSL: 'verify-full',
         DB_SSL_CA: RDS_CA_BUNDLE_PATH,
+        // The web tier and both load balancers are inside the VPC: the client address the
+        // sign-in limits count is the nearest X-Forwarded-For entry outside it.
+        TRUSTED_PROXIES: VPC_CIDR,
+        // Passkeys belong to the site people open: the public load balancer's name.
+        WEBAUTHN_RP_ID: this.loadBalancers.frontend.loadBalancer.loadBalancerDnsName,
+        WEBAUTHN_ORIGINS: this.loadBalancers.frontend.url,
       }),
-      frontend: tier('frontend', FRONTEND_PORT, { API_URL: this.loadBalancers.backend.url }),
+      frontend: tier('frontend', FRONTEND_PORT, {
+        API_URL: this.loadBalancers.backend.url,
+        TRUSTED_PROXIES: VPC_CIDR,
+      }),
     };
     this.database.secret.grantRead(this.tiers.backend.role);
     for (const name of ['frontend', 'backend'] as const) {

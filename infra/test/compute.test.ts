@@ -440,11 +440,12 @@ describe('app tiers: user data', () => {
     },
   );
 
-  it('when the frontend starts, then its API_URL is the internal ALB on 8080', () => {
+  it('when the frontend starts, then its API_URL is the internal ALB on 8080, and it trusts the VPC as proxies', () => {
     const internal = logicalId(dev, 'InternalLoadBalancer');
     expect(userDataOf(dev, 'Frontend')).toMatch(
       new RegExp(`\\n {2}'API_URL=http://GETATT_${internal}_DNSName:8080'\\n`),
     );
+    expect(userDataOf(dev, 'Frontend')).toContain(`\n  'TRUSTED_PROXIES=10.0.0.0/16'\n`);
   });
 
   it('when the backend starts, then it gets the secret ARN, verified TLS to RDS and its region', () => {
@@ -457,6 +458,8 @@ describe('app tiers: user data', () => {
       'DB_SSL=verify-full',
       'DB_SSL_CA=/app/certs/rds-global-bundle.pem',
       'AWS_REGION=us-east-1',
+      'TRUSTED_PROXIES=10.0.0.0/16',
+      `WEBAUTHN_RP_ID=GETATT_${logicalId(dev, 'PublicLoadBalancer')}_DNSName`,
     ]) {
       expect(script).toContain(`\n  '${variable}'\n`);
     }

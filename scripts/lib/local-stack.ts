@@ -171,7 +171,12 @@ export async function runStack(mode: StackMode): Promise<void> {
       port: apiPort,
       readyPath: '/ready',
       entry: { start: 'apps/api/dist/main.js', dev: 'apps/api/src/main.ts' },
-      env: {},
+      env: {
+        // The web tier runs here on loopback and says who its clients are in X-Forwarded-For.
+        TRUSTED_PROXIES: process.env.TRUSTED_PROXIES ?? '127.0.0.1',
+        // Passkeys need a secure context: http://localhost is one, http://127.0.0.1 is not.
+        WEBAUTHN_ORIGINS: process.env.WEBAUTHN_ORIGINS ?? `http://localhost:${webPort}`,
+      },
       watches: ['apps/api/src', 'apps/api/migrations', 'packages/contract/src'],
     },
     {

