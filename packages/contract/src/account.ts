@@ -11,7 +11,10 @@ export const EMAIL_MAX_LENGTH = 254;
  * One "@" with something on both sides and no spaces: enough to catch a typo in the wrong
  * field. No email is ever sent, so nothing stricter would prove the address works.
  */
-export const EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+$';
+export const EMAIL_PATTERN = '^[^\\s@\\ud800-\\udfff]+@[^\\s@\\ud800-\\udfff]+$';
+
+/** No lone surrogate (half a character): it would hash as U+FFFD, like any other half. */
+const WHOLE_CHARACTERS = '^[^\\ud800-\\udfff]*$';
 
 export const Email = Type.String({
   minLength: 3,
@@ -26,13 +29,18 @@ export const Email = Type.String({
  */
 export const Password = Type.String({
   minLength: 1,
+  pattern: WHOLE_CHARACTERS,
   // UTF-16 units: 128 characters of up to two units each.
   maxLength: 2 * PASSWORD_MAX_LENGTH,
   description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, any characters, not a common password or the email`,
 });
 
 /** A password given to prove who one is: bounded, never checked against the rules. */
-const GivenPassword = Type.String({ minLength: 1, maxLength: 2 * PASSWORD_MAX_LENGTH });
+const GivenPassword = Type.String({
+  minLength: 1,
+  maxLength: 2 * PASSWORD_MAX_LENGTH,
+  pattern: WHOLE_CHARACTERS,
+});
 
 export const AccountId = Type.Integer({ minimum: 1, maximum: GOAL_ID_MAX });
 

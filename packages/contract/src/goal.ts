@@ -12,11 +12,13 @@ export const GOAL_ID_MAX = Number.MAX_SAFE_INTEGER;
 
 /**
  * A name after trimming: 1 to 255 characters, none of them control characters
- * (C0, DEL or C1), so a name always renders as one line of plain text.
+ * (C0, DEL or C1), so a name always renders as one line of plain text. Read with the `u`
+ * flag (as Ajv and HTML read patterns), the surrogate range matches only a lone surrogate:
+ * half a character, which PostgreSQL would store as U+FFFD.
  */
-export const GOAL_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]+$';
+export const GOAL_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]+$';
 
-const controlCharacters = new RegExp(GOAL_NAME_PATTERN);
+const controlCharacters = new RegExp(GOAL_NAME_PATTERN, 'u');
 
 export const GoalName = Type.String({
   minLength: 1,

@@ -24,3 +24,14 @@ describe('checkGoalName', () => {
     expect(checkGoalName('a\u007fb').problem).toBe('control-characters');
   });
 });
+
+describe('lone surrogates', () => {
+  it('when a name holds half a character (a lone surrogate), then it is refused like a control character', () => {
+    expect(checkGoalName('a\ud800').problem).toBe('control-characters');
+    expect(checkGoalName('\udc00b').problem).toBe('control-characters');
+  });
+
+  it('when a name holds whole characters outside the basic plane, then it is fine', () => {
+    expect(checkGoalName('🎯 and 𝄞').problem).toBeUndefined();
+  });
+});

@@ -113,21 +113,24 @@ function isLostConnection(error: unknown): boolean {
   return error instanceof Error && LOST_CONNECTION_MESSAGE.test(error.message);
 }
 
+/** Socket and TLS failures: the server could not be reached, or not trusted. */
+const UNREACHABLE_CODE =
+  /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ERR_TLS_\w+|\w*CERT\w*|UNABLE_TO_\w+)$/;
+/** pg's own messages for connect and pool timeouts and connections lost. */
+const UNREACHABLE_MESSAGE =
+  /^(timeout expired|timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Query read timeout|The server does not support SSL connections)$/;
+
 /**
  * True when the error says the database is out of reach (refused, timed out, shutting down,
  * TLS or authentication failing) rather than that a statement was wrong. Such errors become
- * 503 with Retry-After; the rest are bugs and become 500.
+ * 503 with Retry-After; anything else is a bug and becomes 500, never passed off as an outage.
  */
 export function isUnavailable(error: unknown): boolean {
   const state = sqlState(error);
   if (state !== undefined) return UNAVAILABLE_SQLSTATE.test(state);
-  // Without a SQLSTATE the error comes from the socket, TLS or pg's own connect and pool
-  // timeouts: all of them mean the server could not be reached.
-  if (errorCode(error) !== undefined) return true;
-  return (
-    error instanceof Error &&
-    /connect|Connection|terminated|timeout|queryable|pool/i.test(error.message)
-  );
+  const code = errorCode(error);
+  if (code !== undefined) return UNREACHABLE_CODE.test(code);
+  return error instanceof Error && UNREACHABLE_MESSAGE.test(error.message);
 }
 
 function toAppError(error: unknown): unknown {

@@ -105,3 +105,14 @@ describe('creates arriving together', () => {
     expect(await countGoals(api.db)).toBe(23);
   });
 });
+
+describe('a create named with half a character', () => {
+  it('when it arrives together with a good one, then it alone is refused (400) and only the good one is stored, with its own name', async () => {
+    const api = await newApi();
+    const [bad, good] = await Promise.all([postGoal(api, 'a\ud800'), postGoal(api, 'a\ufffd')]);
+    expect(bad.statusCode).toBe(400);
+    expect(good.statusCode).toBe(201);
+    expect(good.json<{ name: string }>().name).toBe('a\ufffd');
+    expect(await countGoals(api.db)).toBe(1);
+  });
+});
