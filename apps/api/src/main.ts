@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   try {
     database = await openDatabase(config.database, log);
-    app = await buildApp({ db: database.db, logger: log });
+    app = await buildApp({ db: database.db, logger: log, settings: config });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     // A configuration problem found only now (DATA_DIR unwritable, say) needs no stack.

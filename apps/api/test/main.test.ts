@@ -188,6 +188,38 @@ describe('no DATABASE_URL', () => {
 });
 
 describe('configuration', () => {
+  it('when the limits and trusted proxies are set in the environment, then the running API applies them', async () => {
+    const api = await startApi({
+      DATABASE_URL: await postgres.createDatabase('settings'),
+      GOALS_PER_ACCOUNT: '1',
+      SIGNIN_FAILURES_PER_ADDRESS: '1',
+      TRUSTED_PROXIES: '127.0.0.1',
+    });
+    try {
+      const token = await signUpOver(api.base);
+      await createGoal(api.base, token, 'The only one');
+      const second = await fetch(`${api.base}/goals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(token) },
+        body: JSON.stringify({ name: 'One too many' }),
+      });
+      expect(second.status).toBe(409);
+      // One failure from one client address is all it allows; another address is counted apart.
+      const signIn = (address: string) =>
+        fetch(`${api.base}/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+          body: JSON.stringify({ email: 'nobody@example.com', password: 'wrong password!' }),
+        });
+      expect((await signIn('203.0.113.1')).status).toBe(401);
+      expect((await signIn('203.0.113.1')).status).toBe(429);
+      expect((await signIn('203.0.113.2')).status).toBe(401);
+    } finally {
+      api.child.kill('SIGTERM');
+      await api.exited;
+    }
+  });
+
   it('when a variable is invalid, then the process exits 1 and names it', async () => {
     const api = run(MAIN, { PORT: 'eighty' });
     expect(await api.exited).toBe(1);
