@@ -72,3 +72,21 @@ export function sendJson(
     payload: JSON.stringify(body),
   });
 }
+
+/** The session cookie a response set, as the browser would send it back (`name=token`). */
+export function sessionCookie(response: { headers: Record<string, unknown> }): string {
+  const header = response.headers['set-cookie'];
+  const value = Array.isArray(header) ? String(header[0]) : String(header);
+  const pair = value.split(';')[0] ?? '';
+  if (!/^(__Host-)?session=[\w-]+$/.test(pair)) throw new Error(`no session cookie in ${value}`);
+  return pair;
+}
+
+/** A session token the stand-in APIs accept as well-formed (they do not check it). */
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+/** What a signed-in browser sends with every request. */
+export const SIGNED_IN = { cookie: `session=${TEST_TOKEN}` };
+
+/** A signed-in browser's form post from the app's own page. */
+export const SAME_ORIGIN_SIGNED_IN = { ...SAME_ORIGIN, ...SIGNED_IN };
