@@ -8,7 +8,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi, Recovered } from './accounts-api.js';
 import { ApiError } from './api-client.js';
-import { isRefusal, settle, type Caller, type Refusal } from './api-result.js';
+import { isRefusal, settle, type Caller, type Refusal, type Visitor } from './api-result.js';
 import type { Assets } from './assets.js';
 import {
   FAILURE_STATUS,
@@ -21,6 +21,7 @@ import {
 } from './forms.js';
 import type { GoalsApi } from './goals-api.js';
 import { sendHtml } from './responses.js';
+import { forwardedFor } from './security.js';
 import { clearSessionCookie, sessionToken, setSessionCookie } from './session.js';
 import {
   accountPage,
@@ -73,6 +74,10 @@ function waitText(seconds: number | undefined): string {
   if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
   const minutes = Math.ceil(seconds / 60);
   return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
+function visitor(request: FastifyRequest): Visitor {
+  return { requestId: request.id, forwardedFor: forwardedFor(request) };
 }
 
 function refusalMessage(refusal: Refusal): string {
@@ -171,7 +176,7 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
       password: password === '' ? 'Enter your password.' : undefined,
     };
     if (errors.email || errors.password) return page(400, { errors });
-    const result = await settle(accountsApi.signIn({ email, password }, request.id));
+    const result = await settle(accountsApi.signIn({ email, password }, visitor(request)));
     if (!(result instanceof ApiError) && result.ok) {
       startSession(request, reply, result.value.token);
       const adopted = result.value.adoptedGoals;
@@ -199,7 +204,7 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const errors = { email: emailProblem(email), password: passwordProblem(password, email) };
     if (errors.email) return page(400, { errors });
     if (errors.password) return page(422, { errors });
-    const result = await settle(accountsApi.signUp({ email, password }, request.id));
+    const result = await settle(accountsApi.signUp({ email, password }, visitor(request)));
     if (!(result instanceof ApiError) && result.ok) {
       return showRecoveryCode(request, reply, result.value, 'sign-up');
     }
@@ -237,7 +242,7 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     if (errors.email || errors.code) return page(400, { errors });
     if (errors.password) return page(422, { errors });
     const result = await settle(
-      accountsApi.recover({ email, recoveryCode, newPassword }, request.id),
+      accountsApi.recover({ email, recoveryCode, newPassword }, visitor(request)),
     );
     if (!(result instanceof ApiError) && result.ok) {
       return showRecoveryCode(request, reply, result.value, 'recovery');

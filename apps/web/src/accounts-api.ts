@@ -16,6 +16,7 @@ import {
   noContent,
   type ApiResult,
   type Caller,
+  type Visitor,
 } from './api-result.js';
 
 /** A password change answers with the account and the one session left: the new one. */
@@ -25,9 +26,9 @@ export type Recovered = Omit<AccountCreated, 'adoptedGoals'>;
 
 /** The account calls the server-rendered pages make, typed by the shared contract. */
 export interface AccountsApi {
-  signUp(input: SignUpInput, requestId: string): Promise<ApiResult<AccountCreated>>;
-  signIn(input: Credentials, requestId: string): Promise<ApiResult<SessionCreated>>;
-  recover(input: RecoveryInput, requestId: string): Promise<ApiResult<Recovered>>;
+  signUp(input: SignUpInput, visitor: Visitor): Promise<ApiResult<AccountCreated>>;
+  signIn(input: Credentials, visitor: Visitor): Promise<ApiResult<SessionCreated>>;
+  recover(input: RecoveryInput, visitor: Visitor): Promise<ApiResult<Recovered>>;
   account(caller: Caller): Promise<ApiResult<Account>>;
   signOut(caller: Caller): Promise<ApiResult<null>>;
   changePassword(input: ChangePasswordInput, caller: Caller): Promise<ApiResult<PasswordChanged>>;
@@ -39,26 +40,29 @@ export function createAccountsApi(client: ApiClient): AccountsApi {
    * Sends a JSON body. Never retried: a sign-up or a recovery that landed but lost its answer
    * would be refused the second time (email taken, code used), which says the wrong thing.
    */
-  function post(path: string, body: unknown, requestId: string, token?: string) {
+  function post(path: string, body: unknown, from: Visitor | Caller) {
     return client.request({
       method: 'POST',
       path,
-      headers: token === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...bearer(token) },
+      headers: {
+        ...JSON_HEADERS,
+        ...('token' in from ? bearer(from.token) : { 'x-forwarded-for': from.forwardedFor }),
+      },
       body: JSON.stringify(body),
-      requestId,
+      requestId: from.requestId,
       idempotent: false,
     });
   }
 
   return {
-    signUp: async (input, requestId) =>
-      json<AccountCreated>(await post('/accounts', input, requestId), 201),
+    signUp: async (input, visitor) =>
+      json<AccountCreated>(await post('/accounts', input, visitor), 201),
 
-    signIn: async (input, requestId) =>
-      json<SessionCreated>(await post('/sessions', input, requestId), 201),
+    signIn: async (input, visitor) =>
+      json<SessionCreated>(await post('/sessions', input, visitor), 201),
 
-    recover: async (input, requestId) =>
-      json<Recovered>(await post('/account/recovery', input, requestId), 201),
+    recover: async (input, visitor) =>
+      json<Recovered>(await post('/account/recovery', input, visitor), 201),
 
     async account(caller) {
       const response = await client.request({
@@ -83,10 +87,7 @@ export function createAccountsApi(client: ApiClient): AccountsApi {
     },
 
     changePassword: async (input, caller) =>
-      json<PasswordChanged>(
-        await post('/account/password', input, caller.requestId, caller.token),
-        201,
-      ),
+      json<PasswordChanged>(await post('/account/password', input, caller), 201),
 
     async deleteAccount(input, caller) {
       // Not retried either: a deletion that landed would be answered 401 the second time.

@@ -7,6 +7,13 @@ export interface Caller {
   requestId: string;
 }
 
+/** A visitor not signed in yet (signing up, in or back), as the API's abuse limits see them. */
+export interface Visitor {
+  requestId: string;
+  /** X-Forwarded-For for the call (see forwardedFor). */
+  forwardedFor: string;
+}
+
 /** The API answered, but refused: its problem document says why. */
 export interface Refusal {
   ok: false;

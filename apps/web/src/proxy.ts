@@ -4,10 +4,13 @@ import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ApiClient, type ApiFailure } from './api-client.js';
 import { sendCompressible } from './responses.js';
-import { isCrossSite } from './security.js';
+import { forwardedFor, isCrossSite } from './security.js';
 import { sessionToken } from './session.js';
 
-/** Request headers the API needs; everything else (cookies, hop-by-hop) stays here. */
+/**
+ * Request headers the API needs as they are; everything else (cookies, hop-by-hop) stays here.
+ * Authorization and X-Forwarded-For are set by `forward`.
+ */
 const FORWARDED_REQUEST_HEADERS = [
   'accept',
   'content-type',
@@ -131,6 +134,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
       }
       const credentials = authorization(request);
       if (credentials !== undefined) headers.authorization = credentials;
+      headers['x-forwarded-for'] = forwardedFor(request);
       // A create the caller sent without a key gets one here, so that it too can be retried
       // when the load balancer fails it: the API makes at most one goal per key.
       if (request.method === 'POST' && isGoalsPath(request.url)) {

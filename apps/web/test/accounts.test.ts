@@ -290,6 +290,30 @@ describe('sign-in', () => {
     expect(list.body).toContain('The goal made before accounts existed is now yours.');
   });
 
+  test('when someone signs up, in or back, then the API hears their address chain, for its per-address limits', async () => {
+    const fromBalancer = { 'x-forwarded-for': '203.0.113.7' };
+    await post(
+      '/signup',
+      { email: 'ada@example.com', password: PASSWORD },
+      undefined,
+      fromBalancer,
+    );
+    await post(
+      '/signin',
+      { email: 'ada@example.com', password: PASSWORD },
+      undefined,
+      fromBalancer,
+    );
+    await post('/recover', { email: 'ada@example.com', recoveryCode: 'x', newPassword: PASSWORD });
+    await web.inject({ method: 'POST', url: '/api/sessions', headers: fromBalancer, payload: {} });
+    expect(api.seen.map((seen) => seen.headers['x-forwarded-for'])).toEqual([
+      '203.0.113.7, 127.0.0.1',
+      '203.0.113.7, 127.0.0.1',
+      '127.0.0.1',
+      '203.0.113.7, 127.0.0.1',
+    ]);
+  });
+
   test('when a sign-in form comes from another site, then 403 and the API is not asked', async () => {
     const response = await postForm(
       web,
