@@ -30,6 +30,9 @@ import {
   signInPage,
   signUpPage,
   type AccountModel,
+  type RecoverModel,
+  type SignInModel,
+  type SignUpModel,
 } from './views/account-pages.js';
 import { errorPage } from './views/layout.js';
 
@@ -169,10 +172,10 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const body = request.body as FormBody;
     const email = field(body, 'email').trim();
     const password = field(body, 'password');
-    const page = (status: number, parts: Partial<Parameters<typeof signInPage>[0]>) =>
+    const page = (status: number, parts: Partial<SignInModel>) =>
       sendHtml(request, reply, status, signInPage({ assets, email, errors: {}, ...parts }));
     const errors = {
-      email: email === '' ? 'Enter your email address.' : undefined,
+      email: emailProblem(email),
       password: password === '' ? 'Enter your password.' : undefined,
     };
     if (errors.email || errors.password) return page(400, { errors });
@@ -199,7 +202,7 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const body = request.body as FormBody;
     const email = field(body, 'email').trim();
     const password = field(body, 'password');
-    const page = (status: number, parts: Partial<Parameters<typeof signUpPage>[0]>) =>
+    const page = (status: number, parts: Partial<SignUpModel>) =>
       sendHtml(request, reply, status, signUpPage({ assets, email, errors: {}, ...parts }));
     const errors = { email: emailProblem(email), password: passwordProblem(password, email) };
     if (errors.email) return page(400, { errors });
@@ -232,7 +235,7 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const email = field(body, 'email').trim();
     const recoveryCode = field(body, 'recoveryCode').trim();
     const newPassword = field(body, 'newPassword');
-    const page = (status: number, parts: Partial<Parameters<typeof recoverPage>[0]>) =>
+    const page = (status: number, parts: Partial<RecoverModel>) =>
       sendHtml(request, reply, status, recoverPage({ assets, email, errors: {}, ...parts }));
     const errors = {
       email: emailProblem(email),
