@@ -85,6 +85,12 @@ async function api<T>(
       message: 'The server could not be reached. Check your connection and try again.',
     };
   }
+  // The session has ended (signed out elsewhere, a password changed, the account deleted).
+  // The call never settles: the page is leaving, and a rollback message would only flash.
+  if (response.status === 401) {
+    window.location.assign('/signin');
+    return new Promise<never>(() => undefined);
+  }
   if (response.ok) {
     const value = (response.status === 204 ? null : await response.json()) as T;
     return { ok: true, status: response.status, value };
@@ -511,8 +517,9 @@ function enhance(main: HTMLElement): void {
 
 // A status message belongs to the redirect that brought it; reloading should not repeat it.
 const url = new URL(window.location.href);
-if (url.searchParams.has('status')) {
-  url.searchParams.delete('status');
+const oneTime = ['status', 'adopted'].filter((name) => url.searchParams.has(name));
+if (oneTime.length > 0) {
+  for (const name of oneTime) url.searchParams.delete(name);
   window.history.replaceState(null, '', url.pathname + url.search + url.hash);
 }
 

@@ -1,5 +1,7 @@
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerAccountPages } from './account-pages.js';
+import { createAccountsApi } from './accounts-api.js';
 import { createApiClient, type ApiClient } from './api-client.js';
 import { chooseEncoding, loadAssets, type Assets } from './assets.js';
 import type { WebConfig } from './config.js';
@@ -17,13 +19,28 @@ export interface BuildAppOptions {
   assetsRoot?: string;
 }
 
+/**
+ * Never in a log line: the session token travels in these headers (the pages' own logging
+ * leaves headers out; this covers anything that logs a request or a reply whole).
+ */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+];
+
 /** Above the load balancer's 60 s idle timeout, so the balancer always closes first. */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const assets: Assets = loadAssets(options.assetsRoot);
+  const logger = options.logger ?? false;
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger:
+      typeof logger === 'object' ? { redact: { paths: REDACTED_LOG_PATHS }, ...logger } : logger,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     bodyLimit: 16 * 1024,
     // One line per request at info would double the load balancer's own logs; debug has it.
@@ -134,6 +151,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   registerApiProxy(app, client);
-  registerPages(app, { goalsApi: createGoalsApi(client), assets });
+  const goalsApi = createGoalsApi(client);
+  const accountsApi = createAccountsApi(client);
+  registerPages(app, { goalsApi, accountsApi, assets });
+  registerAccountPages(app, { goalsApi, accountsApi, assets });
   return app;
 }

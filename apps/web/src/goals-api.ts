@@ -1,13 +1,13 @@
-import type { Goal, GoalPage, GoalSummary, Problem, UpdateGoalInput } from '@goal-tracker/contract';
-import type { ApiClient, ApiResponse } from './api-client.js';
-
-/** The API answered, but refused: its problem document says why. */
-export interface Refusal {
-  ok: false;
-  status: number;
-  problem: Problem;
-}
-export type ApiResult<T> = { ok: true; value: T } | Refusal;
+import type { Goal, GoalPage, GoalSummary, UpdateGoalInput } from '@goal-tracker/contract';
+import type { ApiClient } from './api-client.js';
+import {
+  bearer,
+  json,
+  JSON_HEADERS,
+  noContent,
+  type ApiResult,
+  type Caller,
+} from './api-result.js';
 
 export interface GoalsApi {
   /**
@@ -16,75 +16,65 @@ export interface GoalsApi {
    */
   listGoals(
     query: { after?: number; done?: boolean; limit?: number },
-    requestId: string,
+    caller: Caller,
   ): Promise<ApiResult<Readonly<GoalPage>>>;
-  summary(requestId: string): Promise<ApiResult<Readonly<GoalSummary>>>;
-  createGoal(name: string, idempotencyKey: string, requestId: string): Promise<ApiResult<Goal>>;
-  updateGoal(id: number, changes: UpdateGoalInput, requestId: string): Promise<ApiResult<Goal>>;
-  deleteGoal(id: number, requestId: string): Promise<ApiResult<null>>;
+  summary(caller: Caller): Promise<ApiResult<Readonly<GoalSummary>>>;
+  createGoal(name: string, idempotencyKey: string, caller: Caller): Promise<ApiResult<Goal>>;
+  updateGoal(id: number, changes: UpdateGoalInput, caller: Caller): Promise<ApiResult<Goal>>;
+  deleteGoal(id: number, caller: Caller): Promise<ApiResult<null>>;
+  /** Drops what was remembered for a session that has ended. */
+  forget(token: string): void;
 }
 
 /**
- * Most answers remembered for conditional requests. The first page of each filter is what
- * nearly every request asks for; the rest are later pages, whose cursors come from the query
- * string, so the number kept must be bounded.
+ * Most answers remembered for conditional requests, over all sessions. The first page of each
+ * filter and the count are what nearly every request asks for (four per session); the rest
+ * are later pages, whose cursors come from the query string, so the number kept must be
+ * bounded.
  */
-export const REMEMBERED_ANSWERS = 64;
-
-const JSON_HEADERS = { accept: 'application/json', 'content-type': 'application/json' };
-
-function refusal(response: ApiResponse): Refusal {
-  let problem: Problem = {
-    type: 'about:blank',
-    title: 'The goal service refused the request',
-    status: response.status,
-  };
-  try {
-    const parsed = JSON.parse(response.body.toString('utf8')) as Partial<Problem>;
-    if (typeof parsed.title === 'string') {
-      problem = {
-        type: typeof parsed.type === 'string' ? parsed.type : 'about:blank',
-        title: parsed.title,
-        status: response.status,
-        ...(typeof parsed.detail === 'string' ? { detail: parsed.detail } : {}),
-      };
-    }
-  } catch {
-    // Not a problem document: keep the generic one.
-  }
-  return { ok: false, status: response.status, problem };
-}
-
-function json<T>(response: ApiResponse, expected: number): ApiResult<T> {
-  if (response.status !== expected) return refusal(response);
-  return { ok: true, value: JSON.parse(response.body.toString('utf8')) as T };
-}
+export const REMEMBERED_ANSWERS = 256;
 
 /**
- * The last ETag and parsed body per API path, least recently used first. Asking with
- * If-None-Match keeps every page fresh (the API changes the ETag whenever the answer changes)
- * while a 304 saves sending, parsing and rendering the same goals again.
+ * The last ETag and parsed body per session and API path, least recently used first. Asking
+ * with If-None-Match keeps every page fresh (the API changes the ETag whenever the answer
+ * changes) while a 304 saves sending, parsing and rendering the same goals again. Kept per
+ * session token, never per path alone: two accounts' lists can carry the same ETag, and one
+ * must never be served the other's goals.
  */
 class RememberedAnswers {
   private readonly answers = new Map<string, { etag: string; value: unknown }>();
 
   constructor(private readonly capacity: number) {}
 
-  get(path: string): { etag: string; value: unknown } | undefined {
-    const answer = this.answers.get(path);
+  private static key(token: string, path: string): string {
+    // A token is base64url and a path starts with "/", so the space cannot be ambiguous.
+    return `${token} ${path}`;
+  }
+
+  get(token: string, path: string): { etag: string; value: unknown } | undefined {
+    const key = RememberedAnswers.key(token, path);
+    const answer = this.answers.get(key);
     if (answer) {
-      this.answers.delete(path);
-      this.answers.set(path, answer);
+      this.answers.delete(key);
+      this.answers.set(key, answer);
     }
     return answer;
   }
 
-  set(path: string, etag: string | string[] | undefined, value: unknown): void {
-    this.answers.delete(path);
+  set(token: string, path: string, etag: string | string[] | undefined, value: unknown): void {
+    const key = RememberedAnswers.key(token, path);
+    this.answers.delete(key);
     if (typeof etag !== 'string') return;
-    this.answers.set(path, { etag, value });
+    this.answers.set(key, { etag, value });
     if (this.answers.size > this.capacity) {
       this.answers.delete(this.answers.keys().next().value as string);
+    }
+  }
+
+  forget(token: string): void {
+    const prefix = RememberedAnswers.key(token, '');
+    for (const key of this.answers.keys()) {
+      if (key.startsWith(prefix)) this.answers.delete(key);
     }
   }
 }
@@ -93,67 +83,73 @@ class RememberedAnswers {
 export function createGoalsApi(client: ApiClient): GoalsApi {
   const remembered = new RememberedAnswers(REMEMBERED_ANSWERS);
 
-  async function getJson<T>(path: string, requestId: string): Promise<ApiResult<T>> {
-    const known = remembered.get(path);
+  async function getJson<T>(path: string, caller: Caller): Promise<ApiResult<T>> {
+    const known = remembered.get(caller.token, path);
     const response = await client.request({
       method: 'GET',
       path,
-      headers: known
-        ? { accept: 'application/json', 'if-none-match': known.etag }
-        : { accept: 'application/json' },
-      requestId,
+      headers: {
+        accept: 'application/json',
+        ...bearer(caller.token),
+        ...(known ? { 'if-none-match': known.etag } : {}),
+      },
+      requestId: caller.requestId,
       idempotent: true,
     });
     if (response.status === 304 && known) return { ok: true, value: known.value as T };
     const result = json<T>(response, 200);
-    if (result.ok) remembered.set(path, response.headers.etag, result.value);
+    if (result.ok) remembered.set(caller.token, path, response.headers.etag, result.value);
+    else if (response.status === 401) remembered.forget(caller.token);
     return result;
   }
 
   return {
-    listGoals(query, requestId) {
+    listGoals(query, caller) {
       let path = `/goals?limit=${query.limit ?? 50}`;
       if (query.after !== undefined) path += `&after=${query.after}`;
       if (query.done !== undefined) path += `&done=${query.done}`;
-      return getJson<GoalPage>(path, requestId);
+      return getJson<GoalPage>(path, caller);
     },
 
-    summary: (requestId) => getJson<GoalSummary>('/goals/summary', requestId),
+    summary: (caller) => getJson<GoalSummary>('/goals/summary', caller),
 
-    async createGoal(name, idempotencyKey, requestId) {
+    async createGoal(name, idempotencyKey, caller) {
       const response = await client.request({
         method: 'POST',
         path: '/goals',
-        headers: { ...JSON_HEADERS, 'idempotency-key': idempotencyKey },
+        headers: { ...JSON_HEADERS, ...bearer(caller.token), 'idempotency-key': idempotencyKey },
         body: JSON.stringify({ name }),
-        requestId,
+        requestId: caller.requestId,
         idempotent: true,
       });
       return json<Goal>(response, 201);
     },
 
-    async updateGoal(id, changes, requestId) {
+    async updateGoal(id, changes, caller) {
       // The changes are absolute values (a name, done or not), so sending them twice is harmless.
       const response = await client.request({
         method: 'PATCH',
         path: `/goals/${id}`,
-        headers: JSON_HEADERS,
+        headers: { ...JSON_HEADERS, ...bearer(caller.token) },
         body: JSON.stringify(changes),
-        requestId,
+        requestId: caller.requestId,
         idempotent: true,
       });
       return json<Goal>(response, 200);
     },
 
-    async deleteGoal(id, requestId) {
+    async deleteGoal(id, caller) {
       const response = await client.request({
         method: 'DELETE',
         path: `/goals/${id}`,
-        requestId,
+        headers: bearer(caller.token),
+        requestId: caller.requestId,
         idempotent: true,
       });
       // 404 is reported as such; the pages count it as done (already gone is what was wanted).
-      return response.status === 204 ? { ok: true, value: null } : refusal(response);
+      return noContent(response);
     },
+
+    forget: (token) => remembered.forget(token),
   };
 }

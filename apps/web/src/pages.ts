@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { checkGoalName, type GoalNameProblem } from '@goal-tracker/contract';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, type ApiFailure } from './api-client.js';
+import type { AccountsApi } from './accounts-api.js';
+import { ApiError } from './api-client.js';
+import { isRefusal, isSignedOut, settle, type Caller, type Refusal } from './api-result.js';
 import type { Assets } from './assets.js';
-import type { ApiResult, GoalsApi, Refusal } from './goals-api.js';
+import { FAILURE_STATUS, field, sameSiteOnly, signedIn, toSignIn, type FormBody } from './forms.js';
+import type { GoalsApi } from './goals-api.js';
 import { sendHtml } from './responses.js';
-import { isCrossSite } from './security.js';
 import {
+  adoptedText,
   doneFor,
   parseId,
   parseStatus,
@@ -21,22 +24,16 @@ import { errorPage } from './views/layout.js';
 
 export interface PagesOptions {
   goalsApi: GoalsApi;
+  accountsApi: AccountsApi;
   assets: Assets;
 }
 
-type FormBody = Record<string, string | string[] | undefined> | undefined;
 type Query = Record<string, unknown>;
 
 export const NAME_PROBLEMS: Record<GoalNameProblem, string> = {
   empty: 'Write a goal first: the name cannot be empty.',
   'too-long': 'That name is too long: keep it to 255 characters or fewer.',
   'control-characters': 'That name contains characters that cannot be shown, such as line breaks.',
-};
-
-const FAILURE_STATUS: Record<ApiFailure, number> = {
-  unavailable: 503,
-  timeout: 504,
-  'bad-gateway': 502,
 };
 
 function failureMessage(error: ApiError, action: string): string {
@@ -49,11 +46,6 @@ function refusalMessage(refusal: Refusal): string {
   return refusal.problem.detail ?? refusal.problem.title;
 }
 
-function field(body: FormBody, key: string): string {
-  const value = body?.[key];
-  return (Array.isArray(value) ? value[0] : value) ?? '';
-}
-
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9-]{8,100}$/;
 
 function idempotencyKey(body: FormBody): string {
@@ -61,25 +53,24 @@ function idempotencyKey(body: FormBody): string {
   return IDEMPOTENCY_KEY.test(key) ? key : randomUUID();
 }
 
-/** An API call's answer, with an unreachable API as a value rather than a throw. */
-async function settle<T>(promise: Promise<ApiResult<T>>): Promise<ApiResult<T> | ApiError> {
-  try {
-    return await promise;
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
+/** What the goals page shows besides the form: the list, its count and who is signed in. */
+interface PageData {
+  list: ListState;
+  email: string | undefined;
 }
 
-/** The goals in view and the count of those left, asked for together. */
-async function loadList(
-  goalsApi: GoalsApi,
+/**
+ * The goals in view, the count of those left and the account, asked for together, so knowing
+ * who is signed in costs the page no extra wait. Undefined when the session has ended.
+ */
+async function loadPage(
+  { goalsApi, accountsApi }: PagesOptions,
   view: View,
-  requestId: string,
+  caller: Caller,
   log: FastifyBaseLogger,
-): Promise<ListState> {
+): Promise<PageData | undefined> {
   const done = doneFor(view.filter);
-  const [page, summary] = await Promise.all([
+  const [page, summary, account] = await Promise.all([
     settle(
       goalsApi.listGoals(
         {
@@ -87,26 +78,35 @@ async function loadList(
           ...(view.after === undefined ? {} : { after: view.after }),
           ...(done === undefined ? {} : { done }),
         },
-        requestId,
+        caller,
       ),
     ),
-    settle(goalsApi.summary(requestId)),
+    settle(goalsApi.summary(caller)),
+    settle(accountsApi.account(caller)),
   ]);
+  if ([page, summary, account].some(isSignedOut)) return undefined;
+  // Without the account the header just says "Signed in"; the goals matter more.
+  let email: string | undefined;
+  if (account instanceof ApiError || !account.ok) {
+    log.debug({ failure: account }, 'the account is unavailable');
+  } else {
+    email = account.value.email;
+  }
   if (page instanceof ApiError) {
     log.warn({ err: page }, 'goals are unavailable');
-    return { state: 'unavailable' };
+    return { list: { state: 'unavailable' }, email };
   }
   if (!page.ok) {
     log.error({ refusal: page }, 'the API refused to list goals');
-    return { state: 'unavailable' };
+    return { list: { state: 'unavailable' }, email };
   }
   // The list is what matters; without the count the page simply leaves it out. Debug only:
   // an API without /goals/summary yet (during a rolling update) would say so on every page.
   if (summary instanceof ApiError || !summary.ok) {
     log.debug({ failure: summary }, 'the goal count is unavailable');
-    return { state: 'ok', page: page.value, remaining: undefined };
+    return { list: { state: 'ok', page: page.value, remaining: undefined }, email };
   }
-  return { state: 'ok', page: page.value, remaining: summary.value.active };
+  return { list: { state: 'ok', page: page.value, remaining: summary.value.active }, email };
 }
 
 function seeOther(reply: FastifyReply, view: View, status: Status, goalId?: number): FastifyReply {
@@ -115,35 +115,49 @@ function seeOther(reply: FastifyReply, view: View, status: Status, goalId?: numb
 }
 
 /** The list page and the plain-form actions that work without JavaScript. */
-export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesOptions): void {
+export function registerPages(app: FastifyInstance, options: PagesOptions): void {
+  const { goalsApi, assets } = options;
+
+  /** Renders the goals page, asking the API for what it shows unless that is already known. */
   async function render(
     request: FastifyRequest,
     reply: FastifyReply,
+    caller: Caller,
     status: number,
     view: View,
-    parts: Partial<Omit<GoalsPageModel, 'view' | 'assets' | 'list'>> & { list?: ListState },
+    parts: Partial<Omit<GoalsPageModel, 'view' | 'assets' | 'list' | 'email'>> & {
+      data?: PageData;
+    },
   ): Promise<FastifyReply> {
-    const list = parts.list ?? (await loadList(goalsApi, view, request.id, request.log));
+    const { data: known, ...rest } = parts;
+    const data = known ?? (await loadPage(options, view, caller, request.log));
+    if (!data) return toSignIn(request, reply);
     const model: GoalsPageModel = {
-      ...parts,
+      ...rest,
       view,
-      list,
+      list: data.list,
+      email: data.email,
       assets,
       add: parts.add ?? { value: '', idempotencyKey: randomUUID() },
     };
     return sendHtml(request, reply, status, goalsPage(model));
   }
 
-  /** Sends the page back after a failed action; an outage means the list is not asked for. */
+  /**
+   * Sends the page back after a failed action; an outage means the list is not asked for, and
+   * a session that has ended means signing in again.
+   */
   function renderFailure(
     request: FastifyRequest,
     reply: FastifyReply,
+    caller: Caller,
     view: View,
     failure: ApiError | Refusal,
     action: string,
     parts: Partial<Pick<GoalsPageModel, 'add' | 'edit'>>,
     onField: 'add' | 'edit' | 'page',
-  ): Promise<FastifyReply> {
+  ): Promise<FastifyReply> | FastifyReply {
+    if (isSignedOut(failure)) return toSignIn(request, reply);
     const outage = failure instanceof ApiError;
     const message = outage ? failureMessage(failure, action) : refusalMessage(failure);
     const status = outage ? FAILURE_STATUS[failure.kind] : failure.status;
@@ -151,128 +165,128 @@ export function registerPages(app: FastifyInstance, { goalsApi, assets }: PagesO
     const withMessage = { ...parts };
     if (onField === 'add' && parts.add) withMessage.add = { ...parts.add, error: message };
     if (onField === 'edit' && parts.edit) withMessage.edit = { ...parts.edit, error: message };
-    return render(request, reply, status, view, {
+    return render(request, reply, caller, status, view, {
       ...withMessage,
       ...(onField === 'page' ? { error: message } : {}),
-      ...(outage ? { list: { state: 'unavailable' } } : {}),
+      ...(outage ? { data: { list: { state: 'unavailable' }, email: undefined } } : {}),
     });
   }
 
-  // Another site must not be able to drive these forms; checked before the body is read, on
-  // the form routes only.
-  const sameSiteOnly = {
-    onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void) {
-      if (!isCrossSite(request)) return done();
-      request.log.warn({ origin: request.headers.origin }, 'refused a cross-site form post');
-      sendHtml(
-        request,
-        reply,
-        403,
-        errorPage(
-          assets,
-          'This form came from another site',
-          'For your safety, changes to your goals are only accepted from this page.',
-        ),
-      );
-    },
-  };
+  const formRoute = sameSiteOnly(assets);
 
-  app.get('/', async (request, reply) => {
-    const query = request.query as Query;
-    const view = parseView(query);
-    const editId = parseId(query.edit);
-    const status = parseStatus(query.status);
-    const list = await loadList(goalsApi, view, request.id, request.log);
-    const editing =
-      editId === undefined || list.state !== 'ok'
-        ? undefined
-        : list.page.goals.find((goal) => goal.id === editId);
-    return render(request, reply, 200, view, {
-      list,
-      ...(editing ? { edit: { id: editing.id, value: editing.name } } : {}),
-      ...(status ? { notice: STATUSES[status] } : {}),
-    });
-  });
-
-  app.post('/goals', sameSiteOnly, async (request, reply) => {
-    const view = parseView(request.query as Query);
-    const body = request.body as FormBody;
-    const raw = field(body, 'name');
-    const add = { value: raw, idempotencyKey: idempotencyKey(body) };
-    const checked = checkGoalName(raw);
-    if (checked.problem) {
-      return render(request, reply, 400, view, {
-        add: { ...add, error: NAME_PROBLEMS[checked.problem] },
+  app.get(
+    '/',
+    signedIn(async (request, reply, caller) => {
+      const query = request.query as Query;
+      const view = parseView(query);
+      const editId = parseId(query.edit);
+      const status = parseStatus(query.status);
+      const adopted = parseId(query.adopted);
+      const data = await loadPage(options, view, caller, request.log);
+      if (!data) return toSignIn(request, reply);
+      const { list } = data;
+      const editing =
+        editId === undefined || list.state !== 'ok'
+          ? undefined
+          : list.page.goals.find((goal) => goal.id === editId);
+      const notice = status ? STATUSES[status] : adopted && adoptedText(adopted);
+      return render(request, reply, caller, 200, view, {
+        data,
+        ...(editing ? { edit: { id: editing.id, value: editing.name } } : {}),
+        ...(notice ? { notice } : {}),
       });
-    }
-    const result = await settle(goalsApi.createGoal(checked.name, add.idempotencyKey, request.id));
-    if (result instanceof ApiError || !result.ok) {
-      return renderFailure(request, reply, view, result, 'your goal', { add }, 'add');
-    }
-    return seeOther(reply, view, 'added');
-  });
+    }),
+  );
 
-  app.post('/goals/:id/toggle', sameSiteOnly, async (request, reply) => {
-    const view = parseView(request.query as Query);
-    const id = parseId((request.params as { id: string }).id);
-    const done = field(request.body as FormBody, 'done');
-    if (id === undefined || (done !== 'true' && done !== 'false')) return notFound(request, reply);
-    const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, request.id));
-    if (!(result instanceof ApiError) && !result.ok && result.status === 404) {
-      return seeOther(reply, view, 'missing');
-    }
-    if (result instanceof ApiError || !result.ok) {
-      return renderFailure(request, reply, view, result, 'the change', {}, 'page');
-    }
-    const stillShown = doneFor(view.filter) === undefined;
-    return seeOther(
-      reply,
-      view,
-      result.value.done ? 'done' : 'undone',
-      stillShown ? id : undefined,
-    );
-  });
+  app.post(
+    '/goals',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const view = parseView(request.query as Query);
+      const body = request.body as FormBody;
+      const raw = field(body, 'name');
+      const add = { value: raw, idempotencyKey: idempotencyKey(body) };
+      const checked = checkGoalName(raw);
+      if (checked.problem) {
+        return render(request, reply, caller, 400, view, {
+          add: { ...add, error: NAME_PROBLEMS[checked.problem] },
+        });
+      }
+      const result = await settle(goalsApi.createGoal(checked.name, add.idempotencyKey, caller));
+      if (result instanceof ApiError || !result.ok) {
+        return renderFailure(request, reply, caller, view, result, 'your goal', { add }, 'add');
+      }
+      return seeOther(reply, view, 'added');
+    }),
+  );
 
-  app.post('/goals/:id/rename', sameSiteOnly, async (request, reply) => {
-    const view = parseView(request.query as Query);
-    const id = parseId((request.params as { id: string }).id);
-    if (id === undefined) return notFound(request, reply);
-    const raw = field(request.body as FormBody, 'name');
-    const checked = checkGoalName(raw);
-    if (checked.problem) {
-      return render(request, reply, 400, view, {
-        edit: { id, value: raw, error: NAME_PROBLEMS[checked.problem] },
-      });
-    }
-    const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, request.id));
-    if (!(result instanceof ApiError) && !result.ok && result.status === 404) {
-      return seeOther(reply, view, 'missing');
-    }
-    if (result instanceof ApiError || !result.ok) {
-      return renderFailure(
-        request,
+  app.post(
+    '/goals/:id/toggle',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const view = parseView(request.query as Query);
+      const id = parseId((request.params as { id: string }).id);
+      const done = field(request.body as FormBody, 'done');
+      if (id === undefined || (done !== 'true' && done !== 'false'))
+        return notFound(request, reply);
+      const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, caller));
+      if (isRefusal(result, 404)) {
+        return seeOther(reply, view, 'missing');
+      }
+      if (result instanceof ApiError || !result.ok) {
+        return renderFailure(request, reply, caller, view, result, 'the change', {}, 'page');
+      }
+      const stillShown = doneFor(view.filter) === undefined;
+      return seeOther(
         reply,
         view,
-        result,
-        'the new name',
-        { edit: { id, value: raw } },
-        'edit',
+        result.value.done ? 'done' : 'undone',
+        stillShown ? id : undefined,
       );
-    }
-    return seeOther(reply, view, 'renamed', id);
-  });
+    }),
+  );
 
-  app.post('/goals/:id/delete', sameSiteOnly, async (request, reply) => {
-    const view = parseView(request.query as Query);
-    const id = parseId((request.params as { id: string }).id);
-    if (id === undefined) return notFound(request, reply);
-    const result = await settle(goalsApi.deleteGoal(id, request.id));
-    // Already gone is what the person wanted.
-    if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
-      return seeOther(reply, view, 'deleted');
-    }
-    return renderFailure(request, reply, view, result, 'the deletion', {}, 'page');
-  });
+  app.post(
+    '/goals/:id/rename',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const view = parseView(request.query as Query);
+      const id = parseId((request.params as { id: string }).id);
+      if (id === undefined) return notFound(request, reply);
+      const raw = field(request.body as FormBody, 'name');
+      const checked = checkGoalName(raw);
+      if (checked.problem) {
+        return render(request, reply, caller, 400, view, {
+          edit: { id, value: raw, error: NAME_PROBLEMS[checked.problem] },
+        });
+      }
+      const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, caller));
+      if (isRefusal(result, 404)) {
+        return seeOther(reply, view, 'missing');
+      }
+      if (result instanceof ApiError || !result.ok) {
+        const edit = { edit: { id, value: raw } };
+        return renderFailure(request, reply, caller, view, result, 'the new name', edit, 'edit');
+      }
+      return seeOther(reply, view, 'renamed', id);
+    }),
+  );
+
+  app.post(
+    '/goals/:id/delete',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const view = parseView(request.query as Query);
+      const id = parseId((request.params as { id: string }).id);
+      if (id === undefined) return notFound(request, reply);
+      const result = await settle(goalsApi.deleteGoal(id, caller));
+      // Already gone is what the person wanted.
+      if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
+        return seeOther(reply, view, 'deleted');
+      }
+      return renderFailure(request, reply, caller, view, result, 'the deletion', {}, 'page');
+    }),
+  );
 
   function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     return sendHtml(

@@ -4,9 +4,13 @@ import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ApiClient, type ApiFailure } from './api-client.js';
 import { sendCompressible } from './responses.js';
-import { isCrossSite } from './security.js';
+import { forwardedFor, isCrossSite } from './security.js';
+import { sessionToken } from './session.js';
 
-/** Request headers the API needs; everything else (cookies, hop-by-hop) stays here. */
+/**
+ * Request headers the API needs as they are; everything else (cookies, hop-by-hop) stays here.
+ * Authorization and X-Forwarded-For are set by `forward`.
+ */
 const FORWARDED_REQUEST_HEADERS = [
   'accept',
   'content-type',
@@ -20,9 +24,11 @@ const FORWARDED_RESPONSE_HEADERS = [
   'cache-control',
   'etag',
   'retry-after',
+  'www-authenticate',
 ];
-/** Safe to send twice: PATCH too, since the API's updates set absolute values. */
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Writes to goals that are safe to send twice: PATCH too, since updates set absolute values. */
+const IDEMPOTENT_GOAL_WRITES = new Set(['PUT', 'PATCH', 'DELETE']);
 const BODY_LIMIT = 16 * 1024;
 
 const FAILURES: Record<ApiFailure, Problem> = {
@@ -54,10 +60,50 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
     .send(JSON.stringify(problem));
 }
 
+/** The public resources of the API; its operational endpoints (metrics, readiness) are not. */
+const FORWARDED_ROUTES = [
+  '/api/goals',
+  '/api/goals/*',
+  '/api/accounts',
+  '/api/sessions',
+  '/api/sessions/*',
+  '/api/account',
+  '/api/account/*',
+  '/api/passkeys',
+  '/api/passkeys/*',
+];
+
+function isGoalsPath(url: string): boolean {
+  return /^\/api\/goals(?:[/?]|$)/.test(url);
+}
+
 /**
- * `/api/goals…` reaches the API unchanged, so the page's script speaks the API contract
- * directly. Only the public resources are forwarded: the API's operational endpoints (metrics,
- * readiness, docs) stay on the private network.
+ * Whether a request may be sent again when the connection or the balancer fails it. Reads
+ * always; writes to goals too (a create carries an Idempotency-Key). An account write is not:
+ * a sign-up, a recovery or a deletion that landed would be refused the second time, and the
+ * caller would hear the refusal instead of the success.
+ */
+function isRetryable(method: string, url: string): boolean {
+  if (SAFE_METHODS.has(method)) return true;
+  return isGoalsPath(url) && (method === 'POST' || IDEMPOTENT_GOAL_WRITES.has(method));
+}
+
+/**
+ * Credentials for the API: the caller's own Authorization header, unchanged (a script with a
+ * token from POST /api/sessions), or else the session cookie's token (the page's script). The
+ * cookie itself never leaves this tier.
+ */
+function authorization(request: FastifyRequest): string | undefined {
+  const own = request.headers.authorization;
+  if (own !== undefined) return own;
+  const token = sessionToken(request);
+  return token === undefined ? undefined : `Bearer ${token}`;
+}
+
+/**
+ * `/api/goals…` and the account routes reach the API unchanged, so the page's script and other
+ * clients speak the API contract directly. Only the public resources are forwarded: the API's
+ * operational endpoints (metrics, readiness, docs) stay on the private network.
  */
 export function registerApiProxy(app: FastifyInstance, client: ApiClient): void {
   void app.register((api, _options, done) => {
@@ -70,7 +116,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
     );
 
     api.addHook('onRequest', async (request, reply) => {
-      if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method) && isCrossSite(request)) {
+      if (!SAFE_METHODS.has(request.method) && isCrossSite(request)) {
         await sendProblem(reply, {
           type: 'about:blank',
           title: 'Cross-site request refused',
@@ -86,16 +132,21 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
         const value = request.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
+      const credentials = authorization(request);
+      if (credentials !== undefined) headers.authorization = credentials;
+      headers['x-forwarded-for'] = forwardedFor(request);
       // A create the caller sent without a key gets one here, so that it too can be retried
       // when the load balancer fails it: the API makes at most one goal per key.
-      if (request.method === 'POST') headers['idempotency-key'] ??= randomUUID();
+      if (request.method === 'POST' && isGoalsPath(request.url)) {
+        headers['idempotency-key'] ??= randomUUID();
+      }
       try {
         const response = await client.request({
           method: request.method,
           path: request.url.slice('/api'.length),
           headers,
           requestId: request.id,
-          idempotent: request.method === 'POST' || IDEMPOTENT_METHODS.has(request.method),
+          idempotent: isRetryable(request.method, request.url),
           ...(Buffer.isBuffer(request.body) ? { body: request.body } : {}),
         });
         // The first attempt's answer was lost, so it may have been the one that deleted it.
@@ -123,8 +174,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
       }
     };
 
-    api.all('/api/goals', forward);
-    api.all('/api/goals/*', forward);
+    for (const route of FORWARDED_ROUTES) api.all(route, forward);
     api.get('/api/openapi.json', forward);
     done();
   });

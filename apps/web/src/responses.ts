@@ -38,13 +38,17 @@ export function sendCompressible(
     );
 }
 
-/** An HTML page, never stored by caches without asking again (it lists live data). */
+/**
+ * An HTML page, never stored by shared caches and never used without asking again (it shows
+ * one person's live data), unless the route asked for stricter (no-store).
+ */
 export function sendHtml(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
   page: Markup,
 ): FastifyReply {
-  reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-cache');
+  reply.code(status).type('text/html; charset=utf-8');
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-cache');
   return sendCompressible(request, reply, markupBytes(page));
 }

@@ -63,3 +63,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdFor(header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
+
+/**
+ * X-Forwarded-For for a call to the API made on a visitor's behalf: the chain the request came
+ * with, and the address that sent it here (the load balancer's, or the visitor's own). The
+ * API's per-address limits on sign-ins and sign-ups would otherwise count every visitor as
+ * this tier; which entries it believes is its TRUSTED_PROXIES setting's business.
+ */
+export function forwardedFor(request: FastifyRequest): string {
+  const chain = request.headers['x-forwarded-for'];
+  const peer = request.socket.remoteAddress ?? 'unknown';
+  return typeof chain === 'string' && chain !== '' ? `${chain}, ${peer}` : peer;
+}

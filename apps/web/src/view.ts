@@ -61,6 +61,13 @@ export function doneFor(filter: Filter): boolean | undefined {
 // toLocaleString builds a formatter on every call; this one is built once.
 const COUNT_FORMAT = new Intl.NumberFormat('en-US');
 
+/** Said once, after the first sign-in or sign-up that took over the goals from before. */
+export function adoptedText(count: number): string {
+  return count === 1
+    ? 'The goal made before accounts existed is now yours.'
+    : `The ${COUNT_FORMAT.format(count)} goals made before accounts existed are now yours.`;
+}
+
 export function remainingText(count: number): string {
   if (count === 0) return 'No goals left';
   return `${COUNT_FORMAT.format(count)} ${count === 1 ? 'goal' : 'goals'} left`;

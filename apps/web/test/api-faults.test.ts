@@ -2,7 +2,7 @@ import { freePort } from '@goal-tracker/test-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { EMPTY_PAGE, json, startFakeApi } from './support/fake-api.js';
-import { buildWeb, postForm, sendJson } from './support/web.js';
+import { buildWeb, postForm, SAME_ORIGIN_SIGNED_IN, sendJson, SIGNED_IN } from './support/web.js';
 
 // The fake upstream stands in for our own API process, to produce faults on demand.
 type Fake = Awaited<ReturnType<typeof startFakeApi>>;
@@ -49,7 +49,7 @@ describe('when the API is down', () => {
 
   test('then the page still answers 200 and says goals are unavailable', async () => {
     const app = await web(deadApiUrl);
-    const response = await app.inject({ method: 'GET', url: '/?filter=done' });
+    const response = await app.inject({ method: 'GET', url: '/?filter=done', headers: SIGNED_IN });
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('Goals are unavailable right now');
     expect(response.body).toContain('data-state="unavailable"');
@@ -59,10 +59,12 @@ describe('when the API is down', () => {
 
   test('then a goal added through the form comes back with its text kept and an error', async () => {
     const app = await web(deadApiUrl);
-    const response = await postForm(app, '/goals?filter=active', {
-      name: 'Learn <b>Rust</b>',
-      idempotencyKey: 'kept-key-1234',
-    });
+    const response = await postForm(
+      app,
+      '/goals?filter=active',
+      { name: 'Learn <b>Rust</b>', idempotencyKey: 'kept-key-1234' },
+      SAME_ORIGIN_SIGNED_IN,
+    );
     expect(response.statusCode).toBe(503);
     expect(response.body).toContain('value="Learn &lt;b&gt;Rust&lt;/b&gt;"');
     expect(response.body).toContain('Goals are unavailable right now, so your goal was not saved.');
@@ -73,7 +75,12 @@ describe('when the API is down', () => {
 
   test('then a rename sent through the form comes back with its text kept and an error', async () => {
     const app = await web(deadApiUrl);
-    const response = await postForm(app, '/goals/7/rename', { name: 'A better name' });
+    const response = await postForm(
+      app,
+      '/goals/7/rename',
+      { name: 'A better name' },
+      SAME_ORIGIN_SIGNED_IN,
+    );
     expect(response.statusCode).toBe(503);
     expect(response.body).toContain('Your rename is not saved yet');
     expect(response.body).toContain('value="A better name"');
@@ -82,7 +89,12 @@ describe('when the API is down', () => {
 
   test('then ticking a goal off through the form shows why it did not work', async () => {
     const app = await web(deadApiUrl);
-    const response = await postForm(app, '/goals/7/toggle', { done: 'true' });
+    const response = await postForm(
+      app,
+      '/goals/7/toggle',
+      { done: 'true' },
+      SAME_ORIGIN_SIGNED_IN,
+    );
     expect(response.statusCode).toBe(503);
     expect(response.body).toContain('so the change was not saved');
   });
@@ -113,7 +125,9 @@ describe('when the API is slow', () => {
   test('then the page answers 200 with the unavailable message after the timeout', async () => {
     const upstream = await fake(() => undefined);
     const app = await web(upstream.url, { response: 500 });
-    const { result, ms } = await timed(() => app.inject({ method: 'GET', url: '/' }));
+    const { result, ms } = await timed(() =>
+      app.inject({ method: 'GET', url: '/', headers: SIGNED_IN }),
+    );
     expect(result.statusCode).toBe(200);
     expect(result.body).toContain('Goals are unavailable right now');
     expect(ms).toBeLessThan(2_500);
@@ -219,9 +233,10 @@ describe('what reaches the API', () => {
     expect(response.headers['x-request-id']).toBe('trace-42');
     const [seen] = upstream.seen;
     expect(seen?.headers['x-request-id']).toBe('trace-42');
-    // Nothing the API does not need leaves this tier.
+    // Nothing the API does not need leaves this tier: the caller's own credentials do, as
+    // they are; its cookies never.
     expect(seen?.headers.cookie).toBeUndefined();
-    expect(seen?.headers.authorization).toBeUndefined();
+    expect(seen?.headers.authorization).toBe('Bearer x');
   });
 
   test('when the x-request-id is missing or unsafe, then a fresh one is made and passed on', async () => {
@@ -240,7 +255,11 @@ describe('what reaches the API', () => {
   test('when the page is rendered, then its API calls carry the page request id', async () => {
     const upstream = await fake((_request, response) => json(response, 200, EMPTY_PAGE));
     const app = await web(upstream.url);
-    await app.inject({ method: 'GET', url: '/', headers: { 'x-request-id': 'page-7' } });
+    await app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { 'x-request-id': 'page-7', ...SIGNED_IN },
+    });
     expect(upstream.seen.length).toBeGreaterThanOrEqual(2);
     expect(upstream.seen.every((seen) => seen.headers['x-request-id'] === 'page-7')).toBe(true);
   });

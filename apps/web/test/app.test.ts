@@ -1,27 +1,48 @@
+import { SIGN_IN_FAILED } from '@goal-tracker/contract';
 import { createTestDatabase } from '@goal-tracker/test-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { goalsClient } from './support/goals.js';
+import {
+  accountWithGoals,
+  goalsClient,
+  signUpOnApi,
+  TEST_PASSWORD,
+  uniqueEmail,
+  type TestAccount,
+} from './support/goals.js';
 import { startApi, type ServerProcess } from './support/processes.js';
-import { buildWeb, postForm, SAME_ORIGIN, sendJson } from './support/web.js';
+import {
+  buildWeb,
+  postForm,
+  SAME_ORIGIN,
+  sendJson,
+  sessionCookie,
+  withCookie,
+  type Injector,
+} from './support/web.js';
 
 const SCRIPT_PAYLOAD = '<script>alert(1)</script>';
 const IMG_PAYLOAD = '<img src=x onerror=alert(1)>';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let api: ServerProcess;
-let web: FastifyInstance;
+let server: FastifyInstance;
+/** The web tier as the test account's browser sees it: every request carries its cookie. */
+let web: Injector;
+let account: TestAccount;
 let goals: ReturnType<typeof goalsClient>;
 
 beforeAll(async () => {
   database = await createTestDatabase('web_app');
   api = await startApi(database.url);
-  goals = goalsClient(api.url);
-  web = await buildWeb(api.url);
+  account = await signUpOnApi(api.url);
+  goals = goalsClient(api.url, account.token);
+  server = await buildWeb(api.url);
+  web = withCookie(server, account.cookie);
 });
 
 afterAll(async () => {
-  await web?.close();
+  await server?.close();
   await api?.stop();
   await database?.dispose();
 });
@@ -140,10 +161,9 @@ describe('the list page', () => {
   });
 
   test('when there are more than 50 goals, then "Show more" pages on by keyset and keeps the filter', async () => {
-    const created = [];
-    for (let index = 1; index <= 53; index += 1) {
-      created.push(await goals.create(`Goal number ${index}`));
-    }
+    const own = await accountWithGoals(api.url, 53, 'Goal number');
+    const page = (url: string) => withCookie(server, own.cookie).inject({ method: 'GET', url });
+    const { created } = own;
     const first = await page('/?filter=active');
     expect(first.body).toContain('Goal number 50<');
     expect(first.body).not.toContain('Goal number 51<');
@@ -359,6 +379,106 @@ describe('the /api proxy to the real API', () => {
   test('when an operational endpoint is asked for through /api, then it is not forwarded', async () => {
     expect((await web.inject({ method: 'GET', url: '/api/metrics' })).statusCode).toBe(404);
     expect((await web.inject({ method: 'GET', url: '/api/ready' })).statusCode).toBe(404);
+  });
+});
+
+describe('accounts, against the real API', () => {
+  /** Signs up through the web tier's form, as a browser would. */
+  async function signUpThroughWeb(email = uniqueEmail()) {
+    const response = await postForm(server, '/signup', { email, password: TEST_PASSWORD });
+    expect(response.statusCode).toBe(201);
+    return { email, cookie: sessionCookie(response), body: response.body };
+  }
+
+  const apiAccount = (cookie: string) =>
+    fetch(`${api.url}/account`, {
+      headers: { authorization: `Bearer ${cookie.slice('session='.length)}` },
+    });
+
+  test('when someone signs up, then the recovery code is shown and the page greets them with an empty list of their own', async () => {
+    await goals.create('Not theirs');
+    const { email, cookie, body } = await signUpThroughWeb();
+    expect(body).toMatch(/<code class="recovery-code" id="recovery-code">[^<]{16,}<\/code>/);
+    const list = await withCookie(server, cookie).inject({ method: 'GET', url: '/' });
+    expect(list.statusCode).toBe(200);
+    expect(list.body).toContain(`Signed in as <strong class="account-email">${email}</strong>`);
+    expect(list.body).toContain('No goals yet');
+    expect(list.body).not.toContain('Not theirs');
+  });
+
+  test('when the page is asked for without a session, or with an ended one, then 303 to /signin', async () => {
+    expect((await server.inject({ method: 'GET', url: '/' })).headers.location).toBe('/signin');
+    const { cookie } = await signUpThroughWeb();
+    expect((await postForm(server, '/signout', {}, { ...SAME_ORIGIN, cookie })).statusCode).toBe(
+      303,
+    );
+    expect((await apiAccount(cookie)).status).toBe(401);
+    const ended = await withCookie(server, cookie).inject({ method: 'GET', url: '/' });
+    expect(ended.headers.location).toBe('/signin');
+    expect(String(ended.headers['set-cookie'])).toContain('Max-Age=0');
+  });
+
+  test('when the password is wrong, then the generic message, and the account’s session is not touched', async () => {
+    const response = await postForm(server, '/signin', {
+      email: account.email,
+      password: 'not the password at all',
+    });
+    expect(response.statusCode).toBe(401);
+    expect(response.body).toContain(SIGN_IN_FAILED);
+    expect(response.body).toContain(`value="${account.email}"`);
+    expect(response.body).not.toContain('not the password at all');
+  });
+
+  test('when the account page refuses a wrong password, then the person stays signed in', async () => {
+    const { cookie } = await signUpThroughWeb();
+    const as = (fields: Record<string, string>, url: string) =>
+      postForm(server, url, fields, { ...SAME_ORIGIN, cookie });
+    const change = await as(
+      { currentPassword: 'wrong password here', newPassword: 'another long password' },
+      '/account/password',
+    );
+    expect(change.statusCode).toBe(401);
+    expect(change.body).toContain('The current password is incorrect');
+    const deletion = await as({ password: 'wrong password here' }, '/account/delete');
+    expect(deletion.statusCode).toBe(401);
+    expect(deletion.body).toContain('nothing was deleted');
+    expect((await apiAccount(cookie)).status).toBe(200);
+  });
+
+  test('when the password is changed, then the new cookie works and the old token does not', async () => {
+    const { cookie } = await signUpThroughWeb();
+    const response = await postForm(
+      server,
+      '/account/password',
+      { currentPassword: TEST_PASSWORD, newPassword: 'another long password' },
+      { ...SAME_ORIGIN, cookie },
+    );
+    expect(response.statusCode).toBe(303);
+    const renewed = sessionCookie(response);
+    expect((await apiAccount(cookie)).status).toBe(401);
+    expect((await apiAccount(renewed)).status).toBe(200);
+  });
+
+  test('when a script signs in through /api, then it gets the token in JSON and its Authorization is passed on', async () => {
+    const signedIn = await sendJson(server, 'POST', '/api/sessions', {
+      email: account.email,
+      password: TEST_PASSWORD,
+    });
+    expect(signedIn.statusCode).toBe(201);
+    expect(signedIn.headers['set-cookie']).toBeUndefined();
+    const { token } = signedIn.json<{ token: string }>();
+    await goals.create('Seen by the script');
+    const listed = await server.inject({
+      method: 'GET',
+      url: '/api/goals',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(listed.json<{ goals: { name: string }[] }>().goals.map((g) => g.name)).toEqual([
+      'Seen by the script',
+    ]);
+    const anonymous = await server.inject({ method: 'GET', url: '/api/goals' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer/);
   });
 });
 

@@ -9,7 +9,14 @@ import {
   SCREENSHOT_DIR,
   seriousAxeViolations,
 } from './support/browser.js';
-import { goalsClient } from './support/goals.js';
+import {
+  accountWithGoals,
+  goalsClient,
+  signUpOnApi,
+  TEST_PASSWORD,
+  uniqueEmail,
+  type TestAccount,
+} from './support/goals.js';
 import { startApi, type ServerProcess } from './support/processes.js';
 import { buildWeb } from './support/web.js';
 
@@ -21,6 +28,8 @@ let api: ServerProcess;
 let web: FastifyInstance;
 let webUrl: string;
 let browser: Browser;
+/** The account the pages are opened as, unless a test says otherwise. */
+let account: TestAccount;
 let goals: ReturnType<typeof goalsClient>;
 
 const contexts: BrowserContext[] = [];
@@ -32,7 +41,8 @@ const consoleErrors: string[] = [];
 beforeAll(async () => {
   database = await createTestDatabase('web_browser');
   api = await startApi(database.url);
-  goals = goalsClient(api.url);
+  account = await signUpOnApi(api.url);
+  goals = goalsClient(api.url, account.token);
   web = await buildWeb(api.url);
   await web.listen({ port: 0, host: '127.0.0.1' });
   const address = web.server.address();
@@ -58,13 +68,16 @@ afterEach(async () => {
   expect(consoleErrors.splice(0)).toEqual([]);
 });
 
+/** Opens a page in a fresh browser, signed in as `as` (the test account unless null). */
 async function open(
   path = '/',
   options: BrowserContextOptions = {},
   expectErrors = false,
+  as: TestAccount | null = account,
 ): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 }, ...options });
   contexts.push(context);
+  if (as) await context.addCookies([{ name: 'session', value: as.token, url: webUrl }]);
   const page = await context.newPage();
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
@@ -184,8 +197,8 @@ describe('with JavaScript', () => {
   });
 
   test('when there are more than 50 goals, then "Show more" appends the next page without a reload', async () => {
-    for (let index = 1; index <= 56; index += 1) await goals.create(`Goal ${index}`);
-    const page = await open();
+    const own = await accountWithGoals(api.url, 56);
+    const page = await open('/', {}, false, own);
     expect(await page.locator('#goals li').count()).toBe(50);
     const stayed = await markNoReload(page);
     await page.getByRole('link', { name: 'Show more' }).click();
@@ -196,15 +209,15 @@ describe('with JavaScript', () => {
   });
 
   test('when a goal is added on a page with more to show, then it is counted and announced but not shown out of order', async () => {
-    for (let index = 1; index <= 51; index += 1) await goals.create(`Goal ${index}`);
-    const page = await open();
+    const own = await accountWithGoals(api.url, 51);
+    const page = await open('/', {}, false, own);
     await page.getByLabel('What do you want to achieve?').fill('The newest');
     await page.keyboard.press('Enter');
     await expect
       .poll(() => page.locator('#announcer').textContent())
       .toBe('Added “The newest” at the end of the list.');
     expect(await remaining(page)).toBe('52 goals left');
-    await expect.poll(async () => (await goals.all()).length).toBe(52);
+    await expect.poll(async () => (await own.goals.all()).length).toBe(52);
   });
 
   test('when a name is blank, then the field says why and nothing is sent', async () => {
@@ -276,8 +289,8 @@ describe('without JavaScript', () => {
   });
 
   test('when the list is longer than a page, then "Show more" leads to the next page, keeping the filter', async () => {
-    for (let index = 1; index <= 53; index += 1) await goals.create(`Goal ${index}`);
-    const page = await open('/?filter=active', noScript);
+    const own = await accountWithGoals(api.url, 53);
+    const page = await open('/?filter=active', noScript, false, own);
     await navigation(page, () => page.getByRole('link', { name: 'Show more' }).click());
     expect(page.url()).toMatch(/filter=active&after=\d+/);
     expect(await goalNames(page)).toEqual(['Goal 51', 'Goal 52', 'Goal 53']);
@@ -510,5 +523,150 @@ describe('when the API goes down', () => {
     }
     await page.reload();
     expect(await goalNames(page)).toEqual(['Survive the outage']);
+  });
+});
+
+describe('accounts', () => {
+  /** Fills and sends the sign-up form from the sign-in page; returns the code it showed. */
+  async function signUpAs(page: Page, email: string): Promise<string> {
+    await navigation(page, () => page.getByRole('link', { name: 'Create an account' }).click());
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await navigation(page, () => page.getByRole('button', { name: 'Create account' }).click());
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
+      'Save your recovery code',
+    );
+    const code = (await page.locator('#recovery-code').textContent()) ?? '';
+    expect(code.length).toBeGreaterThanOrEqual(16);
+    return code;
+  }
+
+  async function continueToGoals(page: Page): Promise<void> {
+    await navigation(page, () => page.getByRole('link', { name: /continue to my goals/ }).click());
+    expect(new URL(page.url()).pathname).toBe('/');
+  }
+
+  async function signOut(page: Page): Promise<void> {
+    await navigation(page, () => page.getByRole('button', { name: 'Sign out' }).click());
+    expect(new URL(page.url()).pathname).toBe('/signin');
+    expect(await page.getByRole('status').first().textContent()).toContain('You are signed out.');
+  }
+
+  async function signInAs(page: Page, email: string): Promise<void> {
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await navigation(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+  }
+
+  async function addGoal(page: Page, name: string, script: boolean): Promise<void> {
+    await page.getByLabel('What do you want to achieve?').fill(name);
+    if (script) {
+      await page.keyboard.press('Enter');
+      await settled(page);
+    } else {
+      await navigation(page, () => page.keyboard.press('Enter'));
+    }
+  }
+
+  for (const script of [true, false]) {
+    test(`when two people sign up, add goals and sign in again ${script ? 'with' : 'without'} JavaScript, then each sees only their own list`, async () => {
+      const page = await open('/', script ? {} : noScript, false, null);
+      expect(new URL(page.url()).pathname).toBe('/signin');
+      // axe runs in the page, so only where scripts do.
+      if (script) expect(await seriousAxeViolations(page)).toEqual([]);
+
+      const first = uniqueEmail('first');
+      await signUpAs(page, first);
+      expect(await page.getByText('It is shown only this once.').count()).toBe(1);
+      if (script) {
+        expect(await seriousAxeViolations(page)).toEqual([]);
+        await screenshot(page, 'recovery-code-light');
+      }
+      await continueToGoals(page);
+      expect(await page.locator('.account-email').textContent()).toBe(first);
+      await addGoal(page, 'First person’s goal', script);
+      await addGoal(page, SCRIPT_PAYLOAD, script);
+      expect(await goalNames(page)).toEqual(['First person’s goal', SCRIPT_PAYLOAD]);
+      await signOut(page);
+
+      const second = uniqueEmail('second');
+      await signUpAs(page, second);
+      await continueToGoals(page);
+      expect(await page.locator('.account-email').textContent()).toBe(second);
+      expect(await goalNames(page)).toEqual([]);
+      expect(await page.locator('#empty-state').textContent()).toContain('No goals yet');
+      await signOut(page);
+
+      await signInAs(page, first);
+      expect(new URL(page.url()).pathname).toBe('/');
+      expect(await page.locator('.account-email').textContent()).toBe(first);
+      expect(await goalNames(page)).toEqual(['First person’s goal', SCRIPT_PAYLOAD]);
+      // A signed-in person sent to the sign-in page goes back to their goals.
+      await page.goto(`${webUrl}/signin`);
+      expect(new URL(page.url()).pathname).toBe('/');
+    });
+  }
+
+  test('when the password is wrong, then the form says so generically and keeps the email only', async () => {
+    // The browser logs the 401 answer itself. (The form is a plain one either way.)
+    const page = await open('/signin', {}, true, null);
+    await page.getByLabel('Email').fill(account.email);
+    await page.getByLabel('Password').fill('not the right password');
+    await navigation(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    expect(await page.locator('#signin-password-error').textContent()).toBe(
+      'The email or password is incorrect.',
+    );
+    expect(await page.getByLabel('Email').inputValue()).toBe(account.email);
+    expect(await page.getByLabel('Password').inputValue()).toBe('');
+    expect(
+      await page.getByLabel('Password').evaluate((element) => element === document.activeElement),
+    ).toBe(true);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
+
+  test('when someone deletes their account, then they are signed out, and neither they nor their goals come back', async () => {
+    const page = await open('/', {}, false, null);
+    const email = uniqueEmail('leaving');
+    await signUpAs(page, email);
+    await continueToGoals(page);
+    await addGoal(page, 'Gone with the account', true);
+    await navigation(page, () => page.getByRole('link', { name: 'Account', exact: true }).click());
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Your account');
+    expect(await page.locator('#passkeys').count()).toBe(1);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'account-light');
+    await page.getByLabel('Your password, to confirm').fill(TEST_PASSWORD);
+    await navigation(page, () =>
+      page.getByRole('button', { name: 'Delete account and goals' }).click(),
+    );
+    expect(new URL(page.url()).pathname).toBe('/signin');
+    expect(await page.getByRole('status').first().textContent()).toContain(
+      'Your account and all its goals are deleted.',
+    );
+    expect((await page.context().cookies()).map((cookie) => cookie.name)).toEqual([]);
+    const signIn = await fetch(`${api.url}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: TEST_PASSWORD }),
+    });
+    expect(signIn.status).toBe(401);
+  });
+
+  test('when the session ends while the page is open, then the next change sends the browser to sign in', async () => {
+    // A second session of the test account's, so ending it leaves the other tests theirs.
+    const signedIn = await fetch(`${api.url}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: account.email, password: TEST_PASSWORD }),
+    });
+    const { token } = (await signedIn.json()) as { token: string };
+    const page = await open('/', {}, true, { ...account, token, cookie: `session=${token}` });
+    await fetch(`${api.url}/sessions/current`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await page.getByLabel('What do you want to achieve?').fill('After the end');
+    await navigation(page, () => page.keyboard.press('Enter'));
+    expect(new URL(page.url()).pathname).toBe('/signin');
   });
 });

@@ -4,9 +4,9 @@ import { createTestDatabase } from '@goal-tracker/test-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { balancerFailure, forward, json, relay, startFakeApi } from './support/fake-api.js';
-import { goalsClient } from './support/goals.js';
+import { goalsClient, signUpOnApi, type TestAccount } from './support/goals.js';
 import { startApi, type ServerProcess } from './support/processes.js';
-import { buildWeb, postForm, sendJson } from './support/web.js';
+import { buildWeb, postForm, sendJson, SIGNED_IN, withCookie } from './support/web.js';
 
 // The web tier talks to the API through the internal load balancer. When an API instance dies,
 // the balancer keeps routing to it until its health check notices, answering 502 or 503 itself
@@ -22,13 +22,15 @@ type Move = 'forward' | 502 | 503 | 504 | 'lose-answer' | 'reset';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let api: ServerProcess;
+let account: TestAccount;
 let goals: ReturnType<typeof goalsClient>;
 const opened: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('web_balancer');
   api = await startApi(database.url);
-  goals = goalsClient(api.url);
+  account = await signUpOnApi(api.url);
+  goals = goalsClient(api.url, account.token);
 });
 
 afterAll(async () => {
@@ -61,9 +63,10 @@ async function behindBalancer(plan: (attempt: number, request: IncomingMessage) 
     }
   });
   opened.push(balancer);
-  const web: FastifyInstance = await buildWeb(balancer.url);
-  opened.push(web);
-  return { web, seen: balancer.seen };
+  const app: FastifyInstance = await buildWeb(balancer.url);
+  opened.push(app);
+  // The test account's browser, or the page's script in it.
+  return { web: withCookie(app, account.cookie), seen: balancer.seen };
 }
 
 /** Fails the first request with `move`, forwards every other one. */
@@ -288,10 +291,10 @@ describe("when the API's own answer is a failure", () => {
     expect(response.json()).toEqual(DATABASE_DOWN);
     expect(response.headers['retry-after']).toBe('1');
     expect(upstream.seen).toHaveLength(1);
-    // The page asks for the list and the count once each, then says what it can.
-    const page = await web.inject({ method: 'GET', url: '/' });
+    // The page asks for the list, the count and the account once each, then says what it can.
+    const page = await web.inject({ method: 'GET', url: '/', headers: SIGNED_IN });
     expect(page.body).toContain('id="unavailable"');
-    expect(upstream.seen).toHaveLength(3);
+    expect(upstream.seen).toHaveLength(4);
   });
 
   test('when the API answers a plain 500, then it is passed on and not retried', async () => {

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
+import type { Account, Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, test } from 'vitest';
 import { json, startFakeApi, type FakeHandler } from './support/fake-api.js';
-import { buildWeb } from './support/web.js';
+import { buildWeb, SIGNED_IN, TEST_TOKEN } from './support/web.js';
 
 // How GET / gets its data: the list and the count together, asked for conditionally. A stand-in
 // API shows what the web tier sends; the real API's ETags are covered by app.test.ts.
@@ -14,12 +14,24 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((server) => server.close()));
 });
 
+const ACCOUNT: Account = { id: 1, email: 'ada@example.com', createdAt: '2026-11-26T10:00:00.000Z' };
+
+/** The web tier in front of an API that answers GET /account itself and the rest by `handler`. */
 async function webWith(handler: FakeHandler) {
-  const upstream = await startFakeApi(handler);
+  const upstream = await startFakeApi((request, response, attempt, body) => {
+    if (request.url === '/account') json(response, 200, ACCOUNT);
+    else handler(request, response, attempt, body);
+  });
   opened.push(upstream);
-  const web: FastifyInstance = await buildWeb(upstream.url);
-  opened.push(web);
-  return { web, seen: upstream.seen };
+  const app: FastifyInstance = await buildWeb(upstream.url);
+  opened.push(app);
+  // Every page is a signed-in person's.
+  const web = {
+    inject: (options: { method: 'GET'; url: string; headers?: Record<string, string> }) =>
+      app.inject({ ...options, headers: { ...options.headers, ...SIGNED_IN } }),
+  };
+  const goalCalls = () => upstream.seen.filter((request) => request.url.startsWith('/goals'));
+  return { web, seen: upstream.seen, goalCalls };
 }
 
 function goal(id: number, name: string, done = false): Goal {
@@ -53,9 +65,10 @@ describe('the data behind the page', () => {
       summary: { total: 2, done: 0, active: 2 },
       version: 1,
     };
-    const { web, seen } = await webWith(versionedApi(state));
+    const { web, goalCalls } = await webWith(versionedApi(state));
     const first = await web.inject({ method: 'GET', url: '/' });
     const again = await web.inject({ method: 'GET', url: '/' });
+    const seen = goalCalls();
     expect(
       seen.slice(0, 2).every((request) => request.headers['if-none-match'] === undefined),
     ).toBe(true);
@@ -108,31 +121,41 @@ describe('the data behind the page', () => {
     expect(plain.body).not.toContain('id="rename-2"');
   });
 
-  test('when the page is loaded, then the list and the count are asked for at the same time', async () => {
-    // Neither is answered until both have arrived: asked one after the other, the page would
+  test('when the page is loaded, then the list, the count and the account are asked for at the same time', async () => {
+    // None is answered until all have arrived: asked one after the other, the page would
     // wait out the API timeout and say goals are unavailable.
     const waiting: ServerResponse[] = [];
-    const { web, seen } = await webWith((_request, response) => {
+    const upstream = await startFakeApi((_request, response) => {
       waiting.push(response);
-      if (waiting.length < 2) return;
+      if (waiting.length < 3) return;
       for (const [index, held] of waiting.entries()) {
-        const summary = seen[index]?.url === '/goals/summary';
+        const url = upstream.seen[index]?.url;
         json(
           held,
           200,
-          summary
-            ? { total: 1, done: 0, active: 1 }
-            : { goals: [goal(1, 'Both at once')], next: null },
+          url === '/account'
+            ? ACCOUNT
+            : url === '/goals/summary'
+              ? { total: 1, done: 0, active: 1 }
+              : { goals: [goal(1, 'All at once')], next: null },
         );
       }
     });
-    const response = await web.inject({ method: 'GET', url: '/' });
-    expect(response.body).toContain('Both at once');
+    opened.push(upstream);
+    const web = await buildWeb(upstream.url);
+    opened.push(web);
+    const response = await web.inject({ method: 'GET', url: '/', headers: SIGNED_IN });
+    expect(response.body).toContain('All at once');
     expect(response.body).toContain('1 goal left');
-    expect(seen.map((request) => request.url).sort()).toEqual([
+    expect(response.body).toContain('Signed in as <strong class="account-email">ada@example.com');
+    expect(upstream.seen.map((request) => request.url).sort()).toEqual([
+      '/account',
       '/goals/summary',
       '/goals?limit=50',
     ]);
+    expect(
+      upstream.seen.every((request) => request.headers.authorization === `Bearer ${TEST_TOKEN}`),
+    ).toBe(true);
   });
 
   test('when the count fails but the list works, then the page shows the list without a count', async () => {

@@ -2,6 +2,7 @@ import type { Goal, GoalPage } from '@goal-tracker/contract';
 import type { Assets } from '../assets.js';
 import { html, type Markup, type SafeHtml } from '../html.js';
 import { FILTERS, remainingText, viewUrl, type Filter, type View } from '../view.js';
+import { fieldError, invalid, type FieldState } from './fields.js';
 import { icons } from './icons.js';
 import { layout, PRODUCT_NAME } from './layout.js';
 
@@ -14,12 +15,6 @@ export type ListState =
     }
   | { state: 'unavailable' };
 
-/** What a person typed into a field, kept when the server sends the form back. */
-export interface FieldState {
-  value: string;
-  error?: string;
-}
-
 export interface GoalsPageModel {
   view: View;
   list: ListState;
@@ -30,6 +25,8 @@ export interface GoalsPageModel {
   notice?: string;
   /** Why the last action failed. */
   error?: string;
+  /** Who is signed in; undefined when the API could not say. */
+  email: string | undefined;
   assets: Assets;
 }
 
@@ -56,15 +53,6 @@ const EMPTY_STATES: Record<Filter, { icon: SafeHtml; title: string; text: string
     text: 'Goals you tick off will show up here.',
   },
 };
-
-function fieldError(id: string, error: string | undefined): SafeHtml {
-  // Always present, so a message the script adds later is tied to the field already.
-  return html`<p class="field-error" id="${id}" ${error ? '' : html` hidden`}>${error ?? ''}</p>`;
-}
-
-function invalid(error: string | undefined, errorId: string): SafeHtml {
-  return error ? html` aria-invalid="true" aria-describedby="${errorId}"` : html``;
-}
 
 function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
   return html`<form
@@ -331,5 +319,10 @@ export function goalsPage(model: GoalsPageModel): Markup {
     list.state === 'ok' ? goalList(model, list.page) : unavailableState(view, model.edit);
   const failure = model.error ?? model.add.error ?? model.edit?.error;
   const title = failure ? `Error: ${failure} · ${PRODUCT_NAME}` : PRODUCT_NAME;
-  return layout({ title, assets: model.assets, body: [top, main, MAIN_END] });
+  return layout({
+    title,
+    assets: model.assets,
+    session: { email: model.email },
+    body: [top, main, MAIN_END],
+  });
 }

@@ -11,20 +11,27 @@ export interface LayoutOptions {
   script?: boolean;
   /** The product name is the page's h1, except on pages with a heading of their own. */
   brandIsHeading?: boolean;
+  /** Signed in: the header says as whom (when the API could say) and offers to sign out. */
+  session?: { email: string | undefined };
+  /** Where the skip link leads, in words; the goals by default. */
+  skipTo?: string;
 }
 
 /** The page around its body: everything before it, and the same closing markup after it. */
 export function layout(options: LayoutOptions): Markup {
   const body = options.body instanceof SafeHtml ? [options.body] : options.body;
-  return [pageStart(options), ...body, PAGE_END];
+  return [pageStart(options), headerEnd(options.session), ...body, PAGE_END];
 }
 
 /** The start of the goals page as nearly every request gets it, made once per set of assets. */
 const plainStarts = new WeakMap<Assets, SafeHtml>();
 
-function pageStart(options: Omit<LayoutOptions, 'body'>): SafeHtml {
+function pageStart(options: Omit<LayoutOptions, 'body' | 'session'>): SafeHtml {
   const plain =
-    options.title === PRODUCT_NAME && options.script !== false && options.brandIsHeading !== false;
+    options.title === PRODUCT_NAME &&
+    options.script !== false &&
+    options.brandIsHeading !== false &&
+    options.skipTo === undefined;
   if (!plain) return renderPageStart(options);
   let start = plainStarts.get(options.assets);
   if (!start) {
@@ -41,9 +48,11 @@ function renderPageStart({
   assets,
   script = true,
   brandIsHeading = true,
-}: Omit<LayoutOptions, 'body'>): SafeHtml {
+  skipTo = 'your goals',
+}: Omit<LayoutOptions, 'body' | 'session'>): SafeHtml {
   const brand = html`<a class="brand" href="/">${icons.logo}<span>Goal Tracker</span></a>`;
-  // Left open: the body and PAGE_END follow. (Prettier would close the open elements here.)
+  // Left open: the header's end, the body and PAGE_END follow. (Prettier would close the open
+  // elements here.)
   // prettier-ignore
   return html`<!doctype html>
     <html lang="en">
@@ -64,12 +73,31 @@ function renderPageStart({
       </head>
       <body>
         ${iconSprite}
-        <a class="skip-link" href="#main">Skip to your goals</a>
+        <a class="skip-link" href="#main">Skip to ${skipTo}</a>
         <div class="page">
           <header class="masthead">
             ${brandIsHeading ? html`<h1 class="brand-heading">${brand}</h1>` : brand}
-            <p class="tagline">Write it down. Do it. Tick it off.</p>
-          </header>`;
+            <p class="tagline">Write it down. Do it. Tick it off.</p>`;
+}
+
+const HEADER_END = html`</header>`;
+
+/** Who is signed in, the way to their account, and signing out: a plain form, no script needed. */
+function headerEnd(session: LayoutOptions['session']): SafeHtml {
+  if (!session) return HEADER_END;
+  const who = session.email
+    ? html`Signed in as <strong class="account-email">${session.email}</strong>`
+    : html`Signed in`;
+  // Closes the header pageStart left open. (Prettier would not leave the lone </header>.)
+  // prettier-ignore
+  return html`<nav class="account-nav" aria-label="Your account">
+      <span class="signed-in-as">${who}</span>
+      <a class="account-link" href="/account">Account</a>
+      <form class="sign-out-form" method="post" action="/signout">
+        <button class="button ghost small" type="submit">Sign out</button>
+      </form>
+    </nav>
+  </header>`;
 }
 
 // prettier-ignore

@@ -86,7 +86,14 @@ export interface Answer {
 }
 
 /** Headers the balancer passes to the API; the hop-by-hop ones are its own business. */
-const PASSED = ['accept', 'content-type', 'idempotency-key', 'if-none-match', 'x-request-id'];
+const PASSED = [
+  'accept',
+  'authorization',
+  'content-type',
+  'idempotency-key',
+  'if-none-match',
+  'x-request-id',
+];
 
 /** Sends a request the stand-in balancer received on to the real API, and returns its answer. */
 export async function forward(
@@ -109,7 +116,7 @@ export async function forward(
     headers: {},
     body: Buffer.from(await response.arrayBuffer()),
   };
-  for (const name of ['content-type', 'etag', 'location', 'retry-after']) {
+  for (const name of ['content-type', 'etag', 'location', 'retry-after', 'www-authenticate']) {
     const value = response.headers.get(name);
     if (value !== null) answer.headers[name] = value;
   }

@@ -1,11 +1,48 @@
-import type { Goal, GoalPage } from '@goal-tracker/contract';
+import type { AccountCreated, Goal, GoalPage } from '@goal-tracker/contract';
 
-/** Direct calls to the real API, to arrange and check state behind the web tier's back. */
-export function goalsClient(apiUrl: string) {
+export const TEST_PASSWORD = 'a long test password';
+
+let accounts = 0;
+
+/** A fresh email, so tests sharing a database never collide. */
+export function uniqueEmail(label = 'person'): string {
+  accounts += 1;
+  return `${label}-${process.pid}-${accounts}@example.com`;
+}
+
+/** An account made directly on the real API, and the cookie a browser would hold for it. */
+export interface TestAccount {
+  email: string;
+  token: string;
+  /** `session=<token>`: the Cookie header of a browser signed in over plain HTTP. */
+  cookie: string;
+}
+
+export async function signUpOnApi(apiUrl: string, email = uniqueEmail()): Promise<TestAccount> {
+  const response = await fetch(`${apiUrl}/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: TEST_PASSWORD }),
+  });
+  if (response.status !== 201) {
+    throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
+  }
+  const { token } = (await response.json()) as AccountCreated;
+  return { email, token, cookie: `session=${token}` };
+}
+
+/**
+ * Direct calls to the real API as one account, to arrange and check its goals behind the web
+ * tier's back.
+ */
+export function goalsClient(apiUrl: string, token: string) {
   async function call(method: string, path: string, body?: unknown): Promise<Response> {
     return fetch(`${apiUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   }
@@ -41,4 +78,19 @@ export function goalsClient(apiUrl: string) {
       for (const goal of await all()) await call('DELETE', `/goals/${goal.id}`);
     },
   };
+}
+
+/**
+ * A fresh account holding `count` goals ("Goal 1"…), for a test that needs many: writing them
+ * (and deleting them after) as the account other tests share would use up most of the API's
+ * goal writes a minute for that account.
+ */
+export async function accountWithGoals(apiUrl: string, count: number, prefix = 'Goal') {
+  const account = await signUpOnApi(apiUrl);
+  const goals = goalsClient(apiUrl, account.token);
+  const created: Goal[] = [];
+  for (let index = 1; index <= count; index += 1) {
+    created.push(await goals.create(`${prefix} ${index}`));
+  }
+  return { ...account, goals, created };
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { REPOSITORY_ROOT } from './processes.js';
 
@@ -42,9 +42,21 @@ export const SAME_ORIGIN = {
   'sec-fetch-site': 'same-origin',
 };
 
+/** Something requests can be injected into: the web tier, or the web tier as one browser. */
+export interface Injector {
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+}
+
+/** The web tier as a browser signed in with `cookie` sees it; a request may name its own. */
+export function withCookie(app: FastifyInstance, cookie: string): Injector {
+  return {
+    inject: (options) => app.inject({ ...options, headers: { cookie, ...options.headers } }),
+  };
+}
+
 /** A plain-form post, as the page's own forms send it unless other headers are given. */
 export function postForm(
-  app: FastifyInstance,
+  app: Injector,
   url: string,
   fields: Record<string, string>,
   headers: Record<string, string> = SAME_ORIGIN,
@@ -59,7 +71,7 @@ export function postForm(
 
 /** A JSON call, as the page's script makes it. */
 export function sendJson(
-  app: FastifyInstance,
+  app: Injector,
   method: 'POST' | 'PATCH',
   url: string,
   body: unknown,
@@ -72,3 +84,21 @@ export function sendJson(
     payload: JSON.stringify(body),
   });
 }
+
+/** The session cookie a response set, as the browser would send it back (`name=token`). */
+export function sessionCookie(response: { headers: Record<string, unknown> }): string {
+  const header = response.headers['set-cookie'];
+  const value = Array.isArray(header) ? String(header[0]) : String(header);
+  const pair = value.split(';')[0] ?? '';
+  if (!/^(__Host-)?session=[\w-]+$/.test(pair)) throw new Error(`no session cookie in ${value}`);
+  return pair;
+}
+
+/** A session token the stand-in APIs accept as well-formed (they do not check it). */
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+/** What a signed-in browser sends with every request. */
+export const SIGNED_IN = { cookie: `session=${TEST_TOKEN}` };
+
+/** A signed-in browser's form post from the app's own page. */
+export const SAME_ORIGIN_SIGNED_IN = { ...SAME_ORIGIN, ...SIGNED_IN };

@@ -1,0 +1,368 @@
+import {
+  checkNewPassword,
+  EMAIL_MAX_LENGTH,
+  EMAIL_PATTERN,
+  PASSWORD_PROBLEMS,
+  SIGN_IN_FAILED,
+} from '@goal-tracker/contract';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountsApi, Recovered } from './accounts-api.js';
+import { ApiError } from './api-client.js';
+import { isRefusal, settle, type Caller, type Refusal, type Visitor } from './api-result.js';
+import type { Assets } from './assets.js';
+import {
+  FAILURE_STATUS,
+  field,
+  sameSiteOnly,
+  SIGN_IN_PATH,
+  signedIn,
+  toSignIn,
+  type FormBody,
+} from './forms.js';
+import type { GoalsApi } from './goals-api.js';
+import { sendHtml } from './responses.js';
+import { forwardedFor } from './security.js';
+import { clearSessionCookie, sessionToken, setSessionCookie } from './session.js';
+import {
+  accountPage,
+  recoverPage,
+  recoveryCodePage,
+  signInPage,
+  signUpPage,
+  type AccountModel,
+  type RecoverModel,
+  type SignInModel,
+  type SignUpModel,
+} from './views/account-pages.js';
+import { errorPage } from './views/layout.js';
+
+export interface AccountPagesOptions {
+  accountsApi: AccountsApi;
+  goalsApi: GoalsApi;
+  assets: Assets;
+}
+
+/** What an account action did, said on the page its redirect leads to. */
+const STATUSES = {
+  'signed-out': 'You are signed out.',
+  'account-deleted': 'Your account and all its goals are deleted.',
+  'password-changed': 'Your password is changed, and every other device is signed out.',
+} as const;
+type Status = keyof typeof STATUSES;
+
+function notice(query: unknown): string | undefined {
+  const status = (query as Record<string, unknown>).status;
+  return typeof status === 'string' && Object.hasOwn(STATUSES, status)
+    ? STATUSES[status as Status]
+    : undefined;
+}
+
+const EMAIL = new RegExp(EMAIL_PATTERN);
+
+function emailProblem(email: string): string | undefined {
+  if (email === '') return 'Enter your email address.';
+  if (email.length > EMAIL_MAX_LENGTH || !EMAIL.test(email)) {
+    return 'Enter an email address such as name@example.com.';
+  }
+  return undefined;
+}
+
+function passwordProblem(password: string, email: string): string | undefined {
+  const problem = checkNewPassword(password, email);
+  return problem && PASSWORD_PROBLEMS[problem];
+}
+
+function waitText(seconds: number | undefined): string {
+  if (seconds === undefined || seconds < 1) return 'a moment';
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
+function visitor(request: FastifyRequest): Visitor {
+  return { requestId: request.id, forwardedFor: forwardedFor(request) };
+}
+
+function refusalMessage(refusal: Refusal): string {
+  return refusal.problem.detail ?? refusal.problem.title;
+}
+
+/**
+ * How a page reports an answer that is no one field's fault: an outage, too many attempts, or
+ * another refusal. The status goes back to the browser too (with Retry-After for a 429).
+ */
+function formFailure(
+  reply: FastifyReply,
+  result: ApiError | Refusal,
+): { status: number; error: string } {
+  if (result instanceof ApiError) {
+    return {
+      status: FAILURE_STATUS[result.kind],
+      error:
+        result.kind === 'timeout'
+          ? 'The service did not answer in time. Try again in a moment.'
+          : 'Accounts are unavailable right now. Try again in a moment.',
+    };
+  }
+  if (result.status === 429) {
+    if (result.retryAfter !== undefined) reply.header('retry-after', String(result.retryAfter));
+    return {
+      status: 429,
+      error: `Too many attempts. Wait ${waitText(result.retryAfter)} and try again.`,
+    };
+  }
+  return { status: result.status, error: refusalMessage(result) };
+}
+
+/** Sign-up, sign-in, recovery and the account page: plain forms that work without JavaScript. */
+export function registerAccountPages(app: FastifyInstance, options: AccountPagesOptions): void {
+  const { accountsApi, goalsApi, assets } = options;
+  const formRoute = sameSiteOnly(assets);
+
+  /**
+   * Puts a session the API has just made in the cookie. A session the browser had before (a
+   * sign-in over another) is ended, so that no token outlives the cookie that carried it.
+   */
+  function startSession(request: FastifyRequest, reply: FastifyReply, token: string): void {
+    const previous = sessionToken(request);
+    setSessionCookie(request, reply, token);
+    if (previous === undefined || previous === token) return;
+    goalsApi.forget(previous);
+    accountsApi.signOut({ token: previous, requestId: request.id }).catch((error: unknown) => {
+      request.log.debug({ err: error }, 'could not end the replaced session');
+    });
+  }
+
+  /**
+   * The page that shows a new recovery code, as the answer to the form post that made it: the
+   * code is never in a URL or a cookie, and the page is not stored (no-store, set with the
+   * session cookie), so it is shown this once.
+   */
+  function showRecoveryCode(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    answer: Recovered & { adoptedGoals?: number },
+    after: 'sign-up' | 'recovery',
+  ): FastifyReply {
+    startSession(request, reply, answer.token);
+    const page = recoveryCodePage({
+      assets,
+      email: answer.account.email,
+      code: answer.recoveryCode,
+      adoptedGoals: answer.adoptedGoals,
+      after,
+    });
+    return sendHtml(request, reply, 201, page);
+  }
+
+  function endSession(request: FastifyRequest, reply: FastifyReply, token: string | undefined) {
+    if (token !== undefined) goalsApi.forget(token);
+    clearSessionCookie(request, reply);
+  }
+
+  // Someone already signed in has nothing to do on these pages. (Only the cookie is looked at:
+  // one that no longer works is dropped by the goals page, which sends them back here.)
+  app.get(SIGN_IN_PATH, async (request, reply) => {
+    if (sessionToken(request) !== undefined) return reply.redirect('/', 303);
+    const page = signInPage({ assets, email: '', errors: {}, notice: notice(request.query) });
+    return sendHtml(request, reply, 200, page);
+  });
+
+  app.post(SIGN_IN_PATH, formRoute, async (request, reply) => {
+    const body = request.body as FormBody;
+    const email = field(body, 'email').trim();
+    const password = field(body, 'password');
+    const page = (status: number, parts: Partial<SignInModel>) =>
+      sendHtml(request, reply, status, signInPage({ assets, email, errors: {}, ...parts }));
+    const errors = {
+      email: emailProblem(email),
+      password: password === '' ? 'Enter your password.' : undefined,
+    };
+    if (errors.email || errors.password) return page(400, { errors });
+    const result = await settle(accountsApi.signIn({ email, password }, visitor(request)));
+    if (!(result instanceof ApiError) && result.ok) {
+      startSession(request, reply, result.value.token);
+      const adopted = result.value.adoptedGoals;
+      return reply.redirect(adopted ? `/?adopted=${adopted}` : '/', 303);
+    }
+    // Never which part was wrong, for an unknown email too; the email stays, the password not.
+    if (isRefusal(result, 401)) {
+      return page(401, { errors: { password: SIGN_IN_FAILED } });
+    }
+    const failure = formFailure(reply, result);
+    return page(failure.status, { error: failure.error });
+  });
+
+  app.get('/signup', async (request, reply) => {
+    if (sessionToken(request) !== undefined) return reply.redirect('/', 303);
+    return sendHtml(request, reply, 200, signUpPage({ assets, email: '', errors: {} }));
+  });
+
+  app.post('/signup', formRoute, async (request, reply) => {
+    const body = request.body as FormBody;
+    const email = field(body, 'email').trim();
+    const password = field(body, 'password');
+    const page = (status: number, parts: Partial<SignUpModel>) =>
+      sendHtml(request, reply, status, signUpPage({ assets, email, errors: {}, ...parts }));
+    const errors = { email: emailProblem(email), password: passwordProblem(password, email) };
+    if (errors.email) return page(400, { errors });
+    if (errors.password) return page(422, { errors });
+    const result = await settle(accountsApi.signUp({ email, password }, visitor(request)));
+    if (!(result instanceof ApiError) && result.ok) {
+      return showRecoveryCode(request, reply, result.value, 'sign-up');
+    }
+    if (isRefusal(result, 409)) {
+      return page(409, {
+        errors: {
+          email:
+            'An account with this email already exists. Sign in, or use its recovery code if the password is lost.',
+        },
+      });
+    }
+    if (isRefusal(result, 422)) {
+      return page(422, { errors: { password: refusalMessage(result) } });
+    }
+    const failure = formFailure(reply, result);
+    return page(failure.status, { error: failure.error });
+  });
+
+  app.get('/recover', async (request, reply) =>
+    sendHtml(request, reply, 200, recoverPage({ assets, email: '', errors: {} })),
+  );
+
+  app.post('/recover', formRoute, async (request, reply) => {
+    const body = request.body as FormBody;
+    const email = field(body, 'email').trim();
+    const recoveryCode = field(body, 'recoveryCode').trim();
+    const newPassword = field(body, 'newPassword');
+    const page = (status: number, parts: Partial<RecoverModel>) =>
+      sendHtml(request, reply, status, recoverPage({ assets, email, errors: {}, ...parts }));
+    const errors = {
+      email: emailProblem(email),
+      code: recoveryCode === '' ? 'Enter the recovery code you saved.' : undefined,
+      password: passwordProblem(newPassword, email),
+    };
+    if (errors.email || errors.code) return page(400, { errors });
+    if (errors.password) return page(422, { errors });
+    const result = await settle(
+      accountsApi.recover({ email, recoveryCode, newPassword }, visitor(request)),
+    );
+    if (!(result instanceof ApiError) && result.ok) {
+      return showRecoveryCode(request, reply, result.value, 'recovery');
+    }
+    if (isRefusal(result, 401)) {
+      return page(401, { errors: { code: 'The email or recovery code is incorrect.' } });
+    }
+    if (isRefusal(result, 422)) {
+      return page(422, { errors: { password: refusalMessage(result) } });
+    }
+    const failure = formFailure(reply, result);
+    return page(failure.status, { error: failure.error });
+  });
+
+  // Ends the session even when the API cannot be reached: the cookie goes either way.
+  app.post('/signout', formRoute, async (request, reply) => {
+    const token = sessionToken(request);
+    if (token !== undefined) {
+      const result = await settle(accountsApi.signOut({ token, requestId: request.id }));
+      if (result instanceof ApiError || (!result.ok && result.status !== 401)) {
+        request.log.warn({ failure: result }, 'the API did not end the session');
+      }
+    }
+    endSession(request, reply, token);
+    return reply.redirect(`${SIGN_IN_PATH}?status=signed-out`, 303);
+  });
+
+  /** The account page, with the account asked for again (it may have changed elsewhere). */
+  async function renderAccount(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: Caller,
+    status: number,
+    parts: Partial<Omit<AccountModel, 'account' | 'assets'>>,
+  ): Promise<FastifyReply> {
+    const result = await settle(accountsApi.account(caller));
+    if (isRefusal(result, 401)) return toSignIn(request, reply);
+    if (result instanceof ApiError || !result.ok) {
+      request.log.warn({ failure: result }, 'the account is unavailable');
+      const failure = formFailure(reply, result);
+      const page = errorPage(assets, 'Your account is unavailable right now', failure.error);
+      return sendHtml(request, reply, failure.status, page);
+    }
+    return sendHtml(
+      request,
+      reply,
+      status,
+      accountPage({ errors: {}, ...parts, account: result.value, assets }),
+    );
+  }
+
+  app.get(
+    '/account',
+    signedIn((request, reply, caller) =>
+      renderAccount(request, reply, caller, 200, { notice: notice(request.query) }),
+    ),
+  );
+
+  app.post(
+    '/account/password',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const body = request.body as FormBody;
+      const currentPassword = field(body, 'currentPassword');
+      const newPassword = field(body, 'newPassword');
+      const page = (status: number, parts: Partial<AccountModel>) =>
+        renderAccount(request, reply, caller, status, parts);
+      // The rule against the email itself is the API's to check here: it knows the email.
+      const errors = {
+        currentPassword: currentPassword === '' ? 'Enter your current password.' : undefined,
+        newPassword: passwordProblem(newPassword, ''),
+      };
+      if (errors.currentPassword) return page(400, { errors });
+      if (errors.newPassword) return page(422, { errors });
+      const result = await settle(
+        accountsApi.changePassword({ currentPassword, newPassword }, caller),
+      );
+      if (!(result instanceof ApiError) && result.ok) {
+        goalsApi.forget(caller.token);
+        setSessionCookie(request, reply, result.value.token);
+        return reply.redirect('/account?status=password-changed', 303);
+      }
+      if (isRefusal(result, 401)) {
+        if (result.challenged) return toSignIn(request, reply);
+        const wrong = 'The current password is incorrect, so the password was not changed.';
+        return page(401, { errors: { currentPassword: wrong } });
+      }
+      if (isRefusal(result, 422)) {
+        return page(422, { errors: { newPassword: refusalMessage(result) } });
+      }
+      const failure = formFailure(reply, result);
+      return page(failure.status, { error: failure.error });
+    }),
+  );
+
+  app.post(
+    '/account/delete',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const password = field(request.body as FormBody, 'password');
+      const page = (status: number, parts: Partial<AccountModel>) =>
+        renderAccount(request, reply, caller, status, parts);
+      if (password === '') {
+        return page(400, { errors: { deletePassword: 'Enter your password to confirm.' } });
+      }
+      const result = await settle(accountsApi.deleteAccount({ password }, caller));
+      if (!(result instanceof ApiError) && result.ok) {
+        endSession(request, reply, caller.token);
+        return reply.redirect(`${SIGN_IN_PATH}?status=account-deleted`, 303);
+      }
+      if (isRefusal(result, 401)) {
+        if (result.challenged) return toSignIn(request, reply);
+        const wrong = 'That password is incorrect, so nothing was deleted.';
+        return page(401, { errors: { deletePassword: wrong } });
+      }
+      const failure = formFailure(reply, result);
+      return page(failure.status, { error: failure.error });
+    }),
+  );
+}

@@ -1,0 +1,355 @@
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type Account } from '@goal-tracker/contract';
+import type { Assets } from '../assets.js';
+import { html, type HtmlValue, type Markup, type SafeHtml } from '../html.js';
+import { adoptedText } from '../view.js';
+import { inputField, type InputOptions } from './fields.js';
+import { icons } from './icons.js';
+import { layout, PRODUCT_NAME } from './layout.js';
+
+const NEW_PASSWORD_LENGTH = { min: PASSWORD_MIN_LENGTH, max: PASSWORD_MAX_LENGTH };
+const NEW_PASSWORD_HINT = `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters. A few unrelated words make a strong password.`;
+
+/** What every account page may carry besides its form. */
+export interface AccountPageParts {
+  assets: Assets;
+  /** What the last action did ("You are signed out."). */
+  notice?: string | undefined;
+  /** Why the form came back, when it is not one field's problem (an outage, too many tries). */
+  error?: string | undefined;
+}
+
+/** Per-field messages; the first one also gets the focus. */
+export type FieldErrors<Name extends string> = Partial<Record<Name, string>>;
+
+function frame(
+  parts: AccountPageParts & {
+    title: string;
+    heading: string;
+    /** Any field message, so the tab's title says the form was refused. */
+    fieldErrors?: Record<string, string | undefined>;
+    session?: { email: string };
+    body: HtmlValue;
+  },
+): Markup {
+  const failure =
+    parts.error ?? Object.values(parts.fieldErrors ?? {}).find((message) => message !== undefined);
+  const title = `${failure ? `Error: ${failure} · ` : ''}${parts.title} · ${PRODUCT_NAME}`;
+  return layout({
+    title,
+    assets: parts.assets,
+    brandIsHeading: false,
+    skipTo: 'main content',
+    ...(parts.session ? { session: parts.session } : {}),
+    body: html`<main class="card account-card" id="main" tabindex="-1">
+      <h1 class="page-title">${parts.heading}</h1>
+      ${
+        parts.notice &&
+        html`<p class="notice" id="notice" role="status">
+          ${icons.check}<span>${parts.notice}</span>
+        </p>`
+      }
+      <div class="messages" id="messages" role="alert">
+        ${parts.error && html`<p class="message message-error">${parts.error}</p>`}
+      </div>
+      ${parts.body}
+    </main>`,
+  });
+}
+
+/** Which field gets the focus when the form comes back: the first with a message. */
+function firstError<Name extends string>(
+  errors: FieldErrors<Name>,
+  order: Name[],
+): Name | undefined {
+  return order.find((name) => errors[name] !== undefined);
+}
+
+function submit(label: string, kind: 'primary' | 'danger' = 'primary'): SafeHtml {
+  return html`<button
+    class="button ${kind === 'danger' ? 'danger-button' : 'primary'}"
+    type="submit"
+  >
+    ${label}
+  </button>`;
+}
+
+function emailField(id: string, value: string, error: string | undefined, autofocus: boolean) {
+  return inputField({
+    id,
+    name: 'email',
+    label: 'Email',
+    type: 'email',
+    autocomplete: 'email',
+    value,
+    error,
+    autofocus,
+  });
+}
+
+/** A password being chosen: bounded as the contract says, with the rule beside it. */
+function newPasswordField(
+  options: Pick<InputOptions, 'id' | 'name' | 'label' | 'error' | 'autofocus'>,
+): SafeHtml {
+  return inputField({
+    ...options,
+    type: 'password',
+    autocomplete: 'new-password',
+    hint: NEW_PASSWORD_HINT,
+    length: NEW_PASSWORD_LENGTH,
+  });
+}
+
+export interface SignInModel extends AccountPageParts {
+  email: string;
+  errors: FieldErrors<'email' | 'password'>;
+}
+
+export function signInPage(model: SignInModel): Markup {
+  const { errors } = model;
+  const focus = firstError(errors, ['email', 'password']);
+  return frame({
+    ...model,
+    title: 'Sign in',
+    heading: 'Sign in',
+    fieldErrors: errors,
+    body: html`<form class="account-form" method="post" action="/signin">
+        ${emailField('signin-email', model.email, errors.email, focus === 'email')}
+        ${inputField({
+          id: 'signin-password',
+          name: 'password',
+          label: 'Password',
+          type: 'password',
+          autocomplete: 'current-password',
+          error: errors.password,
+          autofocus: focus === 'password',
+        })}
+        ${submit('Sign in')}
+      </form>
+      <ul class="account-links">
+        <li>New here? <a href="/signup">Create an account</a></li>
+        <li>Forgot your password? <a href="/recover">Use your recovery code</a></li>
+      </ul>`,
+  });
+}
+
+export interface SignUpModel extends AccountPageParts {
+  email: string;
+  errors: FieldErrors<'email' | 'password'>;
+}
+
+export function signUpPage(model: SignUpModel): Markup {
+  const { errors } = model;
+  const focus = firstError(errors, ['email', 'password']);
+  return frame({
+    ...model,
+    title: 'Create your account',
+    heading: 'Create your account',
+    fieldErrors: errors,
+    body: html`<p class="lead">Your goals are private to your account, on any device.</p>
+      <div class="callout" id="no-email-note">
+        <h2 class="callout-title">No email is ever sent</h2>
+        <p>
+          The address is only your name for signing in: it is never checked and there is no reset
+          link. After signing up you get a recovery code. Without your password, that code is the
+          only way back in.
+        </p>
+      </div>
+      <form class="account-form" method="post" action="/signup">
+        ${emailField('signup-email', model.email, errors.email, focus === 'email')}
+        ${newPasswordField({
+          id: 'signup-password',
+          name: 'password',
+          label: 'Password',
+          error: errors.password,
+          autofocus: focus === 'password',
+        })}
+        ${submit('Create account')}
+      </form>
+      <ul class="account-links">
+        <li>Already have an account? <a href="/signin">Sign in</a></li>
+      </ul>`,
+  });
+}
+
+export interface RecoverModel extends AccountPageParts {
+  email: string;
+  errors: FieldErrors<'email' | 'code' | 'password'>;
+}
+
+export function recoverPage(model: RecoverModel): Markup {
+  const { errors } = model;
+  const focus = firstError(errors, ['email', 'code', 'password']);
+  return frame({
+    ...model,
+    title: 'Recover your account',
+    heading: 'Recover your account',
+    fieldErrors: errors,
+    body: html`<p class="lead">
+        Forgot your password? Enter your email, the recovery code you saved, and a new password. You
+        will get a new recovery code; the old one stops working.
+      </p>
+      <form class="account-form" method="post" action="/recover">
+        ${emailField('recover-email', model.email, errors.email, focus === 'email')}
+        ${inputField({
+          id: 'recover-code',
+          name: 'recoveryCode',
+          label: 'Recovery code',
+          type: 'text',
+          autocomplete: 'off',
+          error: errors.code,
+          autofocus: focus === 'code',
+        })}
+        ${newPasswordField({
+          id: 'recover-password',
+          name: 'newPassword',
+          label: 'New password',
+          error: errors.password,
+          autofocus: focus === 'password',
+        })}
+        ${submit('Set new password')}
+      </form>
+      <ul class="account-links">
+        <li>Remembered it? <a href="/signin">Sign in</a></li>
+      </ul>`,
+  });
+}
+
+export interface RecoveryCodeModel {
+  assets: Assets;
+  email: string;
+  code: string;
+  /** Goals from before accounts that this sign-up took over. */
+  adoptedGoals: number | undefined;
+  after: 'sign-up' | 'recovery';
+}
+
+/**
+ * The recovery code, shown once: this page is the answer to the form post itself, never a
+ * page that could be asked for again, and it is not stored by the browser.
+ */
+export function recoveryCodePage(model: RecoveryCodeModel): Markup {
+  const intro =
+    model.after === 'sign-up'
+      ? html`Your account is ready.`
+      : html`Your new password is set, and your old recovery code no longer works.`;
+  return frame({
+    assets: model.assets,
+    title: 'Save your recovery code',
+    heading: 'Save your recovery code',
+    session: { email: model.email },
+    ...(model.adoptedGoals ? { notice: adoptedText(model.adoptedGoals) } : {}),
+    body: html`<p class="lead">${intro}</p>
+      <p>
+        If you forget your password, this code is the only way back into your account: no email is
+        ever sent. Write it down or keep it in your password manager.
+        <strong>It is shown only this once.</strong>
+      </p>
+      <p class="recovery-code-box">
+        <span class="label">Your recovery code</span>
+        <code class="recovery-code" id="recovery-code">${model.code}</code>
+      </p>
+      <p><a class="button primary" href="/">I have saved it: continue to my goals</a></p>`,
+  });
+}
+
+export interface AccountModel extends AccountPageParts {
+  account: Account;
+  errors: FieldErrors<'currentPassword' | 'newPassword' | 'deletePassword'>;
+}
+
+const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' });
+
+function createdOn(createdAt: string): string {
+  const date = new Date(createdAt);
+  return Number.isNaN(date.getTime()) ? createdAt : DATE_FORMAT.format(date);
+}
+
+export function accountPage(model: AccountModel): Markup {
+  const { account, errors } = model;
+  const focus = firstError(errors, ['currentPassword', 'newPassword', 'deletePassword']);
+  // Tells password managers whose password each form is about; never submitted (no name).
+  const username = html`<input
+    type="email"
+    autocomplete="username"
+    value="${account.email}"
+    hidden
+  />`;
+  return frame({
+    ...model,
+    title: 'Your account',
+    heading: 'Your account',
+    fieldErrors: errors,
+    session: { email: account.email },
+    body: html`<dl class="account-facts">
+        <div>
+          <dt>Email</dt>
+          <dd>${account.email}</dd>
+        </div>
+        <div>
+          <dt>Created</dt>
+          <dd><time datetime="${account.createdAt}">${createdOn(account.createdAt)}</time></dd>
+        </div>
+      </dl>
+
+      <section class="account-section" aria-labelledby="password-heading">
+        <h2 class="section-title" id="password-heading">Change password</h2>
+        <p>Every other device signed in to your account is signed out.</p>
+        <form class="account-form" method="post" action="/account/password">
+          ${username}
+          ${inputField({
+            id: 'current-password',
+            name: 'currentPassword',
+            label: 'Current password',
+            type: 'password',
+            autocomplete: 'current-password',
+            error: errors.currentPassword,
+            autofocus: focus === 'currentPassword',
+          })}
+          ${newPasswordField({
+            id: 'new-password',
+            name: 'newPassword',
+            label: 'New password',
+            error: errors.newPassword,
+            autofocus: focus === 'newPassword',
+          })}
+          ${submit('Change password')}
+        </form>
+      </section>
+
+      ${passkeysSection()}
+
+      <section class="account-section danger-zone" aria-labelledby="delete-heading">
+        <h2 class="section-title" id="delete-heading">Delete account</h2>
+        <p>
+          This deletes your account and every goal in it at once, on every device. It cannot be
+          undone.
+        </p>
+        <form class="account-form" method="post" action="/account/delete">
+          ${username}
+          ${inputField({
+            id: 'delete-password',
+            name: 'password',
+            label: 'Your password, to confirm',
+            type: 'password',
+            autocomplete: 'current-password',
+            error: errors.deletePassword,
+            autofocus: focus === 'deletePassword',
+          })}
+          ${submit('Delete account and goals', 'danger')}
+        </form>
+      </section>
+      <p><a href="/">Back to your goals</a></p>`,
+  });
+}
+
+/**
+ * PASSKEYS GO HERE. The passkey part of the account page: today a placeholder. Its routes
+ * (/api/passkeys…, /api/sessions/passkey…) are already forwarded by the proxy; the section
+ * will list the account's passkeys with a remove button each and offer to add one.
+ */
+function passkeysSection(): SafeHtml {
+  return html`<section class="account-section" id="passkeys" aria-labelledby="passkeys-heading">
+    <h2 class="section-title" id="passkeys-heading">Passkeys</h2>
+    <p>Coming soon: sign in with your device's screen lock or a security key, no password.</p>
+  </section>`;
+}
