@@ -13,7 +13,8 @@ import { applySecurityHeaders, requestIdFor } from './security.js';
 import { errorPage } from './views/layout.js';
 
 export interface BuildAppOptions {
-  config: Pick<WebConfig, 'apiUrl' | 'apiConnectTimeoutMs' | 'apiTimeoutMs'>;
+  config: Pick<WebConfig, 'apiUrl' | 'apiConnectTimeoutMs' | 'apiTimeoutMs'> &
+    Partial<Pick<WebConfig, 'trustedProxies'>>;
   logger?: FastifyServerOptions['logger'];
   /** Where public/ and dist/client/ live; apps/web by default. */
   assetsRoot?: string;
@@ -47,7 +48,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
-    trustProxy: false,
+    // Only the load balancers' X-Forwarded-For is believed: request.ip is the visitor.
+    trustProxy:
+      options.config.trustedProxies && options.config.trustedProxies.length > 0
+        ? options.config.trustedProxies
+        : false,
   });
   const client: ApiClient = createApiClient({
     apiUrl: options.config.apiUrl,

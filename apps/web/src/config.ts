@@ -12,6 +12,11 @@ export interface WebConfig {
   apiTimeoutMs: number;
   /** LOG_LEVEL: pino level. */
   logLevel: string;
+  /**
+   * TRUSTED_PROXIES: addresses or CIDR ranges (comma-separated) of the load balancers in
+   * front, whose X-Forwarded-For names the visitor. Empty: the visitor is the socket's peer.
+   */
+  trustedProxies: string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -60,5 +65,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
     apiConnectTimeoutMs: integer(env, 'API_CONNECT_TIMEOUT_MS', 2_000, 1, 60_000),
     apiTimeoutMs: integer(env, 'API_TIMEOUT_MS', 5_000, 1, 60_000),
     logLevel,
+    trustedProxies: (env.TRUSTED_PROXIES ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
   };
 }

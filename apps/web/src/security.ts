@@ -65,13 +65,11 @@ export function requestIdFor(header: string | string[] | undefined): string {
 }
 
 /**
- * X-Forwarded-For for a call to the API made on a visitor's behalf: the chain the request came
- * with, and the address that sent it here (the load balancer's, or the visitor's own). The
- * API's per-address limits on sign-ins and sign-ups would otherwise count every visitor as
- * this tier; which entries it believes is its TRUSTED_PROXIES setting's business.
+ * X-Forwarded-For for a call to the API made on a visitor's behalf: the visitor's address,
+ * as this tier sees it (`request.ip`: the nearest address outside TRUSTED_PROXIES, so a
+ * visitor cannot choose it by sending the header itself). The API's per-address limits on
+ * sign-ins and sign-ups would otherwise count every visitor as this tier.
  */
 export function forwardedFor(request: FastifyRequest): string {
-  const chain = request.headers['x-forwarded-for'];
-  const peer = request.socket.remoteAddress ?? 'unknown';
-  return typeof chain === 'string' && chain !== '' ? `${chain}, ${peer}` : peer;
+  return request.ip;
 }

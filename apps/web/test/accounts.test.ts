@@ -290,28 +290,36 @@ describe('sign-in', () => {
     expect(list.body).toContain('The goal made before accounts existed is now yours.');
   });
 
-  test('when someone signs up, in or back, then the API hears their address chain, for its per-address limits', async () => {
-    const fromBalancer = { 'x-forwarded-for': '203.0.113.7' };
-    await post(
-      '/signup',
-      { email: 'ada@example.com', password: PASSWORD },
-      undefined,
-      fromBalancer,
-    );
-    await post(
-      '/signin',
-      { email: 'ada@example.com', password: PASSWORD },
-      undefined,
-      fromBalancer,
-    );
+  test('when someone signs up, in or back, then the API hears their address, and a visitor cannot choose it by sending X-Forwarded-For', async () => {
+    const claimed = { 'x-forwarded-for': '203.0.113.7' };
+    await post('/signup', { email: 'ada@example.com', password: PASSWORD }, undefined, claimed);
+    await post('/signin', { email: 'ada@example.com', password: PASSWORD }, undefined, claimed);
     await post('/recover', { email: 'ada@example.com', recoveryCode: 'x', newPassword: PASSWORD });
-    await web.inject({ method: 'POST', url: '/api/sessions', headers: fromBalancer, payload: {} });
+    await web.inject({ method: 'POST', url: '/api/sessions', headers: claimed, payload: {} });
+    // No proxy is trusted: the visitor is the peer, whatever the header claims.
     expect(api.seen.map((seen) => seen.headers['x-forwarded-for'])).toEqual([
-      '203.0.113.7, 127.0.0.1',
-      '203.0.113.7, 127.0.0.1',
       '127.0.0.1',
-      '203.0.113.7, 127.0.0.1',
+      '127.0.0.1',
+      '127.0.0.1',
+      '127.0.0.1',
     ]);
+  });
+
+  test('when the peer is a trusted load balancer, then the API hears the visitor it names', async () => {
+    const behindBalancer = await buildWeb(api.url, {}, ['127.0.0.1']);
+    try {
+      const fromBalancer = { 'x-forwarded-for': '198.51.100.9, 203.0.113.7' };
+      await postForm(
+        behindBalancer,
+        '/signin',
+        { email: 'ada@example.com', password: PASSWORD },
+        { ...SAME_ORIGIN, ...fromBalancer },
+      );
+      // The nearest address outside the trusted ones: what the balancer itself saw.
+      expect(api.seen.at(-1)?.headers['x-forwarded-for']).toBe('203.0.113.7');
+    } finally {
+      await behindBalancer.close();
+    }
   });
 
   test('when a sign-in form comes from another site, then 403 and the API is not asked', async () => {

@@ -10,7 +10,15 @@ describe('readConfig', () => {
       apiConnectTimeoutMs: 2_000,
       apiTimeoutMs: 5_000,
       logLevel: 'info',
+      trustedProxies: [],
     });
+  });
+
+  test('when TRUSTED_PROXIES lists ranges, then they are read, blanks dropped', () => {
+    expect(readConfig({ TRUSTED_PROXIES: '10.0.0.0/16, ,127.0.0.1' }).trustedProxies).toEqual([
+      '10.0.0.0/16',
+      '127.0.0.1',
+    ]);
   });
 
   test('when values are set, then they are used', () => {

@@ -20,6 +20,7 @@ export function ensureClientBuilt(): void {
 export async function buildWeb(
   apiUrl: string,
   timeouts: { connect?: number; response?: number } = {},
+  trustedProxies: string[] = [],
 ): Promise<FastifyInstance> {
   ensureClientBuilt();
   const app = await buildApp({
@@ -27,6 +28,7 @@ export async function buildWeb(
       apiUrl,
       apiConnectTimeoutMs: timeouts.connect ?? 1_000,
       apiTimeoutMs: timeouts.response ?? 2_000,
+      trustedProxies,
     },
   });
   await app.ready();
