@@ -62,13 +62,23 @@ describe('npm start (scripts/start.ts)', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
-    const created = await fetch(`http://127.0.0.1:${webPort}/api/goals`, {
+    // A person signs up through the web tier's /api, as a script would.
+    const signedUp = await fetch(`http://127.0.0.1:${webPort}/api/accounts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'stack@example.com', password: 'a long stack password' }),
+    });
+    expect(signedUp.status).toBe(201);
+    const { token } = (await signedUp.json()) as { token: string };
+    const created = await fetch(`http://127.0.0.1:${webPort}/api/goals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ name: 'Started with one command' }),
     });
     expect(created.status).toBe(201);
-    const page = await (await fetch(`http://127.0.0.1:${webPort}/`)).text();
+    const page = await (
+      await fetch(`http://127.0.0.1:${webPort}/`, { headers: { cookie: `session=${token}` } })
+    ).text();
     expect(page).toContain('Started with one command');
     const postmasterPid = join(dataDir, 'postgres', 'postmaster.pid');
     expect(existsSync(postmasterPid)).toBe(true);

@@ -229,9 +229,15 @@ describe('the web image, its build steps replayed', () => {
     });
     try {
       await waitFor(apiServer, '/ready');
-      await fetch(`${apiServer.origin}/goals`, {
+      const signedUp = await fetch(`${apiServer.origin}/accounts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'web-image@example.com', password: 'a long image password' }),
+      });
+      const { token } = (await signedUp.json()) as { token: string };
+      await fetch(`${apiServer.origin}/goals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ name: 'rendered by the web image' }),
       });
       const webServer = await startEntrypoint(web, {
@@ -239,7 +245,9 @@ describe('the web image, its build steps replayed', () => {
         LOG_LEVEL: 'warn',
       });
       try {
-        const page = await fetch(`${webServer.origin}/`);
+        const page = await fetch(`${webServer.origin}/`, {
+          headers: { cookie: `session=${token}` },
+        });
         expect(page.status).toBe(200);
         const html = await page.text();
         expect(html).toContain('rendered by the web image');

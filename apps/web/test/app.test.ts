@@ -482,6 +482,45 @@ describe('accounts, against the real API', () => {
   });
 });
 
+describe('one account through the web tier never reaches another’s goals', () => {
+  test('when a second person lists, pages, counts, renames, ticks or deletes through /api and the page, then they see and change none of the first person’s goals', async () => {
+    const created = await sendJson(web, 'POST', '/api/goals', { name: 'First person’s secret' });
+    expect(created.statusCode).toBe(201);
+    const id = created.json<{ id: number }>().id;
+    const stranger = await signUpOnApi(api.url);
+    const asStranger = withCookie(server, stranger.cookie);
+    const byBearer = (url: string, method: 'GET' | 'DELETE' = 'GET') =>
+      server.inject({ method, url, headers: { authorization: `Bearer ${stranger.token}` } });
+
+    expect((await asStranger.inject({ method: 'GET', url: '/api/goals' })).json()).toEqual({
+      goals: [],
+      next: null,
+    });
+    expect((await byBearer('/api/goals?done=false&after=0&limit=5')).json()).toEqual({
+      goals: [],
+      next: null,
+    });
+    expect((await byBearer('/api/goals/summary')).json()).toEqual({ total: 0, done: 0, active: 0 });
+    expect((await asStranger.inject({ method: 'GET', url: `/api/goals/${id}` })).statusCode).toBe(
+      404,
+    );
+    expect(
+      (await sendJson(asStranger, 'PATCH', `/api/goals/${id}`, { name: 'Taken', done: true }))
+        .statusCode,
+    ).toBe(404);
+    expect((await byBearer(`/api/goals/${id}`, 'DELETE')).statusCode).toBe(404);
+    // The page's own forms, without JavaScript, reach nothing either.
+    await postForm(asStranger, `/goals/${id}/delete`, {});
+    await postForm(asStranger, `/goals/${id}/rename`, { name: 'Renamed by a stranger' });
+    await postForm(asStranger, `/goals/${id}/toggle`, { done: 'true' });
+    const strangersPage = await asStranger.inject({ method: 'GET', url: '/' });
+    expect(strangersPage.body).not.toContain('First person’s secret');
+
+    const stillThere = await goals.get(id);
+    expect(stillThere).toMatchObject({ name: 'First person’s secret', done: false });
+  });
+});
+
 describe('assets and other routes', () => {
   async function assetUrls() {
     const { body } = await page();
