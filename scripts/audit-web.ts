@@ -2,7 +2,7 @@
  * `npm run audit:web [-- URL]`: Lighthouse 12.2.3 (13 needs Node 22) against the goals page, as
  * a phone (the default, throttled) and as a desktop, printing the four category scores. With no
  * URL it audits http://localhost:3000 when `npm start` is running there, and otherwise starts a
- * throwaway stack of its own (same runner, temporary data), seeds a few goals, and stops it after.
+ * throwaway stack of its own (same runner, temporary data), signs up, seeds a few goals, and stops it after.
  * HTML reports go to test-results/lighthouse/ (not committed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,7 +36,12 @@ async function answers(url: string): Promise<boolean> {
 }
 
 /** `npm start`'s own runner on free ports with a temporary embedded database. */
-async function startThrowawayStack(): Promise<{ url: string; stop(): Promise<void> }> {
+async function startThrowawayStack(): Promise<{
+  url: string;
+  /** The Cookie header of the account it made. */
+  cookie: string;
+  stop(): Promise<void>;
+}> {
   const [apiPort, webPort] = [await freePort(), await freePort()];
   const dataRoot = await mkdtemp(join(tmpdir(), 'goal-tracker-audit-'));
   await chmod(dataRoot, 0o755);
@@ -65,23 +70,31 @@ async function startThrowawayStack(): Promise<{ url: string; stop(): Promise<voi
     if (Date.now() > deadline) throw new Error('the stack did not start in 3 minutes');
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  const signedUp = await fetch(`${url}/api/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'audit@example.com', password: 'a long audit password' }),
+  });
+  const { token } = (await signedUp.json()) as { token: string };
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   for (const [index, name] of SEED.entries()) {
     const response = await fetch(`${url}/api/goals`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body: JSON.stringify({ name }),
     });
     const goal = (await response.json()) as { id: number };
     if (index < 2) {
       await fetch(`${url}/api/goals/${goal.id}`, {
         method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
+        headers,
         body: JSON.stringify({ done: true }),
       });
     }
   }
   return {
     url: `${url}/`,
+    cookie: `session=${token}`,
     async stop() {
       child.kill('SIGINT');
       await exited;
@@ -118,7 +131,15 @@ async function main(): Promise<void> {
     ] as const) {
       const result = await lighthouse(
         url,
-        { port: chrome.port, output: 'html', logLevel: 'error', onlyCategories: [...CATEGORIES] },
+        {
+          port: chrome.port,
+          output: 'html',
+          logLevel: 'error',
+          onlyCategories: [...CATEGORIES],
+          // The throwaway stack's account, so the goals page is audited; a running stack
+          // or a given URL is audited as a signed-out visitor sees it (the sign-in page).
+          ...(stack ? { extraHeaders: { cookie: stack.cookie } } : {}),
+        },
         config,
       );
       if (!result) throw new Error('Lighthouse returned no result');
