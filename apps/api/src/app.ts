@@ -11,6 +11,9 @@ import { accountsRoutes } from './accounts/accounts-routes.js';
 import { accountsService } from './accounts/accounts-service.js';
 import { authenticate } from './accounts/authenticate.js';
 import { DEFAULT_LIMITS, WriteLimiter } from './accounts/limits.js';
+import { passkeysRepository } from './accounts/passkeys-repository.js';
+import { passkeysRoutes } from './accounts/passkeys-routes.js';
+import { passkeysService } from './accounts/passkeys-service.js';
 import { SessionCache } from './accounts/session-cache.js';
 import type { ApiConfig } from './config.js';
 import {
@@ -188,27 +191,30 @@ export async function buildApp({
     admitWrite: (accountId) => writes.take(accountId),
   });
   const signedIn = authenticate(sessions);
+  const accountService = accountsService(accounts, {
+    limits: settings.limits,
+    sessions: settings.sessions,
+    announceEnded: async (accountId, { goals = false } = {}) => {
+      sessions.forgetAccounts(new Set([accountId]));
+      if (goals) cache.invalidate(accountId);
+      const topics = goals ? [`s:${accountId}`, `g:${accountId}`] : [`s:${accountId}`];
+      // Answered only once the other instances have surely heard: see EchoWatch.
+      const heard = topics.map((topic) => echoes.heardBack(topic, listener.listening));
+      try {
+        await notifyNow(db, GOALS_CHANNEL, instanceId, topics);
+      } catch {
+        // The database is away: the notifier keeps sending until one gets through.
+        await Promise.all(topics.map((topic) => notifier.announce(topic)));
+        return;
+      }
+      await Promise.all(heard);
+    },
+  });
+  await app.register(accountsRoutes(accountService, signedIn));
+  const passkeys = passkeysRepository(db);
   await app.register(
-    accountsRoutes(
-      accountsService(accounts, {
-        limits: settings.limits,
-        sessions: settings.sessions,
-        announceEnded: async (accountId, { goals = false } = {}) => {
-          sessions.forgetAccounts(new Set([accountId]));
-          if (goals) cache.invalidate(accountId);
-          const topics = goals ? [`s:${accountId}`, `g:${accountId}`] : [`s:${accountId}`];
-          // Answered only once the other instances have surely heard: see EchoWatch.
-          const heard = topics.map((topic) => echoes.heardBack(topic, listener.listening));
-          try {
-            await notifyNow(db, GOALS_CHANNEL, instanceId, topics);
-          } catch {
-            // The database is away: the notifier keeps sending until one gets through.
-            await Promise.all(topics.map((topic) => notifier.announce(topic)));
-            return;
-          }
-          await Promise.all(heard);
-        },
-      }),
+    passkeysRoutes(
+      passkeysService(passkeys, { webAuthn: settings.webAuthn, accounts: accountService }),
       signedIn,
     ),
   );
@@ -221,6 +227,7 @@ export async function buildApp({
       ['idempotency keys', (maxAge) => repository.pruneIdempotencyKeys(maxAge)],
       ['ended sessions', () => accounts.pruneSessions(settings.sessions.idleSeconds)],
       ['old sign-in attempts', () => accounts.pruneAttempts(ATTEMPTS_KEPT_SECONDS)],
+      ['expired passkey challenges', () => passkeys.pruneChallenges()],
     ],
     app.log,
     tuning.pruning,

@@ -19,6 +19,8 @@ export interface Asset {
 export interface Assets {
   styles: Asset;
   script: Asset;
+  /** The passkey buttons' module (client/passkeys.ts), for the pages that offer passkeys. */
+  passkeys: Asset;
   icon: Asset;
   byUrl: Map<string, Asset>;
 }
@@ -54,12 +56,14 @@ function load(path: string, name: string): Asset {
 export function loadAssets(root = WEB_ROOT): Assets {
   const styles = load(join(root, 'public', 'styles.css'), 'styles.css');
   const script = load(join(root, 'dist', 'client', 'app.js'), 'app.js');
+  const passkeys = load(join(root, 'dist', 'client', 'passkeys.js'), 'passkeys.js');
   const icon = load(join(root, 'public', 'icon.svg'), 'icon.svg');
   return {
     styles,
     script,
+    passkeys,
     icon,
-    byUrl: new Map([styles, script, icon].map((asset) => [asset.url, asset])),
+    byUrl: new Map([styles, script, passkeys, icon].map((asset) => [asset.url, asset])),
   };
 }
 

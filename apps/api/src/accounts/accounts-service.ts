@@ -93,6 +93,14 @@ export function accountsService(
     throw new TooManyRequestsError((over[0] as Limit).message, Math.max(1, ...waits));
   };
 
+  const addressLimit = (address: string): Limit => ({
+    kind: 'signin-address',
+    subject: address,
+    max: limits.signinFailuresPerAddress,
+    windowSeconds: SIGNIN_WINDOW_SECONDS,
+    message: 'Too many failed sign-ins from this address. Wait a while, then try again.',
+  });
+
   const signInLimits = (email: string, address: string): Limit[] => [
     {
       kind: 'signin-email',
@@ -101,14 +109,16 @@ export function accountsService(
       windowSeconds: SIGNIN_WINDOW_SECONDS,
       message: 'Too many failed sign-ins for this email. Wait a while, then try again.',
     },
-    {
-      kind: 'signin-address',
-      subject: address,
-      max: limits.signinFailuresPerAddress,
-      windowSeconds: SIGNIN_WINDOW_SECONDS,
-      message: 'Too many failed sign-ins from this address. Wait a while, then try again.',
-    },
+    addressLimit(address),
   ];
+
+  /** A sign-in that succeeded: its counted attempts are taken back, and a session starts. */
+  const signedIn = async (account: Account, attempts: number[]): Promise<SessionCreated> => {
+    await repository.removeAttempts(attempts);
+    const session = newSession();
+    await repository.startSession(account.id, session.spec);
+    return { account: publicAccount(account), token: session.token };
+  };
 
   return {
     async signUp(email: string, password: string, address: string): Promise<AccountCreated> {
@@ -154,10 +164,25 @@ export function accountsService(
       if (!(await verifyPassword(account?.passwordHash, password)) || !account) {
         throw new WrongCredentialsError(SIGN_IN_FAILED);
       }
-      await repository.removeAttempts(attempts);
-      const session = newSession();
-      await repository.startSession(account.id, session.spec);
-      return { account: publicAccount(account), token: session.token };
+      return signedIn(account, attempts);
+    },
+
+    /**
+     * Signs in the account that `prove` names, for a proof other than a password (a passkey):
+     * `prove` answers undefined when the proof fails, and those failures count against the
+     * same per-address limit as wrong passwords. No email is given, so there is no per-email
+     * limit to count against.
+     */
+    async signInWithProof(
+      address: string,
+      prove: () => Promise<number | undefined>,
+      failure: string,
+    ): Promise<SessionCreated> {
+      const attempts = await admit([addressLimit(address)]);
+      const accountId = await prove();
+      const account = accountId === undefined ? undefined : await repository.findById(accountId);
+      if (!account) throw new WrongCredentialsError(failure);
+      return signedIn(account, attempts);
     },
 
     async signOut(token: string): Promise<void> {

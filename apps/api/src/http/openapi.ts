@@ -15,7 +15,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'goals', description: "The signed-in account's goals" },
         { name: 'accounts', description: 'Sign up, the account, its password and recovery' },
-        { name: 'sessions', description: 'Sign in and sign out' },
+        { name: 'sessions', description: 'Sign in (with a password or a passkey) and sign out' },
+        { name: 'passkeys', description: "The signed-in account's passkeys (WebAuthn)" },
       ],
       components: {
         securitySchemes: {

@@ -1,0 +1,142 @@
+import {
+  AddPasskeyInput,
+  Passkey,
+  PasskeyCreationOptions,
+  PasskeyIdParams,
+  PasskeyList,
+  PasskeyRequestOptions,
+  PasskeySignInInput,
+  SessionCreated,
+} from '@goal-tracker/contract';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest, problemResponse, unavailable } from '../routes/schemas.js';
+import type { PasskeysService } from './passkeys-service.js';
+
+const unauthorized = problemResponse(
+  'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',
+);
+const refused = problemResponse(
+  'The passkey was refused: malformed, expired or used challenge, wrong origin or site, or added already',
+);
+
+export function passkeysRoutes(
+  service: PasskeysService,
+  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+): FastifyPluginAsyncTypebox {
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
+  return async (app) => {
+    app.post(
+      '/sessions/passkey/options',
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'Start a passkey sign-in: options for navigator.credentials.get()',
+          description:
+            'No email is asked: any passkey of this site may answer. The challenge is valid once, for 5 minutes.',
+          response: { 200: PasskeyRequestOptions, 503: unavailable },
+        },
+      },
+      async (_request, reply) =>
+        reply.header('cache-control', 'no-store').send(await service.signInOptions()),
+    );
+
+    app.post(
+      '/sessions/passkey',
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'Sign in with a passkey: what navigator.credentials.get() answered',
+          description:
+            'Answers a session exactly as POST /sessions does. Failures count against the same per-address limit as wrong passwords.',
+          body: PasskeySignInInput,
+          response: {
+            201: SessionCreated,
+            400: badRequest,
+            401: problemResponse('The passkey could not be verified'),
+            429: problemResponse('Too many failed sign-ins; Retry-After says when to try again'),
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        const session = await service.signIn(request.body, request.ip, request.log);
+        return reply.code(201).header('cache-control', 'no-store').send(session);
+      },
+    );
+
+    // Everything below needs a session.
+    app.post(
+      '/passkeys/registration-options',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['passkeys'],
+          summary: 'Start adding a passkey: options for navigator.credentials.create()',
+          description:
+            "Excludes the account's passkeys, so an authenticator is not added twice. The challenge is valid once, for 5 minutes.",
+          security: [{ bearer: [] }],
+          response: { 200: PasskeyCreationOptions, 401: unauthorized, 503: unavailable },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .header('cache-control', 'no-store')
+          .send(await service.registrationOptions(request.accountId)),
+    );
+
+    app.post(
+      '/passkeys',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['passkeys'],
+          summary: 'Add a passkey: what navigator.credentials.create() answered',
+          security: [{ bearer: [] }],
+          body: AddPasskeyInput,
+          response: { 201: Passkey, 400: refused, 401: unauthorized, 503: unavailable },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await service.add(request.accountId, request.body)),
+    );
+
+    app.get(
+      '/passkeys',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['passkeys'],
+          summary: "The account's passkeys, oldest first",
+          security: [{ bearer: [] }],
+          response: { 200: PasskeyList, 401: unauthorized, 503: unavailable },
+        },
+      },
+      async (request) => ({ passkeys: await service.list(request.accountId) }),
+    );
+
+    app.delete(
+      '/passkeys/:id',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['passkeys'],
+          summary: 'Remove a passkey: it signs in no more',
+          security: [{ bearer: [] }],
+          params: PasskeyIdParams,
+          response: {
+            204: { type: 'null', description: 'Removed' },
+            400: badRequest,
+            401: unauthorized,
+            404: problemResponse('The account has no such passkey'),
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        await service.remove(request.accountId, request.params.id);
+        return reply.code(204).send();
+      },
+    );
+  };
+}
