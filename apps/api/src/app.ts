@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   LogController,
@@ -29,6 +30,12 @@ import {
 } from './db/change-feed.js';
 import type { Database } from './db/database.js';
 import { goalsRepository, type GoalsRepositoryOptions } from './db/goals-repository.js';
+import {
+  clientErrorHandler,
+  CONNECTION_LIMITS,
+  TIMEOUT_CHECK_INTERVAL_MS,
+  type ConnectionLimits,
+} from './http/connection-limits.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerProblemHandlers } from './http/problems.js';
@@ -69,6 +76,7 @@ export interface AppTuning {
   notifier?: NotifierOptions;
   repository?: GoalsRepositoryOptions;
   pruning?: PruningOptions;
+  connections?: Partial<ConnectionLimits>;
 }
 
 /** What the environment decides about accounts and abuse (see config.ts). */
@@ -99,6 +107,7 @@ export async function buildApp({
   tuning = {},
   cache = new ReadCache(),
 }: AppOptions) {
+  const limits = { ...CONNECTION_LIMITS, ...tuning.connections };
   const app = Fastify({
     // The client's address (for the abuse limits) is the nearest one outside the proxies.
     trustProxy: settings.trustedProxies.length > 0 ? settings.trustedProxies : false,
@@ -107,12 +116,25 @@ export async function buildApp({
     requestIdHeader: false,
     logController: new AccessLog({ requestIdLogLabel: 'requestId' }),
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: limits.requestTimeoutMs,
+    http: { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    clientErrorHandler: clientErrorHandler({}),
+    // An address Fastify cannot decode (a bad %-escape) never reaches a route: answer it in
+    // the same problem format, with the request id.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      void reply
+        .code(400)
+        .header(REQUEST_ID_HEADER, request.id)
+        .type(PROBLEM_CONTENT_TYPE)
+        .send({ type: 'about:blank', title: 'Bad Request', status: 400, detail: error.message });
+    },
     bodyLimit: BODY_LIMIT_BYTES,
     // While draining on SIGTERM, requests still arriving on open connections are served
     // (with Connection: close), not refused with a non-problem 503.
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  app.server.maxConnections = limits.maxConnections;
 
   // JSON only: Fastify's built-in text/plain parser would let a text body through to
   // validation (400) instead of refusing its media type (415).
