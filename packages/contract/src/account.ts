@@ -50,7 +50,7 @@ export const Account = Type.Object(
     email: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
   },
-  { $id: 'Account', additionalProperties: false },
+  { $id: 'Account', description: 'The signed-in account', additionalProperties: false },
 );
 export type Account = Static<typeof Account>;
 
@@ -84,7 +84,11 @@ export const SessionCreated = Type.Object(
     /** How many goals from before accounts existed this account received; only once. */
     adoptedGoals: Type.Optional(Type.Integer({ minimum: 1 })),
   },
-  { $id: 'SessionCreated', additionalProperties: false },
+  {
+    $id: 'SessionCreated',
+    description: 'A new session: its token (send it as Authorization: Bearer) and the account',
+    additionalProperties: false,
+  },
 );
 export type SessionCreated = Static<typeof SessionCreated>;
 
@@ -95,7 +99,11 @@ export const AccountCreated = Type.Object(
     recoveryCode: RecoveryCode,
     adoptedGoals: Type.Optional(Type.Integer({ minimum: 1 })),
   },
-  { $id: 'AccountCreated', additionalProperties: false },
+  {
+    $id: 'AccountCreated',
+    description: 'The account, its first session token, and a recovery code shown only now',
+    additionalProperties: false,
+  },
 );
 export type AccountCreated = Static<typeof AccountCreated>;
 

@@ -37,7 +37,7 @@ export const Goal = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
-  { $id: 'Goal', additionalProperties: false },
+  { $id: 'Goal', description: 'A goal of the signed-in account', additionalProperties: false },
 );
 export type Goal = Static<typeof Goal>;
 
@@ -79,7 +79,11 @@ export const GoalPage = Type.Object(
       description: 'Pass as `after` to get the next page; null on the last page',
     }),
   },
-  { $id: 'GoalPage', additionalProperties: false },
+  {
+    $id: 'GoalPage',
+    description: 'A page of goals, and the cursor of the next page',
+    additionalProperties: false,
+  },
 );
 export type GoalPage = Static<typeof GoalPage>;
 
@@ -90,7 +94,11 @@ export const GoalSummary = Type.Object(
     done: Type.Integer({ minimum: 0 }),
     active: Type.Integer({ minimum: 0 }),
   },
-  { $id: 'GoalSummary', additionalProperties: false },
+  {
+    $id: 'GoalSummary',
+    description: 'How many goals the account has: all, done and active',
+    additionalProperties: false,
+  },
 );
 export type GoalSummary = Static<typeof GoalSummary>;
 

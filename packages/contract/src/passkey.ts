@@ -22,13 +22,17 @@ export const Passkey = Type.Object(
       description: 'When it last signed in; null until then',
     }),
   },
-  { $id: 'Passkey', additionalProperties: false },
+  {
+    $id: 'Passkey',
+    description: 'A passkey of the signed-in account',
+    additionalProperties: false,
+  },
 );
 export type Passkey = Static<typeof Passkey>;
 
 export const PasskeyList = Type.Object(
   { passkeys: Type.Array(Passkey) },
-  { $id: 'PasskeyList', additionalProperties: false },
+  { $id: 'PasskeyList', description: "The account's passkeys", additionalProperties: false },
 );
 export type PasskeyList = Static<typeof PasskeyList>;
 

@@ -39,6 +39,7 @@ export function accountsRoutes(
       {
         preValidation: trimEmail,
         schema: {
+          operationId: 'signUp',
           tags: ['accounts'],
           summary: 'Sign up: create an account and its first session',
           description:
@@ -65,6 +66,7 @@ export function accountsRoutes(
       {
         preValidation: trimEmail,
         schema: {
+          operationId: 'signIn',
           tags: ['sessions'],
           summary: 'Sign in with email and password',
           body: Credentials,
@@ -88,6 +90,7 @@ export function accountsRoutes(
       {
         preValidation: trimEmail,
         schema: {
+          operationId: 'recoverAccount',
           tags: ['accounts'],
           summary: 'Reset the password with the recovery code',
           description:
@@ -116,6 +119,7 @@ export function accountsRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'signOut',
           tags: ['sessions'],
           summary: 'Sign out: the token stops working at once, on every instance',
           security: [{ bearer: [] }],
@@ -137,6 +141,7 @@ export function accountsRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'getAccount',
           tags: ['accounts'],
           summary: 'The signed-in account',
           security: [{ bearer: [] }],
@@ -151,6 +156,7 @@ export function accountsRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'deleteAccount',
           tags: ['accounts'],
           summary: 'Delete the account with its goals, sessions and passkeys',
           security: [{ bearer: [] }],
@@ -174,6 +180,7 @@ export function accountsRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'changePassword',
           tags: ['accounts'],
           summary: 'Change the password: every session ends, and a new one is answered',
           security: [{ bearer: [] }],

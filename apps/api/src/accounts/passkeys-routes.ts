@@ -30,6 +30,7 @@ export function passkeysRoutes(
       '/sessions/passkey/options',
       {
         schema: {
+          operationId: 'startPasskeySignIn',
           tags: ['sessions'],
           summary: 'Start a passkey sign-in: options for navigator.credentials.get()',
           description:
@@ -45,6 +46,7 @@ export function passkeysRoutes(
       '/sessions/passkey',
       {
         schema: {
+          operationId: 'signInWithPasskey',
           tags: ['sessions'],
           summary: 'Sign in with a passkey: what navigator.credentials.get() answered',
           description:
@@ -71,6 +73,7 @@ export function passkeysRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'startAddingPasskey',
           tags: ['passkeys'],
           summary: 'Start adding a passkey: options for navigator.credentials.create()',
           description:
@@ -90,6 +93,7 @@ export function passkeysRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'addPasskey',
           tags: ['passkeys'],
           summary: 'Add a passkey: what navigator.credentials.create() answered',
           security: [{ bearer: [] }],
@@ -106,6 +110,7 @@ export function passkeysRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'listPasskeys',
           tags: ['passkeys'],
           summary: "The account's passkeys, oldest first",
           security: [{ bearer: [] }],
@@ -120,6 +125,7 @@ export function passkeysRoutes(
       {
         onRequest: authenticate,
         schema: {
+          operationId: 'deletePasskey',
           tags: ['passkeys'],
           summary: 'Remove a passkey: it signs in no more',
           security: [{ bearer: [] }],

@@ -5,7 +5,19 @@ import type { FastifyInstance } from 'fastify';
 /** The OpenAPI document (from the route schemas) at /openapi.json, and Swagger UI at /docs. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
+    // Component schemas are named after the contract's $id (Goal, Problem…), not def-0, def-1.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) =>
+        typeof json.$id === 'string' ? json.$id : `schema-${index}`,
+    },
     openapi: {
+      servers: [
+        { url: 'http://localhost:8080', description: 'The API itself (npm start)' },
+        {
+          url: 'http://localhost:3000/api',
+          description: 'Through the web tier, which forwards /api/goals… and the account routes',
+        },
+      ],
       info: {
         title: 'Goal Tracker API',
         version: '1.0.0',

@@ -51,6 +51,7 @@ export function goalsRoutes(
       '/goals',
       {
         schema: {
+          operationId: 'listGoals',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'List goals in id order, a page at a time',
@@ -78,6 +79,7 @@ export function goalsRoutes(
       '/goals/summary',
       {
         schema: {
+          operationId: 'getGoalSummary',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Count the goals: all, done and active',
@@ -99,6 +101,7 @@ export function goalsRoutes(
       {
         preValidation: trimName,
         schema: {
+          operationId: 'createGoal',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Create a goal',
@@ -133,6 +136,7 @@ export function goalsRoutes(
       '/goals/:id',
       {
         schema: {
+          operationId: 'getGoal',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Get a goal',
@@ -154,6 +158,7 @@ export function goalsRoutes(
       {
         preValidation: trimName,
         schema: {
+          operationId: 'updateGoal',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Rename a goal or mark it done',
@@ -176,6 +181,7 @@ export function goalsRoutes(
       '/goals/:id',
       {
         schema: {
+          operationId: 'deleteGoal',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Delete a goal',

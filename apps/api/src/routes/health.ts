@@ -9,7 +9,14 @@ export function healthRoutes(readiness: ReadinessService): FastifyPluginAsyncTyp
     // does not make the orchestrator restart healthy API instances.
     app.get(
       '/health',
-      { schema: { summary: 'Liveness', response: { 200: HealthStatus } } },
+      {
+        schema: {
+          operationId: 'getHealth',
+          tags: ['operations'],
+          summary: 'Liveness: the process answers; never touches the database',
+          response: { 200: HealthStatus },
+        },
+      },
       () => ({ status: 'ok' }),
     );
 
@@ -17,6 +24,8 @@ export function healthRoutes(readiness: ReadinessService): FastifyPluginAsyncTyp
       '/ready',
       {
         schema: {
+          operationId: 'getReadiness',
+          tags: ['operations'],
           summary: 'Readiness: the database answers and the schema is migrated',
           response: { 200: HealthStatus, 503: unavailable },
         },

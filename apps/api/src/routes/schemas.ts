@@ -24,4 +24,7 @@ export const IdempotencyKeyHeaders = Type.Object({
   ),
 });
 
-export const HealthStatus = Type.Object({ status: Type.String() });
+export const HealthStatus = Type.Object(
+  { status: Type.String() },
+  { $id: 'HealthStatus', description: 'The status: ok, or ready' },
+);
