@@ -12,6 +12,7 @@ import { urlCredentials } from '../src/db/credentials.js';
 import { Database, type DatabaseOptions } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
 import { ReadCache } from '../src/services/read-cache.js';
+import { recordResponses } from './support/document-check.js';
 
 export const silentLog: Logger = pino({ level: 'silent' });
 
@@ -121,6 +122,7 @@ export async function createTestApi(
   await migrate(db, { log: silentLog });
   const cache = new ReadCache();
   const app = await buildApp({ db, tuning, cache, settings });
+  const responses = recordResponses(app);
   const account = token === undefined ? await signUp(app) : await accountOf(app, token);
   return {
     app,
@@ -129,8 +131,15 @@ export async function createTestApi(
     db,
     cache,
     async close() {
+      // Every response the test file's requests got must be what the document says.
+      const undocumented = await responses.check();
       await app.close();
       await db.close();
+      if (undocumented.length > 0) {
+        throw new Error(
+          `responses the OpenAPI document does not describe:\n${undocumented.join('\n')}`,
+        );
+      }
     },
   };
 }

@@ -1,10 +1,30 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { problemResponse } from '../routes/schemas.js';
+
+/** Answers any route can give, documented once here rather than on every route. */
+const EVERY_ROUTE = {
+  500: problemResponse('An unexpected failure; the body says nothing of its cause'),
+};
+/** Answers any route with a JSON body can give, before its handler runs. */
+const EVERY_BODY = {
+  413: problemResponse('The body is larger than 1 MiB'),
+  415: problemResponse('The body is not application/json'),
+};
 
 /** The OpenAPI document (from the route schemas) at /openapi.json, and Swagger UI at /docs. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
+    transform: ({ schema, url }) => {
+      if (!schema || schema.hide) return { schema, url };
+      const response = {
+        ...(schema.body ? EVERY_BODY : {}),
+        ...EVERY_ROUTE,
+        ...(schema.response as object | undefined),
+      };
+      return { schema: { ...schema, response }, url };
+    },
     // Component schemas are named after the contract's $id (Goal, Problem…), not def-0, def-1.
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) =>

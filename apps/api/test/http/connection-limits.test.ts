@@ -82,6 +82,22 @@ describe('a request that arrives too slowly', () => {
   });
 });
 
+describe('kept-alive connections', () => {
+  it('when a connection idles between requests for longer than the request timeout, then its next request is still served', async () => {
+    const { socket, received } = await rawConnection();
+    try {
+      socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS * 2.5));
+      socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(received().match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+      expect(received()).not.toContain('408');
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
 describe('malformed requests', () => {
   it('when the headers are larger than Node accepts, then 431 problem+json', async () => {
     const { socket, received, closed } = await rawConnection();
