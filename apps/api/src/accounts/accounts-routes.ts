@@ -67,6 +67,8 @@ export function accountsRoutes(
         preValidation: trimEmail,
         schema: {
           operationId: 'signIn',
+          description:
+            'Answers a new session token at every sign-in. A wrong password and an unknown email get the same 401 in the same time. After 5 failures for one email, or 20 from one address, in 15 minutes, every attempt is 429 until the window passes.',
           tags: ['sessions'],
           summary: 'Sign in with email and password',
           body: Credentials,
@@ -120,6 +122,8 @@ export function accountsRoutes(
         onRequest: authenticate,
         schema: {
           operationId: 'signOut',
+          description:
+            'Ends the session whose token the request carries, on every API instance, before answering.',
           tags: ['sessions'],
           summary: 'Sign out: the token stops working at once, on every instance',
           security: [{ bearer: [] }],
@@ -142,6 +146,8 @@ export function accountsRoutes(
         onRequest: authenticate,
         schema: {
           operationId: 'getAccount',
+          description:
+            'The account the token signs in: its id, email (as typed) and when it was made.',
           tags: ['accounts'],
           summary: 'The signed-in account',
           security: [{ bearer: [] }],
@@ -157,6 +163,8 @@ export function accountsRoutes(
         onRequest: authenticate,
         schema: {
           operationId: 'deleteAccount',
+          description:
+            'Needs the password. Deletes the account with its goals, idempotency keys, sessions and passkeys, at once.',
           tags: ['accounts'],
           summary: 'Delete the account with its goals, sessions and passkeys',
           security: [{ bearer: [] }],
@@ -181,6 +189,8 @@ export function accountsRoutes(
         onRequest: authenticate,
         schema: {
           operationId: 'changePassword',
+          description:
+            'Needs the current password. Ends every session of the account, this one included, and answers a new one.',
           tags: ['accounts'],
           summary: 'Change the password: every session ends, and a new one is answered',
           security: [{ bearer: [] }],

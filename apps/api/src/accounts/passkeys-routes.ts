@@ -94,6 +94,8 @@ export function passkeysRoutes(
         onRequest: authenticate,
         schema: {
           operationId: 'addPasskey',
+          description:
+            "Verifies the authenticator's answer against the challenge from startAddingPasskey (usable once, for 5 minutes), the configured origins and relying party, then stores the passkey.",
           tags: ['passkeys'],
           summary: 'Add a passkey: what navigator.credentials.create() answered',
           security: [{ bearer: [] }],
@@ -111,6 +113,7 @@ export function passkeysRoutes(
         onRequest: authenticate,
         schema: {
           operationId: 'listPasskeys',
+          description: 'The passkeys that can sign this account in, oldest first.',
           tags: ['passkeys'],
           summary: "The account's passkeys, oldest first",
           security: [{ bearer: [] }],
@@ -126,6 +129,8 @@ export function passkeysRoutes(
         onRequest: authenticate,
         schema: {
           operationId: 'deletePasskey',
+          description:
+            "The passkey stops signing anyone in. Another account's passkey is 404, like a missing one.",
           tags: ['passkeys'],
           summary: 'Remove a passkey: it signs in no more',
           security: [{ bearer: [] }],

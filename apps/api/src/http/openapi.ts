@@ -5,6 +5,7 @@ import { problemResponse } from '../routes/schemas.js';
 
 /** Answers any route can give, documented once here rather than on every route. */
 const EVERY_ROUTE = {
+  431: problemResponse('The request headers are too large'),
   500: problemResponse('An unexpected failure; the body says nothing of its cause'),
 };
 /** Answers any route with a JSON body can give, before its handler runs. */
@@ -23,7 +24,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         ...EVERY_ROUTE,
         ...(schema.response as object | undefined),
       };
-      return { schema: { ...schema, response }, url };
+      // A route that names no security scheme needs none (sign-up, sign-in, health): said
+      // explicitly, so that a missing scheme cannot pass for an open route by accident.
+      return { schema: { security: [], ...schema, response }, url };
     },
     // Component schemas are named after the contract's $id (Goal, Problem…), not def-0, def-1.
     refResolver: {
@@ -31,16 +34,17 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         typeof json.$id === 'string' ? json.$id : `schema-${index}`,
     },
     openapi: {
+      // Relative to where the document is read: the API itself (port 8080; the internal
+      // load balancer in AWS), or the web tier, which forwards the public routes under /api.
       servers: [
-        { url: 'http://localhost:8080', description: 'The API itself (npm start)' },
-        {
-          url: 'http://localhost:3000/api',
-          description: 'Through the web tier, which forwards /api/goals… and the account routes',
-        },
+        { url: '/', description: 'The API itself' },
+        { url: '/api', description: 'Through the web tier (its /api/… routes)' },
       ],
       info: {
         title: 'Goal Tracker API',
         version: '1.0.0',
+        license: { name: 'Proprietary' },
+        contact: { name: 'Goal Tracker maintainers' },
         description:
           'Goals with keyset paging, private to each account. Sign up (POST /accounts) or sign in (POST /sessions) for a token, then send it as Authorization: Bearer <token>. Every error is application/problem+json (RFC 9457).',
       },
@@ -49,6 +53,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'accounts', description: 'Sign up, the account, its password and recovery' },
         { name: 'sessions', description: 'Sign in (with a password or a passkey) and sign out' },
         { name: 'passkeys', description: "The signed-in account's passkeys (WebAuthn)" },
+        { name: 'operations', description: 'Liveness and readiness, for load balancers' },
       ],
       components: {
         securitySchemes: {

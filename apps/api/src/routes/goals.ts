@@ -102,6 +102,8 @@ export function goalsRoutes(
         preValidation: trimName,
         schema: {
           operationId: 'createGoal',
+          description:
+            'New goals belong to the signed-in account. With an Idempotency-Key, a retried create returns the goal the first one made (201, Idempotent-Replayed: true).',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Create a goal',
@@ -137,6 +139,7 @@ export function goalsRoutes(
       {
         schema: {
           operationId: 'getGoal',
+          description: "Another account's goal is 404, like a missing one.",
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Get a goal',
@@ -159,6 +162,8 @@ export function goalsRoutes(
         preValidation: trimName,
         schema: {
           operationId: 'updateGoal',
+          description:
+            'Sets the name, done, or both, to the values given, so sending the same change twice is harmless.',
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Rename a goal or mark it done',
@@ -182,6 +187,7 @@ export function goalsRoutes(
       {
         schema: {
           operationId: 'deleteGoal',
+          description: "Another account's goal is 404, like a missing one.",
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Delete a goal',

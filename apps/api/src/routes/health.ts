@@ -12,6 +12,8 @@ export function healthRoutes(readiness: ReadinessService): FastifyPluginAsyncTyp
       {
         schema: {
           operationId: 'getHealth',
+          description:
+            'Answers 200 while the process runs; never touches the database, so a database outage does not make the load balancer replace healthy instances.',
           tags: ['operations'],
           summary: 'Liveness: the process answers; never touches the database',
           response: { 200: HealthStatus },
@@ -25,6 +27,8 @@ export function healthRoutes(readiness: ReadinessService): FastifyPluginAsyncTyp
       {
         schema: {
           operationId: 'getReadiness',
+          description:
+            '200 once the database answers and the schema is migrated; 503 with Retry-After otherwise.',
           tags: ['operations'],
           summary: 'Readiness: the database answers and the schema is migrated',
           response: { 200: HealthStatus, 503: unavailable },
