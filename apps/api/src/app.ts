@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
@@ -15,19 +14,10 @@ import { DEFAULT_LIMITS, WriteLimiter } from './accounts/limits.js';
 import { passkeysRepository } from './accounts/passkeys-repository.js';
 import { passkeysRoutes } from './accounts/passkeys-routes.js';
 import { passkeysService } from './accounts/passkeys-service.js';
-import { SessionCache } from './accounts/session-cache.js';
 import type { ApiConfig } from './config.js';
-import {
-  ChangeListener,
-  ChangeNotifier,
-  EchoWatch,
-  EVERYTHING,
-  GOALS_CHANNEL,
-  notifyNow,
-  parseChangePayload,
-  type ChangeListenerOptions,
-  type NotifierOptions,
-} from './db/change-feed.js';
+import type { ChangeListenerOptions, NotifierOptions } from './caching/change-feed.js';
+import { instanceCaches } from './caching/instance-caches.js';
+import type { ReadCache } from './caching/read-cache.js';
 import type { Database } from './db/database.js';
 import { goalsRepository, type GoalsRepositoryOptions } from './db/goals-repository.js';
 import {
@@ -45,7 +35,6 @@ import { goalsRoutes } from './routes/goals.js';
 import { healthRoutes } from './routes/health.js';
 import { goalsService } from './services/goals-service.js';
 import { pruneRegularly, type PruningOptions } from './services/maintenance.js';
-import { ReadCache } from './services/read-cache.js';
 import { readinessService } from './services/readiness-service.js';
 
 /** Above the AWS load balancer's 60 s idle timeout, so the balancer always closes first. */
@@ -105,7 +94,7 @@ export async function buildApp({
   logger,
   settings = DEFAULT_SETTINGS,
   tuning = {},
-  cache = new ReadCache(),
+  cache,
 }: AppOptions) {
   const limits = { ...CONNECTION_LIMITS, ...tuning.connections };
   const app = Fastify({
@@ -146,58 +135,19 @@ export async function buildApp({
     done();
   });
   const accounts = accountsRepository(db);
-  const sessions = new SessionCache(accounts, settings.sessions);
-
-  // Lists, the summary and sessions are kept in memory while this instance hears every
-  // change: its own writes drop what they change directly, other instances' writes through
-  // a NOTIFY naming the accounts whose goals (g:ID) or sessions (s:ID) changed, after this
-  // instance's id, which lets it skip its own.
-  const instanceId = randomUUID();
-  const echoes = new EchoWatch();
-  const listener = new ChangeListener(
+  const caches = instanceCaches({
     db,
-    GOALS_CHANNEL,
-    {
-      onChange: (payload) => {
-        const { sender, topics } = parseChangePayload(payload);
-        if (sender === instanceId) {
-          echoes.heard(topics);
-          return;
-        }
-        const ended = new Set<number>();
-        for (const topic of topics) {
-          if (topic === EVERYTHING) {
-            cache.invalidate();
-            sessions.forgetAll();
-            return;
-          }
-          const accountId = Number(topic.slice(2));
-          if (topic.startsWith('g:')) cache.invalidate(accountId);
-          else if (topic.startsWith('s:')) ended.add(accountId);
-        }
-        if (ended.size > 0) sessions.forgetAccounts(ended);
-      },
-      onListening: (listening) => {
-        cache.setLive(listening);
-        sessions.setLive(listening);
-        if (!listening) echoes.releaseAll();
-      },
-    },
-    app.log,
-    tuning.listener,
-  );
-  const notifier = new ChangeNotifier(
-    listener,
-    db,
-    GOALS_CHANNEL,
-    instanceId,
-    app.log,
-    tuning.notifier,
-  );
+    accounts,
+    sessionTimeouts: settings.sessions,
+    log: app.log,
+    ...(cache ? { cache } : {}),
+    ...(tuning.listener ? { listener: tuning.listener } : {}),
+    ...(tuning.notifier ? { notifier: tuning.notifier } : {}),
+  });
 
   const metrics = registerMetrics(app, {
     poolStats: () => db.stats(),
-    cacheStats: () => ({ ...cache.stats(), listening: listener.listening }),
+    cacheStats: () => caches.stats(),
   });
   await registerOpenApi(app);
 
@@ -208,29 +158,15 @@ export async function buildApp({
   });
   const writes = new WriteLimiter(settings.limits.goalWritesPerMinute);
   const service = goalsService(repository, {
-    cache,
-    announceChange: (accountId) => notifier.announce(`g:${accountId}`),
+    cache: caches.cache,
+    announceChange: (accountId) => caches.goalsChanged(accountId),
     admitWrite: (accountId) => writes.take(accountId),
   });
-  const signedIn = authenticate(sessions);
+  const signedIn = authenticate(caches.sessions);
   const accountService = accountsService(accounts, {
     limits: settings.limits,
     sessions: settings.sessions,
-    announceEnded: async (accountId, { goals = false } = {}) => {
-      sessions.forgetAccounts(new Set([accountId]));
-      if (goals) cache.invalidate(accountId);
-      const topics = goals ? [`s:${accountId}`, `g:${accountId}`] : [`s:${accountId}`];
-      // Answered only once the other instances have surely heard: see EchoWatch.
-      const heard = topics.map((topic) => echoes.heardBack(topic, listener.listening));
-      try {
-        await notifyNow(db, GOALS_CHANNEL, instanceId, topics);
-      } catch {
-        // The database is away: the notifier keeps sending until one gets through.
-        await Promise.all(topics.map((topic) => notifier.announce(topic)));
-        return;
-      }
-      await Promise.all(heard);
-    },
+    announceEnded: (accountId, options) => caches.sessionsEnded(accountId, options),
   });
   await app.register(accountsRoutes(accountService, signedIn));
   const passkeys = passkeysRepository(db);
@@ -243,7 +179,7 @@ export async function buildApp({
   await app.register(goalsRoutes(service, signedIn));
   await app.register(healthRoutes(readinessService(db)));
 
-  listener.start();
+  caches.start();
   const stopPruning = pruneRegularly(
     [
       ['idempotency keys', (maxAge) => repository.pruneIdempotencyKeys(maxAge)],
@@ -256,8 +192,7 @@ export async function buildApp({
   );
   app.addHook('onClose', async () => {
     stopPruning();
-    notifier.close();
-    await listener.close();
+    await caches.close();
   });
   return app;
 }

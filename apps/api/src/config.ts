@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_LIMITS, type AbuseLimits } from './accounts/limits.js';
-import type { SessionTimeouts } from './accounts/session-cache.js';
+import type { SessionTimeouts } from './caching/session-cache.js';
 import { REPOSITORY_ROOT } from './paths.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

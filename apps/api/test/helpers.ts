@@ -11,7 +11,7 @@ import {
 import { urlCredentials } from '../src/db/credentials.js';
 import { Database, type DatabaseOptions } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
-import { ReadCache } from '../src/services/read-cache.js';
+import { ReadCache } from '../src/caching/read-cache.js';
 import { recordResponses } from './support/document-check.js';
 
 export const silentLog: Logger = pino({ level: 'silent' });

@@ -26,7 +26,7 @@ import {
   sameHash,
   sha256,
 } from './secrets.js';
-import type { SessionTimeouts } from './session-cache.js';
+import type { SessionTimeouts } from '../caching/session-cache.js';
 
 export interface AccountsServiceOptions {
   limits: AbuseLimits;

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../errors.js';
-import type { SessionCache } from './session-cache.js';
+import type { SessionCache } from '../caching/session-cache.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Representation } from '../services/read-cache.js';
+import type { Representation } from '../caching/read-cache.js';
 
 /**
  * RFC 9110 If-None-Match: `*`, or a list of entity tags compared weakly (W/ ignored), so a

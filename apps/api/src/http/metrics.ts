@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from '../db/database.js';
-import type { ReadCacheStats } from '../services/read-cache.js';
+import type { ReadCacheStats } from '../caching/read-cache.js';
 
 export interface MetricsOptions {
   poolStats: () => PoolStats;

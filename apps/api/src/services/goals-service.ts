@@ -2,7 +2,7 @@ import type { Goal, GoalPage } from '@goal-tracker/contract';
 import { GOALS_PAGE_DEFAULT_LIMIT } from '@goal-tracker/contract';
 import type { GoalChanges, GoalsRepository } from '../db/goals-repository.js';
 import { AppError, NotFoundError } from '../errors.js';
-import type { ReadCache, Representation } from './read-cache.js';
+import type { ReadCache, Representation } from '../caching/read-cache.js';
 
 export interface PageRequest {
   limit?: number | undefined;

@@ -556,6 +556,6 @@ describe('GET /openapi.json', () => {
     ]);
     expect(document.paths['/passkeys/{id}']?.delete?.tags).toEqual(['passkeys']);
     expect(document.paths['/sessions/passkey/options']?.post?.tags).toEqual(['sessions']);
-    expect(document.paths['/sessions/passkey']?.post?.security).toBeUndefined();
+    expect(document.paths['/sessions/passkey']?.post?.security).toEqual([]);
   });
 });

@@ -301,7 +301,14 @@ describe('GET /goals/summary', () => {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     }>();
     const route = document.paths['/goals/summary']?.get;
-    expect(Object.keys(route?.responses ?? {}).sort()).toEqual(['200', '304', '401', '431', '500', '503']);
+    expect(Object.keys(route?.responses ?? {}).sort()).toEqual([
+      '200',
+      '304',
+      '401',
+      '431',
+      '500',
+      '503',
+    ]);
     expect(JSON.stringify(route?.responses['200'])).toMatch(/total[\s\S]*done[\s\S]*active/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChangeNotifier } from '../../src/db/change-feed.js';
+import { ChangeNotifier } from '../../src/caching/change-feed.js';
 import type { Database } from '../../src/db/database.js';
 import { silentLog } from '../helpers.js';
 

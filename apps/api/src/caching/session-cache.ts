@@ -1,5 +1,5 @@
-import type { AccountsRepository } from './accounts-repository.js';
-import { SESSION_TOKEN_PATTERN, sha256 } from './secrets.js';
+import type { AccountsRepository } from '../accounts/accounts-repository.js';
+import { SESSION_TOKEN_PATTERN, sha256 } from '../accounts/secrets.js';
 
 export interface SessionTimeouts {
   /** A session ends this long after it began, used or not. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReadCache } from '../../src/services/read-cache.js';
+import { ReadCache } from '../../src/caching/read-cache.js';
 
 /** A read the test finishes by hand, counting how often it was started. */
 function controlledRead(value: unknown = { n: 1 }) {

@@ -3,7 +3,7 @@ import { startPostgres, type PostgresServer } from '@goal-tracker/test-postgres'
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
-import { GOALS_CHANNEL } from '../../src/db/change-feed.js';
+import { GOALS_CHANNEL } from '../../src/caching/change-feed.js';
 import {
   createTestApi,
   json,

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { BaseLogger } from 'pino';
-import type { Database, Statement } from './database.js';
+import type { Database, Statement } from '../db/database.js';
 
 type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
 
