@@ -4,6 +4,7 @@ import {
   EMAIL_PATTERN,
   PASSWORD_PROBLEMS,
   SIGN_IN_FAILED,
+  type PasskeySignInInput,
 } from '@goal-tracker/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi, Recovered } from './accounts-api.js';
@@ -14,12 +15,14 @@ import {
   FAILURE_STATUS,
   field,
   sameSiteOnly,
+  sendNotFound,
   SIGN_IN_PATH,
   signedIn,
   toSignIn,
   type FormBody,
 } from './forms.js';
 import type { GoalsApi } from './goals-api.js';
+import { refuseCrossSite, sendErrorProblem, sendProblem } from './proxy.js';
 import { sendHtml } from './responses.js';
 import { forwardedFor } from './security.js';
 import { clearSessionCookie, sessionToken, setSessionCookie } from './session.js';
@@ -35,6 +38,7 @@ import {
   type SignUpModel,
 } from './views/account-pages.js';
 import { errorPage } from './views/layout.js';
+import { parseId } from './view.js';
 
 export interface AccountPagesOptions {
   accountsApi: AccountsApi;
@@ -47,6 +51,8 @@ const STATUSES = {
   'signed-out': 'You are signed out.',
   'account-deleted': 'Your account and all its goals are deleted.',
   'password-changed': 'Your password is changed, and every other device is signed out.',
+  'passkey-added': 'Your passkey is added: you can sign in with it instead of your password.',
+  'passkey-removed': 'The passkey is removed: it no longer signs you in.',
 } as const;
 type Status = keyof typeof STATUSES;
 
@@ -56,6 +62,9 @@ function notice(query: unknown): string | undefined {
     ? STATUSES[status as Status]
     : undefined;
 }
+
+/** The web tier's own passkey sign-in: client/passkeys.ts posts here (DEFAULT_SIGN_IN_ENDPOINT). */
+const PASSKEY_SIGN_IN_PATH = '/signin/passkey';
 
 const EMAIL = new RegExp(EMAIL_PATTERN);
 
@@ -273,15 +282,21 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     return reply.redirect(`${SIGN_IN_PATH}?status=signed-out`, 303);
   });
 
-  /** The account page, with the account asked for again (it may have changed elsewhere). */
+  /**
+   * The account page, with the account and its passkeys asked for again (they may have changed
+   * elsewhere). Passkeys that cannot be listed leave the rest of the page working.
+   */
   async function renderAccount(
     request: FastifyRequest,
     reply: FastifyReply,
     caller: Caller,
     status: number,
-    parts: Partial<Omit<AccountModel, 'account' | 'assets'>>,
+    parts: Partial<Omit<AccountModel, 'account' | 'passkeys' | 'assets'>>,
   ): Promise<FastifyReply> {
-    const result = await settle(accountsApi.account(caller));
+    const [result, listed] = await Promise.all([
+      settle(accountsApi.account(caller)),
+      settle(accountsApi.passkeys(caller)),
+    ]);
     if (isRefusal(result, 401)) return toSignIn(request, reply);
     if (result instanceof ApiError || !result.ok) {
       request.log.warn({ failure: result }, 'the account is unavailable');
@@ -289,11 +304,14 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
       const page = errorPage(assets, 'Your account is unavailable right now', failure.error);
       return sendHtml(request, reply, failure.status, page);
     }
+    const passkeys = listed instanceof ApiError || !listed.ok ? undefined : listed.value.passkeys;
+    if (passkeys === undefined)
+      request.log.warn({ failure: listed }, 'the passkeys are unavailable');
     return sendHtml(
       request,
       reply,
       status,
-      accountPage({ errors: {}, ...parts, account: result.value, assets }),
+      accountPage({ errors: {}, ...parts, account: result.value, passkeys, assets }),
     );
   }
 
@@ -365,4 +383,78 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
       return page(failure.status, { error: failure.error });
     }),
   );
+
+  app.post(
+    '/account/passkeys/:id/remove',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const id = parseId((request.params as { id: string }).id);
+      if (id === undefined) return sendNotFound(request, reply, assets);
+      const result = await settle(accountsApi.removePasskey(id, caller));
+      // Already gone (removed in another tab, say) is what the person wanted.
+      if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
+        return reply.redirect('/account?status=passkey-removed', 303);
+      }
+      if (isRefusal(result, 401)) return toSignIn(request, reply);
+      const failure = formFailure(reply, result);
+      return renderAccount(request, reply, caller, failure.status, { error: failure.error });
+    }),
+  );
+
+  /**
+   * A passkey sign-in: the page's passkey module posts what the browser answered, as JSON, and
+   * the session it buys goes into the cookie, as a password sign-in's does. The token never
+   * reaches the page. Answers 204, or the API's problem document.
+   */
+  app.post(
+    PASSKEY_SIGN_IN_PATH,
+    {
+      onRequest: refuseCrossSite,
+      // A malformed or oversized body is answered as a problem too, not as an HTML page.
+      errorHandler: (error, request, reply) => void sendErrorProblem(error, request, reply),
+    },
+    async (request, reply) => {
+      const response = (request.body as { response?: unknown } | null | undefined)?.response;
+      if (typeof response !== 'object' || response === null || Array.isArray(response)) {
+        return sendProblem(reply, {
+          type: 'about:blank',
+          title: 'Bad Request',
+          status: 400,
+          detail: 'Send what the passkey answered as JSON: { "response": … }.',
+        });
+      }
+      const result = await settle(
+        accountsApi.signInWithPasskey({ response } as PasskeySignInInput, visitor(request)),
+      );
+      if (!(result instanceof ApiError) && result.ok) {
+        startSession(request, reply, result.value.token);
+        return reply.code(204).send();
+      }
+      return sendSignInFailure(request, reply, result);
+    },
+  );
+}
+
+/**
+ * Why a passkey sign-in did not start a session, for the page's script: the API's own problem
+ * document (an unverified passkey, too many attempts, with Retry-After), or an outage.
+ */
+function sendSignInFailure(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: ApiError | Refusal,
+): FastifyReply {
+  if (!(result instanceof ApiError)) {
+    if (result.retryAfter !== undefined) reply.header('retry-after', String(result.retryAfter));
+    return sendProblem(reply, result.problem);
+  }
+  request.log.warn({ err: result }, 'the API call failed');
+  const failure = formFailure(reply, result);
+  if (result.kind === 'unavailable') reply.header('retry-after', '5');
+  return sendProblem(reply, {
+    type: 'about:blank',
+    title: 'Sign-in is unavailable right now',
+    status: failure.status,
+    detail: failure.error,
+  });
 }

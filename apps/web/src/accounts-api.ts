@@ -4,6 +4,8 @@ import type {
   ChangePasswordInput,
   Credentials,
   DeleteAccountInput,
+  PasskeyList,
+  PasskeySignInInput,
   RecoveryInput,
   SessionCreated,
   SignUpInput,
@@ -33,12 +35,20 @@ export interface AccountsApi {
   signOut(caller: Caller): Promise<ApiResult<null>>;
   changePassword(input: ChangePasswordInput, caller: Caller): Promise<ApiResult<PasswordChanged>>;
   deleteAccount(input: DeleteAccountInput, caller: Caller): Promise<ApiResult<null>>;
+  /** What the browser's passkey answered, for a session exactly like a password sign-in's. */
+  signInWithPasskey(
+    input: PasskeySignInInput,
+    visitor: Visitor,
+  ): Promise<ApiResult<SessionCreated>>;
+  passkeys(caller: Caller): Promise<ApiResult<PasskeyList>>;
+  removePasskey(id: number, caller: Caller): Promise<ApiResult<null>>;
 }
 
 export function createAccountsApi(client: ApiClient): AccountsApi {
   /**
-   * Sends a JSON body. Never retried: a sign-up or a recovery that landed but lost its answer
-   * would be refused the second time (email taken, code used), which says the wrong thing.
+   * Sends a JSON body. Never retried: a sign-up, a recovery or a passkey sign-in that landed but
+   * lost its answer would be refused the second time (email taken, code or challenge used),
+   * which says the wrong thing.
    */
   function post(path: string, body: unknown, from: Visitor | Caller) {
     return client.request({
@@ -54,6 +64,32 @@ export function createAccountsApi(client: ApiClient): AccountsApi {
     });
   }
 
+  async function get<T>(path: string, caller: Caller): Promise<ApiResult<T>> {
+    const response = await client.request({
+      method: 'GET',
+      path,
+      headers: { accept: 'application/json', ...bearer(caller.token) },
+      requestId: caller.requestId,
+      idempotent: true,
+    });
+    return json<T>(response, 200);
+  }
+
+  /**
+   * A DELETE that is safe to send twice, so sent again when the balancer fails it: a retried
+   * sign-out's 401 and a retried removal's 404 both mean it is done, and callers take them so.
+   */
+  async function end(path: string, caller: Caller): Promise<ApiResult<null>> {
+    const response = await client.request({
+      method: 'DELETE',
+      path,
+      headers: bearer(caller.token),
+      requestId: caller.requestId,
+      idempotent: true,
+    });
+    return noContent(response);
+  }
+
   return {
     signUp: async (input, visitor) =>
       json<AccountCreated>(await post('/accounts', input, visitor), 201),
@@ -61,30 +97,15 @@ export function createAccountsApi(client: ApiClient): AccountsApi {
     signIn: async (input, visitor) =>
       json<SessionCreated>(await post('/sessions', input, visitor), 201),
 
+    signInWithPasskey: async (input, visitor) =>
+      json<SessionCreated>(await post('/sessions/passkey', input, visitor), 201),
+
     recover: async (input, visitor) =>
       json<Recovered>(await post('/account/recovery', input, visitor), 201),
 
-    async account(caller) {
-      const response = await client.request({
-        method: 'GET',
-        path: '/account',
-        headers: { accept: 'application/json', ...bearer(caller.token) },
-        requestId: caller.requestId,
-        idempotent: true,
-      });
-      return json<Account>(response, 200);
-    },
+    account: (caller) => get<Account>('/account', caller),
 
-    async signOut(caller) {
-      const response = await client.request({
-        method: 'DELETE',
-        path: '/sessions/current',
-        headers: bearer(caller.token),
-        requestId: caller.requestId,
-        idempotent: true,
-      });
-      return noContent(response);
-    },
+    signOut: (caller) => end('/sessions/current', caller),
 
     changePassword: async (input, caller) =>
       json<PasswordChanged>(await post('/account/password', input, caller), 201),
@@ -101,5 +122,9 @@ export function createAccountsApi(client: ApiClient): AccountsApi {
       });
       return noContent(response);
     },
+
+    passkeys: (caller) => get<PasskeyList>('/passkeys', caller),
+
+    removePasskey: (id, caller) => end(`/passkeys/${id}`, caller),
   };
 }

@@ -3,11 +3,12 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { registerAccountPages } from './account-pages.js';
 import { createAccountsApi } from './accounts-api.js';
 import { createApiClient, type ApiClient } from './api-client.js';
+import { sendNotFound } from './forms.js';
 import { chooseEncoding, loadAssets, type Assets } from './assets.js';
 import type { WebConfig } from './config.js';
 import { createGoalsApi } from './goals-api.js';
 import { registerPages } from './pages.js';
-import { registerApiProxy, sendProblem } from './proxy.js';
+import { errorStatus, registerApiProxy, sendErrorProblem, sendProblem } from './proxy.js';
 import { sendHtml } from './responses.js';
 import { applySecurityHeaders, requestIdFor } from './security.js';
 import { errorPage } from './views/layout.js';
@@ -97,15 +98,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (request.url.startsWith('/api/')) return sendErrorProblem(error, request, reply);
+    const status = errorStatus(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    if (request.url.startsWith('/api/')) {
-      return sendProblem(reply, {
-        type: 'about:blank',
-        title: status >= 500 ? 'Internal server error' : error.message,
-        status,
-      });
-    }
     return sendHtml(
       request,
       reply,
@@ -124,12 +119,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (request.url.startsWith('/api/')) {
       return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404 });
     }
-    return sendHtml(
-      request,
-      reply,
-      404,
-      errorPage(assets, 'Page not found', 'There is nothing at this address.'),
-    );
+    return sendNotFound(request, reply, assets);
   });
 
   // Liveness only: an API outage must never make the web targets unhealthy.

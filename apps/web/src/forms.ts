@@ -45,6 +45,20 @@ export function sameSiteOnly(assets: Assets) {
   };
 }
 
+/** The page for an address with nothing at it (or a form naming something malformed). */
+export function sendNotFound(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  assets: Assets,
+): FastifyReply {
+  return sendHtml(
+    request,
+    reply,
+    404,
+    errorPage(assets, 'Page not found', 'There is nothing at this address.'),
+  );
+}
+
 export const SIGN_IN_PATH = '/signin';
 
 /** Sends a visitor without a working session to sign in, dropping a cookie that no longer works. */

@@ -5,7 +5,15 @@ import type { AccountsApi } from './accounts-api.js';
 import { ApiError } from './api-client.js';
 import { isRefusal, isSignedOut, settle, type Caller, type Refusal } from './api-result.js';
 import type { Assets } from './assets.js';
-import { FAILURE_STATUS, field, sameSiteOnly, signedIn, toSignIn, type FormBody } from './forms.js';
+import {
+  FAILURE_STATUS,
+  field,
+  sameSiteOnly,
+  sendNotFound,
+  signedIn,
+  toSignIn,
+  type FormBody,
+} from './forms.js';
 import type { GoalsApi } from './goals-api.js';
 import { sendHtml } from './responses.js';
 import {
@@ -20,7 +28,6 @@ import {
   type View,
 } from './view.js';
 import { goalsPage, type GoalsPageModel, type ListState } from './views/goals-page.js';
-import { errorPage } from './views/layout.js';
 
 export interface PagesOptions {
   goalsApi: GoalsApi;
@@ -228,7 +235,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const id = parseId((request.params as { id: string }).id);
       const done = field(request.body as FormBody, 'done');
       if (id === undefined || (done !== 'true' && done !== 'false'))
-        return notFound(request, reply);
+        return sendNotFound(request, reply, assets);
       const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, caller));
       if (isRefusal(result, 404)) {
         return seeOther(reply, view, 'missing');
@@ -252,7 +259,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     signedIn(async (request, reply, caller) => {
       const view = parseView(request.query as Query);
       const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return notFound(request, reply);
+      if (id === undefined) return sendNotFound(request, reply, assets);
       const raw = field(request.body as FormBody, 'name');
       const checked = checkGoalName(raw);
       if (checked.problem) {
@@ -278,7 +285,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     signedIn(async (request, reply, caller) => {
       const view = parseView(request.query as Query);
       const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return notFound(request, reply);
+      if (id === undefined) return sendNotFound(request, reply, assets);
       const result = await settle(goalsApi.deleteGoal(id, caller));
       // Already gone is what the person wanted.
       if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
@@ -287,13 +294,4 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       return renderFailure(request, reply, caller, view, result, 'the deletion', {}, 'page');
     }),
   );
-
-  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    return sendHtml(
-      request,
-      reply,
-      404,
-      errorPage(assets, 'Page not found', 'There is nothing at this address.'),
-    );
-  }
 }

@@ -60,13 +60,56 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
     .send(JSON.stringify(problem));
 }
 
-/** The public resources of the API; its operational endpoints (metrics, readiness) are not. */
+/** The status an error thrown while handling a request answers with. */
+export function errorStatus(error: Error & { statusCode?: number }): number {
+  return error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+}
+
+/**
+ * An error of this tier's own (a malformed or oversized body, a fault) as the problem document
+ * a script reads; a 5xx's details stay in the log.
+ */
+export function sendErrorProblem(
+  error: Error & { statusCode?: number },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const status = errorStatus(error);
+  if (status >= 500) request.log.error({ err: error }, 'request failed');
+  return sendProblem(reply, {
+    type: 'about:blank',
+    title: status >= 500 ? 'Internal server error' : error.message,
+    status,
+  });
+}
+
+/**
+ * An onRequest hook that refuses a state-changing request another site sent (see isCrossSite),
+ * with a problem document.
+ */
+export function refuseCrossSite(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+  if (SAFE_METHODS.has(request.method) || !isCrossSite(request)) return done();
+  sendProblem(reply, {
+    type: 'about:blank',
+    title: 'Cross-site request refused',
+    status: 403,
+    detail: 'Changes are only accepted from this site.',
+  });
+}
+
+/**
+ * The public resources of the API; its operational endpoints (metrics, readiness) are not.
+ * Nor is the passkey sign-in, `/sessions/passkey`: its answer holds a session token, which
+ * must not reach the page's script. The page sends the passkey to the web tier's own
+ * `/signin/passkey`, which keeps the token in the cookie.
+ */
 const FORWARDED_ROUTES = [
   '/api/goals',
   '/api/goals/*',
   '/api/accounts',
   '/api/sessions',
-  '/api/sessions/*',
+  '/api/sessions/current',
+  '/api/sessions/passkey/options',
   '/api/account',
   '/api/account/*',
   '/api/passkeys',
@@ -80,8 +123,9 @@ function isGoalsPath(url: string): boolean {
 /**
  * Whether a request may be sent again when the connection or the balancer fails it. Reads
  * always; writes to goals too (a create carries an Idempotency-Key). An account write is not:
- * a sign-up, a recovery or a deletion that landed would be refused the second time, and the
- * caller would hear the refusal instead of the success.
+ * a sign-up, a recovery, a deletion or a new passkey (its challenge is spent by the first
+ * attempt) that landed would be refused the second time, and the caller would hear the
+ * refusal instead of the success.
  */
 function isRetryable(method: string, url: string): boolean {
   if (SAFE_METHODS.has(method)) return true;
@@ -115,16 +159,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
       (_req, body, next) => next(null, body),
     );
 
-    api.addHook('onRequest', async (request, reply) => {
-      if (!SAFE_METHODS.has(request.method) && isCrossSite(request)) {
-        await sendProblem(reply, {
-          type: 'about:blank',
-          title: 'Cross-site request refused',
-          status: 403,
-          detail: 'Changes are only accepted from this site.',
-        });
-      }
-    });
+    api.addHook('onRequest', refuseCrossSite);
 
     const forward = async (request: FastifyRequest, reply: FastifyReply) => {
       const headers: Record<string, string> = {};

@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playw
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
   launchChromium,
+  navigation,
   screenshot,
   SCREENSHOT_DIR,
   seriousAxeViolations,
@@ -111,13 +112,6 @@ async function goalNames(page: Page): Promise<string[]> {
 
 async function settled(page: Page): Promise<void> {
   await page.locator('.is-pending').first().waitFor({ state: 'detached' });
-}
-
-/** Runs an action that makes the browser load a new document (a form post, a link). */
-async function navigation(page: Page, action: () => Promise<unknown>): Promise<void> {
-  const loaded = page.waitForEvent('load');
-  await action();
-  await loaded;
 }
 
 async function markNoReload(page: Page): Promise<() => Promise<boolean>> {
@@ -519,7 +513,7 @@ describe('when the API goes down', () => {
         'Goals are unavailable right now',
       );
     } finally {
-      api = await startApi(database.url, port);
+      api = await startApi(database.url, { port });
     }
     await page.reload();
     expect(await goalNames(page)).toEqual(['Survive the outage']);
@@ -555,7 +549,9 @@ describe('accounts', () => {
   async function signInAs(page: Page, email: string): Promise<void> {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(TEST_PASSWORD);
-    await navigation(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    await navigation(page, () =>
+      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+    );
   }
 
   async function addGoal(page: Page, name: string, script: boolean): Promise<void> {
@@ -612,7 +608,9 @@ describe('accounts', () => {
     const page = await open('/signin', {}, true, null);
     await page.getByLabel('Email').fill(account.email);
     await page.getByLabel('Password').fill('not the right password');
-    await navigation(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    await navigation(page, () =>
+      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+    );
     expect(await page.locator('#signin-password-error').textContent()).toBe(
       'The email or password is incorrect.',
     );

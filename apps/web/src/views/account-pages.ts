@@ -1,4 +1,10 @@
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type Account } from '@goal-tracker/contract';
+import {
+  PASSKEY_NAME_MAX_LENGTH,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  type Account,
+  type Passkey,
+} from '@goal-tracker/contract';
 import type { Assets } from '../assets.js';
 import { html, type HtmlValue, type Markup, type SafeHtml } from '../html.js';
 import { adoptedText } from '../view.js';
@@ -28,6 +34,8 @@ function frame(
     /** Any field message, so the tab's title says the form was refused. */
     fieldErrors?: Record<string, string | undefined>;
     session?: { email: string };
+    /** The page offers passkeys: it loads their module, which shows the hidden controls. */
+    passkeys?: boolean;
     body: HtmlValue;
   },
 ): Markup {
@@ -39,6 +47,7 @@ function frame(
     assets: parts.assets,
     brandIsHeading: false,
     skipTo: 'main content',
+    passkeys: parts.passkeys ?? false,
     ...(parts.session ? { session: parts.session } : {}),
     body: html`<main class="card account-card" id="main" tabindex="-1">
       <h1 class="page-title">${parts.heading}</h1>
@@ -104,6 +113,16 @@ export interface SignInModel extends AccountPageParts {
   errors: FieldErrors<'email' | 'password'>;
 }
 
+/**
+ * Where the passkey module says why a passkey did not work (on success the page changes).
+ * Always present and empty, so that screen readers already follow it when a message comes.
+ */
+const passkeyStatus = html`<p
+  class="field-error passkey-status"
+  id="passkey-status"
+  role="status"
+></p>`;
+
 export function signInPage(model: SignInModel): Markup {
   const { errors } = model;
   const focus = firstError(errors, ['email', 'password']);
@@ -112,6 +131,7 @@ export function signInPage(model: SignInModel): Markup {
     title: 'Sign in',
     heading: 'Sign in',
     fieldErrors: errors,
+    passkeys: true,
     body: html`<form class="account-form" method="post" action="/signin">
         ${emailField('signin-email', model.email, errors.email, focus === 'email')}
         ${inputField({
@@ -125,6 +145,19 @@ export function signInPage(model: SignInModel): Markup {
         })}
         ${submit('Sign in')}
       </form>
+      <div class="passkey-actions">
+        <button
+          class="button secondary"
+          type="button"
+          hidden
+          data-passkey-sign-in
+          data-passkey-status="passkey-status"
+          data-passkey-done="/"
+        >
+          Sign in with a passkey
+        </button>
+        ${passkeyStatus}
+      </div>
       <ul class="account-links">
         <li>New here? <a href="/signup">Create an account</a></li>
         <li>Forgot your password? <a href="/recover">Use your recovery code</a></li>
@@ -254,14 +287,17 @@ export function recoveryCodePage(model: RecoveryCodeModel): Markup {
 
 export interface AccountModel extends AccountPageParts {
   account: Account;
+  /** The account's passkeys, oldest first; undefined when the API could not list them. */
+  passkeys: Passkey[] | undefined;
   errors: FieldErrors<'currentPassword' | 'newPassword' | 'deletePassword'>;
 }
 
 const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' });
 
-function createdOn(createdAt: string): string {
-  const date = new Date(createdAt);
-  return Number.isNaN(date.getTime()) ? createdAt : DATE_FORMAT.format(date);
+function dateOf(timestamp: string): SafeHtml {
+  const date = new Date(timestamp);
+  const shown = Number.isNaN(date.getTime()) ? timestamp : DATE_FORMAT.format(date);
+  return html`<time datetime="${timestamp}">${shown}</time>`;
 }
 
 export function accountPage(model: AccountModel): Markup {
@@ -280,6 +316,7 @@ export function accountPage(model: AccountModel): Markup {
     heading: 'Your account',
     fieldErrors: errors,
     session: { email: account.email },
+    passkeys: true,
     body: html`<dl class="account-facts">
         <div>
           <dt>Email</dt>
@@ -287,7 +324,7 @@ export function accountPage(model: AccountModel): Markup {
         </div>
         <div>
           <dt>Created</dt>
-          <dd><time datetime="${account.createdAt}">${createdOn(account.createdAt)}</time></dd>
+          <dd>${dateOf(account.createdAt)}</dd>
         </div>
       </dl>
 
@@ -316,7 +353,7 @@ export function accountPage(model: AccountModel): Markup {
         </form>
       </section>
 
-      ${passkeysSection()}
+      ${passkeysSection(model.passkeys)}
 
       <section class="account-section danger-zone" aria-labelledby="delete-heading">
         <h2 class="section-title" id="delete-heading">Delete account</h2>
@@ -342,14 +379,75 @@ export function accountPage(model: AccountModel): Markup {
   });
 }
 
+/** Where the add button leads once the passkey is kept: the list, saying so. */
+const PASSKEY_ADDED_PATH = '/account?status=passkey-added';
+
+function passkeyItem(passkey: Passkey): SafeHtml {
+  return html`<li class="passkey">
+    <div class="passkey-facts">
+      <span class="passkey-name">${passkey.name}</span>
+      <span class="passkey-dates">
+        Added ${dateOf(passkey.createdAt)} ·
+        ${passkey.lastUsedAt ? html`last used ${dateOf(passkey.lastUsedAt)}` : 'never used yet'}
+      </span>
+    </div>
+    <form method="post" action="/account/passkeys/${passkey.id}/remove">
+      <button class="button secondary small" type="submit">
+        Remove<span class="visually-hidden"> passkey ${passkey.name}</span>
+      </button>
+    </form>
+  </li>`;
+}
+
 /**
- * PASSKEYS GO HERE. The passkey part of the account page: today a placeholder. Its routes
- * (/api/passkeys…, /api/sessions/passkey…) are already forwarded by the proxy; the section
- * will list the account's passkeys with a remove button each and offer to add one.
+ * The account's passkeys, each with a plain form that removes it, and the button that adds one
+ * (hidden with its name field until the passkey module finds that the browser can).
  */
-function passkeysSection(): SafeHtml {
+function passkeysSection(passkeys: Passkey[] | undefined): SafeHtml {
+  let list: SafeHtml;
+  if (passkeys === undefined) {
+    list = html`<p class="message message-error">
+      Your passkeys cannot be listed right now. Try again in a moment.
+    </p>`;
+  } else if (passkeys.length === 0) {
+    list = html`<p>You have no passkeys yet.</p>`;
+  } else {
+    list = html`<ul class="passkey-list">
+      ${passkeys.map(passkeyItem)}
+    </ul>`;
+  }
   return html`<section class="account-section" id="passkeys" aria-labelledby="passkeys-heading">
     <h2 class="section-title" id="passkeys-heading">Passkeys</h2>
-    <p>Coming soon: sign in with your device's screen lock or a security key, no password.</p>
+    <p>
+      A passkey signs you in with your device's screen lock or a security key instead of your
+      password. Adding one needs a browser that supports passkeys.
+    </p>
+    ${list}
+    <div class="account-form passkey-add">
+      <div class="form-field" hidden data-passkey-show>
+        <label class="label" for="passkey-name">Name for the new passkey (optional)</label>
+        <p class="hint" id="passkey-name-hint">Such as the device it is on.</p>
+        <input
+          class="field"
+          id="passkey-name"
+          type="text"
+          autocomplete="off"
+          maxlength="${PASSKEY_NAME_MAX_LENGTH}"
+          aria-describedby="passkey-name-hint"
+        />
+      </div>
+      <button
+        class="button primary"
+        type="button"
+        hidden
+        data-passkey-add
+        data-passkey-name="passkey-name"
+        data-passkey-status="passkey-status"
+        data-passkey-done="${PASSKEY_ADDED_PATH}"
+      >
+        Add a passkey
+      </button>
+    </div>
+    ${passkeyStatus}
   </section>`;
 }

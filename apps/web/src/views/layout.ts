@@ -9,6 +9,8 @@ export interface LayoutOptions {
   body: Markup;
   /** Leave out the script: error pages need no enhancement. */
   script?: boolean;
+  /** Add the passkey buttons' module (its own file: see client/passkeys.ts). */
+  passkeys?: boolean;
   /** The product name is the page's h1, except on pages with a heading of their own. */
   brandIsHeading?: boolean;
   /** Signed in: the header says as whom (when the API could say) and offers to sign out. */
@@ -30,6 +32,7 @@ function pageStart(options: Omit<LayoutOptions, 'body' | 'session'>): SafeHtml {
   const plain =
     options.title === PRODUCT_NAME &&
     options.script !== false &&
+    options.passkeys !== true &&
     options.brandIsHeading !== false &&
     options.skipTo === undefined;
   if (!plain) return renderPageStart(options);
@@ -47,6 +50,7 @@ function renderPageStart({
   title,
   assets,
   script = true,
+  passkeys = false,
   brandIsHeading = true,
   skipTo = 'your goals',
 }: Omit<LayoutOptions, 'body' | 'session'>): SafeHtml {
@@ -70,6 +74,7 @@ function renderPageStart({
         <link rel="icon" href="${assets.icon.url}" type="image/svg+xml" />
         <link rel="stylesheet" href="${assets.styles.url}" />
         ${script ? html`<script type="module" src="${assets.script.url}"></script>` : ''}
+        ${passkeys ? html`<script type="module" src="${assets.passkeys.url}"></script>` : ''}
       </head>
       <body>
         ${iconSprite}

@@ -28,6 +28,31 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * Gives the page's browser a software authenticator (DevTools' WebAuthn domain) that makes and
+ * uses passkeys without asking, as a platform authenticator with a screen lock would. It keeps
+ * the passkeys it makes for as long as the page lives.
+ */
+export async function addVirtualAuthenticator(page: Page): Promise<void> {
+  const devtools = await page.context().newCDPSession(page);
+  await devtools.send('WebAuthn.enable');
+  await devtools.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    },
+  });
+}
+
+/** Runs an action that makes the browser load a new document (a form post, a link). */
+export async function navigation(page: Page, action: () => Promise<unknown>): Promise<void> {
+  // Together, so that an action that fails does not leave the wait to reject unheard.
+  await Promise.all([page.waitForEvent('load'), action()]);
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });

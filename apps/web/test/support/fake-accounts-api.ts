@@ -3,10 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   checkNewPassword,
   PASSWORD_PROBLEMS,
+  PASSKEY_SIGN_IN_FAILED,
   PROBLEM_CONTENT_TYPE,
   SIGN_IN_FAILED,
   type Account,
   type Goal,
+  type Passkey,
 } from '@goal-tracker/contract';
 import { json, startFakeApi } from './fake-api.js';
 
@@ -17,7 +19,11 @@ interface StoredAccount {
   goals: Goal[];
   /** Bumped on every change to the goals; the ETags are made from it alone. */
   version: number;
+  passkeys: Passkey[];
 }
+
+/** A passkey's credential id: what a browser's answer names it by (`response.id`). */
+export const credentialIdOf = (passkey: Pick<Passkey, 'id'>) => `credential-${passkey.id}`;
 
 type Body = Record<string, unknown>;
 
@@ -32,7 +38,8 @@ export const COMMON_PASSWORD = 'password1234';
 
 /**
  * An in-memory stand-in for the API's accounts contract: accounts, sessions (Bearer tokens),
- * each account's own goals. Its ETags are made from a per-account version that starts at 1
+ * each account's own goals and passkeys (no ceremony: a sign-in answer naming a passkey's
+ * credential id, see credentialIdOf, signs in as its account). Its ETags are made from a per-account version that starts at 1
  * for everyone, so two accounts' lists carry the same ETag: a web tier that remembered answers
  * per path alone would hand one person's list to the other.
  */
@@ -44,6 +51,8 @@ export async function startFakeAccountsApi() {
     rateLimitSeconds: undefined as number | undefined,
     /** Goals from before accounts: the first account made or signed in to takes them over. */
     unownedGoals: [] as Goal[],
+    /** Answer GET /passkeys with the API's 503 problem (its database is down). */
+    passkeysDown: false,
   };
   let nextId = 1;
 
@@ -159,6 +168,7 @@ export async function startFakeAccountsApi() {
         recoveryCode: token().slice(0, 20),
         goals: [],
         version: 1,
+        passkeys: [],
       };
       accounts.set(email.toLowerCase(), account);
       return json(response, 201, {
@@ -192,12 +202,44 @@ export async function startFakeAccountsApi() {
     });
   }
 
+  function passkeySignIn(response: ServerResponse, body: Body) {
+    if (state.rateLimitSeconds !== undefined) {
+      return problem(response, 429, 'Too many attempts', {
+        'retry-after': String(state.rateLimitSeconds),
+      });
+    }
+    const answer = body.response as Body | undefined;
+    if (typeof answer?.id !== 'string') return problem(response, 400, 'Bad Request');
+    const owner = [...accounts.values()].find((candidate) =>
+      candidate.passkeys.some((passkey) => credentialIdOf(passkey) === answer.id),
+    );
+    if (!owner) return problem(response, 401, PASSKEY_SIGN_IN_FAILED);
+    return json(response, 201, { account: owner.account, token: session(owner) });
+  }
+
+  function passkeys(request: IncomingMessage, response: ServerResponse, owner: StoredAccount) {
+    if (request.method === 'GET' && request.url === '/passkeys') {
+      if (state.passkeysDown) {
+        return problem(response, 503, 'Service unavailable', { 'retry-after': '1' });
+      }
+      return json(response, 200, { passkeys: owner.passkeys });
+    }
+    const id = Number(/^\/passkeys\/(\d+)$/.exec(request.url ?? '')?.[1]);
+    const index = owner.passkeys.findIndex((passkey) => passkey.id === id);
+    if (request.method !== 'DELETE' || index === -1) {
+      return problem(response, 404, 'There is no such passkey.');
+    }
+    owner.passkeys.splice(index, 1);
+    response.writeHead(204).end();
+  }
+
   const OPEN_ROUTES = new Set(['POST /accounts', 'POST /sessions', 'POST /account/recovery']);
 
   const server = await startFakeApi((request, response, _attempt, raw) => {
     const body = (raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {}) as Body;
     const route = `${request.method} ${(request.url ?? '').split('?')[0]}`;
     if (OPEN_ROUTES.has(route)) return open(request, response, body);
+    if (route === 'POST /sessions/passkey') return passkeySignIn(response, body);
     const owner = bearer(request);
     if (!owner) {
       return problem(response, 401, 'Sign in first', { 'www-authenticate': 'Bearer' });
@@ -230,6 +272,7 @@ export async function startFakeAccountsApi() {
       endSessions(owner);
       return json(response, 201, { account: owner.account, token: session(owner) });
     }
+    if (/ \/passkeys(\/|$)/.test(route)) return passkeys(request, response, owner);
     if (route.startsWith('GET /goals') || / \/goals(\/|$)/.test(route)) {
       return goals(request, response, owner, body);
     }
@@ -243,6 +286,15 @@ export async function startFakeAccountsApi() {
     isLive: (presented: string) => sessions.has(presented),
     goalsOf: (email: string) => accounts.get(email.toLowerCase())?.goals ?? [],
     hasAccount: (email: string) => accounts.has(email.toLowerCase()),
+    /** Gives the account a passkey, as if it had been added in a browser. */
+    addPasskey(email: string, name: string): Passkey {
+      const owner = accounts.get(email.toLowerCase());
+      if (!owner) throw new Error(`no account ${email}`);
+      const passkey = { id: nextId++, name, createdAt: new Date().toISOString(), lastUsedAt: null };
+      owner.passkeys.push(passkey);
+      return passkey;
+    },
+    passkeysOf: (email: string) => accounts.get(email.toLowerCase())?.passkeys ?? [],
   };
 }
 

@@ -100,12 +100,18 @@ export async function startServerProcess(options: {
  */
 const UNLIMITED = { SIGNUPS_PER_ADDRESS_PER_HOUR: '0', GOAL_WRITES_PER_MINUTE: '0' };
 
-/** The real API (apps/api main) on a free port, against the given database. */
-export function startApi(databaseUrl: string, port?: number): Promise<ServerProcess> {
+/**
+ * The real API (apps/api main) against the given database, on `port` or a free one, with any
+ * other settings in `env` (WEBAUTHN_ORIGINS, say).
+ */
+export function startApi(
+  databaseUrl: string,
+  options: { port?: number; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   return startServerProcess({
     entry: 'apps/api/src/main.ts',
-    env: { DATABASE_URL: databaseUrl, ...UNLIMITED },
+    env: { DATABASE_URL: databaseUrl, ...UNLIMITED, ...options.env },
     readyPath: '/ready',
-    ...(port === undefined ? {} : { port }),
+    ...(options.port === undefined ? {} : { port: options.port }),
   });
 }
