@@ -6,10 +6,17 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 export default defineConfig({
   resolve: {
     // Tests run the workspaces' TypeScript sources, so no build is needed between edits.
-    alias: {
-      '@goal-tracker/contract': source('packages/contract/src/index.ts'),
-      '@goal-tracker/test-postgres': source('packages/test-postgres/src/index.ts'),
-    },
+    alias: [
+      { find: /^@goal-tracker\/contract$/, replacement: source('packages/contract/src/index.ts') },
+      {
+        find: /^@goal-tracker\/contract\/(.+)$/,
+        replacement: `${source('packages/contract/src/')}$1.ts`,
+      },
+      {
+        find: /^@goal-tracker\/test-postgres$/,
+        replacement: source('packages/test-postgres/src/index.ts'),
+      },
+    ],
   },
   test: {
     include: ['{apps,packages,infra,scripts}/**/test/**/*.test.ts'],

@@ -25,7 +25,7 @@ import {
   CONNECTION_LIMITS,
   TIMEOUT_CHECK_INTERVAL_MS,
   type ConnectionLimits,
-} from './http/connection-limits.js';
+} from '@goal-tracker/contract/connection-limits';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerProblemHandlers } from './http/problems.js';

@@ -1,4 +1,10 @@
 import formbody from '@fastify/formbody';
+import {
+  clientErrorHandler,
+  CONNECTION_LIMITS,
+  TIMEOUT_CHECK_INTERVAL_MS,
+  type ConnectionLimits,
+} from '@goal-tracker/contract/connection-limits';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { registerAccountPages } from './account-pages.js';
 import { createAccountsApi } from './accounts-api.js';
@@ -10,13 +16,15 @@ import { createGoalsApi } from './goals-api.js';
 import { registerPages } from './pages.js';
 import { errorStatus, registerApiProxy, sendErrorProblem, sendProblem } from './proxy.js';
 import { sendHtml } from './responses.js';
-import { applySecurityHeaders, requestIdFor } from './security.js';
+import { applySecurityHeaders, requestIdFor, SECURITY_HEADERS } from './security.js';
 import { errorPage } from './views/layout.js';
 
 export interface BuildAppOptions {
   config: Pick<WebConfig, 'apiUrl' | 'apiConnectTimeoutMs' | 'apiTimeoutMs'> &
     Partial<Pick<WebConfig, 'trustedProxies'>>;
   logger?: FastifyServerOptions['logger'];
+  /** Request timeouts and the connection cap; tests shorten them. */
+  connections?: Partial<ConnectionLimits>;
   /** Where public/ and dist/client/ live; apps/web by default. */
   assetsRoot?: string;
 }
@@ -40,10 +48,31 @@ export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const assets: Assets = loadAssets(options.assetsRoot);
   const logger = options.logger ?? false;
+  const limits = { ...CONNECTION_LIMITS, ...options.connections };
   const app = Fastify({
     logger:
       typeof logger === 'object' ? { redact: { paths: REDACTED_LOG_PATHS }, ...logger } : logger,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // A slow body or slow headers are cut off within the timeout plus one check interval.
+    requestTimeout: limits.requestTimeoutMs,
+    http: { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    clientErrorHandler: clientErrorHandler(SECURITY_HEADERS),
+    // An address Fastify cannot decode (a bad %-escape) gets this tier's error page, headers
+    // and request id, like any other.
+    frameworkErrors: (_error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      applySecurityHeaders(request, reply);
+      void sendHtml(
+        request,
+        reply,
+        400,
+        errorPage(
+          assets,
+          'That request was not understood',
+          'Go back to your goals and try again.',
+        ),
+      );
+    },
     bodyLimit: 16 * 1024,
     // One line per request at info would double the load balancer's own logs; debug has it.
     logController: new LogController({ disableRequestLogging: true }),
@@ -55,6 +84,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         ? options.config.trustedProxies
         : false,
   });
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  app.server.maxConnections = limits.maxConnections;
   const client: ApiClient = createApiClient({
     apiUrl: options.config.apiUrl,
     connectTimeoutMs: options.config.apiConnectTimeoutMs,

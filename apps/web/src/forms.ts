@@ -12,8 +12,11 @@ export type FormBody = Record<string, string | string[] | undefined> | undefined
 
 export function field(body: FormBody, key: string): string {
   const value = body?.[key];
-  return (Array.isArray(value) ? value[0] : value) ?? '';
+  const first: unknown = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first : '';
 }
+
+const FORM_MEDIA_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /** The status a page answers with when the API could not. */
 export const FAILURE_STATUS: Record<ApiFailure, number> = {
@@ -23,8 +26,9 @@ export const FAILURE_STATUS: Record<ApiFailure, number> = {
 };
 
 /**
- * Another site must not be able to drive these forms (a forged sign-in or sign-out included);
- * checked before the body is read, on the form routes only.
+ * The plain-form routes' guards. Another site must not be able to drive these forms (a forged
+ * sign-in or sign-out included), checked before the body is read; and the body must be the
+ * form's fields.
  */
 export function sameSiteOnly(assets: Assets) {
   return {
@@ -39,6 +43,23 @@ export function sameSiteOnly(assets: Assets) {
           assets,
           'This form came from another site',
           'For your safety, changes to your goals are only accepted from this page.',
+        ),
+      );
+    },
+    // The forms post urlencoded fields; any other body (JSON, say) is refused, not guessed at.
+    preValidation(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+      const type = request.headers['content-type'];
+      if (request.body === undefined || (type !== undefined && FORM_MEDIA_TYPE.test(type))) {
+        return done();
+      }
+      sendHtml(
+        request,
+        reply,
+        415,
+        errorPage(
+          assets,
+          'That request was not understood',
+          'This address takes the fields of its form only. Go back to your goals and try again.',
         ),
       );
     },

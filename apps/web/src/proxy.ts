@@ -200,6 +200,9 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
               : value,
           );
         }
+        // No body, so no content type: Fastify would otherwise label the empty answer
+        // application/octet-stream.
+        if (response.status === 304 || response.status === 204) return reply.send();
         return sendCompressible(request, reply, response.body);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;

@@ -1,3 +1,4 @@
+import type { ConnectionLimits } from '@goal-tracker/contract/connection-limits';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -21,6 +22,7 @@ export async function buildWeb(
   apiUrl: string,
   timeouts: { connect?: number; response?: number } = {},
   trustedProxies: string[] = [],
+  connections: Partial<ConnectionLimits> = {},
 ): Promise<FastifyInstance> {
   ensureClientBuilt();
   const app = await buildApp({
@@ -30,6 +32,7 @@ export async function buildWeb(
       apiTimeoutMs: timeouts.response ?? 2_000,
       trustedProxies,
     },
+    connections,
   });
   await app.ready();
   return app;

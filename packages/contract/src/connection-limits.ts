@@ -1,6 +1,11 @@
+/**
+ * For both servers, not the page script (hence a subpath of its own, which the index does not
+ * export): how long a request may take to arrive, how many connections at once, and the
+ * problem document for what Node refuses before any route runs.
+ */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
+import { PROBLEM_CONTENT_TYPE } from './problem.js';
 
 /** How long a request, and its headers, may take to arrive, and how many connections at once. */
 export interface ConnectionLimits {
