@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { rawConnection as connectRaw } from '@goal-tracker/test-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildWeb, SAME_ORIGIN } from './support/web.js';
@@ -41,24 +41,7 @@ afterAll(async () => {
   await new Promise((resolve) => api?.close(resolve));
 });
 
-function rawConnection(): Promise<{
-  socket: Socket;
-  received: () => string;
-  closed: Promise<number>;
-}> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    const opened = Date.now();
-    socket.on('data', (chunk) => (data += chunk.toString()));
-    socket.on('error', () => undefined);
-    const closed = new Promise<number>((done) =>
-      socket.once('close', () => done(Date.now() - opened)),
-    );
-    socket.once('connect', () => resolve({ socket, received: () => data, closed }));
-    socket.once('error', reject);
-  });
-}
+const rawConnection = () => connectRaw(port);
 
 describe('slow and oversized requests', () => {
   test('when a form body trickles in a byte at a time, then it is cut off with 408 and the security headers once the timeout has passed', async () => {

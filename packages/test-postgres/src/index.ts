@@ -256,3 +256,4 @@ export async function createTestDatabase(
   const server = await createTestServer();
   return { url: await server.createDatabase(prefix), dispose: () => server.dispose() };
 }
+export * from './raw-connection.js';

@@ -1,5 +1,8 @@
-import { connect, type Socket } from 'node:net';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import {
+  createTestServer,
+  rawConnection as connectRaw,
+  type TestDatabases,
+} from '@goal-tracker/test-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, TEST_SETTINGS, type TestApi } from '../helpers.js';
 
@@ -33,24 +36,7 @@ afterAll(async () => {
 });
 
 /** A raw connection: what it receives, and when it closed. */
-function rawConnection(): Promise<{
-  socket: Socket;
-  received: () => string;
-  closed: Promise<number>;
-}> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    const opened = Date.now();
-    socket.on('data', (chunk) => (data += chunk.toString()));
-    socket.on('error', () => undefined);
-    const closed = new Promise<number>((done) =>
-      socket.once('close', () => done(Date.now() - opened)),
-    );
-    socket.once('connect', () => resolve({ socket, received: () => data, closed }));
-    socket.once('error', reject);
-  });
-}
+const rawConnection = () => connectRaw(port);
 
 describe('a request that arrives too slowly', () => {
   it('when a body trickles in a byte at a time, then it is cut off with 408 problem+json once the request timeout (and the 1 s check) has passed', async () => {
