@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 export interface RawConnection {
   socket: Socket;
   /** Everything received so far, as text. */
-  received(): string;
+  received: () => string;
   /** Resolves when the connection closes, with how long it was open (ms). */
   closed: Promise<number>;
 }
