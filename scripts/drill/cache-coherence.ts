@@ -1,5 +1,6 @@
-import { send } from '../bench/lib/http-client.js';
-import { seedGoals } from '../bench/lib/postgres.js';
+import { bearer, type SignedIn } from '../bench/lib/accounts.js';
+import { send, type HttpRequest } from '../bench/lib/http-client.js';
+import type { ServerProcess } from '../bench/lib/server.js';
 import { startApi } from '../bench/lib/stack.js';
 import {
   createdId,
@@ -9,6 +10,7 @@ import {
   type DrillOptions,
   type DrillResult,
 } from './lib/recorder.js';
+import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
 
 export interface CacheCoherenceDrillOptions extends DrillOptions {
   /** Writes made on one instance, each then looked for on the other. */
@@ -30,9 +32,12 @@ export async function cacheCoherenceDrill(
   const rounds = options.rounds ?? 20;
   const maxStaleMs = options.maxStaleMs ?? 1000;
   return onThrowawayDatabase(drill, async (database) => {
-    const first = await startApi(database, { name: 'api-1' });
-    const second = await startApi(database, { name: 'api-2' });
-    await seedGoals(database.url, 30);
+    const first = await startApi(database, { name: 'api-1', env: DRILL_API_ENV });
+    const second = await startApi(database, { name: 'api-2', env: DRILL_API_ENV });
+    const [account] = await signUpForDrill(drill, first, database, { count: 1, goals: 30 });
+    const signedIn = account as SignedIn;
+    const ask = (server: ServerProcess, request: HttpRequest) =>
+      send(server.url, false, { ...request, headers: { ...bearer(signedIn), ...request.headers } });
     drill.note(`two API instances on one database; ${rounds} rounds of write-here, read-there`);
 
     const list = '/goals?limit=100';
@@ -42,10 +47,10 @@ export async function cacheCoherenceDrill(
     for (let round = 0; round < rounds; round += 1) {
       const [writer, reader] = round % 2 === 0 ? [first, second] : [second, first];
       // Warm the reader's cache (if any) with the current list first.
-      const before = await send(reader.url, false, { path: list });
-      await send(reader.url, false, { path: list });
+      const before = await ask(reader, { path: list });
+      await ask(reader, { path: list });
       const oldEtag = before.headers.etag as string | undefined;
-      const created = await send(writer.url, false, {
+      const created = await ask(writer, {
         method: 'POST',
         path: '/goals',
         body: { name: `coherence ${round}` },
@@ -55,7 +60,7 @@ export async function cacheCoherenceDrill(
         drill.check(false, `round ${round}: the write failed (${created.status} ${created.body})`);
         break;
       }
-      const renamed = await send(writer.url, false, {
+      const renamed = await ask(writer, {
         method: 'PATCH',
         path: `/goals/${id}`,
         body: { name: `coherence ${round} renamed` },
@@ -65,8 +70,8 @@ export async function cacheCoherenceDrill(
       let seenAfter = Number.POSITIVE_INFINITY;
       let latest = before;
       while (performance.now() - acknowledgedAt < maxStaleMs * 3) {
-        latest = await send(reader.url, false, { path: `/goals?limit=100&after=${id - 1}` });
-        const full = await send(reader.url, false, { path: list });
+        latest = await ask(reader, { path: `/goals?limit=100&after=${id - 1}` });
+        const full = await ask(reader, { path: list });
         if (
           renamed.status === 200 &&
           latest.body.includes(expected) &&
@@ -82,11 +87,11 @@ export async function cacheCoherenceDrill(
       const newEtag = latest.headers.etag as string | undefined;
       if (oldEtag !== undefined && newEtag !== undefined) {
         etags += 1;
-        const withOld = await send(reader.url, false, {
+        const withOld = await ask(reader, {
           path: list,
           headers: { 'if-none-match': oldEtag },
         });
-        const withNew = await send(reader.url, false, {
+        const withNew = await ask(reader, {
           path: list,
           headers: { 'if-none-match': newEtag },
         });

@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
-import { seedGoals } from '../bench/lib/postgres.js';
+import { bearer, sessionCookie, type SignedIn } from '../bench/lib/accounts.js';
 import { ALB_IDLE_TIMEOUT_S } from '../bench/lib/haproxy.js';
 import { startApi, startWeb } from '../bench/lib/stack.js';
 import {
@@ -10,6 +10,7 @@ import {
   type DrillOptions,
   type DrillResult,
 } from './lib/recorder.js';
+import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
 
 export interface IdleKeepAliveDrillOptions extends DrillOptions {
   /** Idle time between the two rounds; must exceed the ALB's 60 s idle timeout. */
@@ -22,11 +23,18 @@ interface Round {
   reused: boolean[];
 }
 
-/** Sends `count` requests at once on the agent, so each takes its own socket. */
-function round(agent: Agent, url: string, count: number, sockets: Set<Socket>): Promise<Round> {
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+  agent: Agent;
+  sockets: Set<Socket>;
+}
+
+/** Sends `count` requests at once on the target's agent, so each takes its own socket. */
+function round({ url, headers, agent, sockets }: Target, count: number): Promise<Round> {
   const one = () =>
     new Promise<{ status: number | string; reused: boolean }>((resolve) => {
-      const req = request(url, { agent, timeout: 10_000 }, (res) => {
+      const req = request(url, { agent, headers, timeout: 10_000 }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -73,13 +81,18 @@ export async function idleKeepAliveDrill(
   return onThrowawayDatabase(
     drill,
     async (database) => {
-      const api = await startApi(database);
+      const api = await startApi(database, { env: DRILL_API_ENV });
       const web = await startWeb(api.url);
-      await seedGoals(database.url, 20);
+      const [account] = await signUpForDrill(drill, api, database, { count: 1, goals: 20 });
+      const signedIn = account as SignedIn;
       const targets = [
-        { label: 'API GET /goals', url: `${api.url}/goals?limit=20` },
-        { label: 'web GET /', url: `${web.url}/` },
-        { label: 'web GET /api/goals', url: `${web.url}/api/goals?limit=20` },
+        { label: 'API GET /goals', url: `${api.url}/goals?limit=20`, headers: bearer(signedIn) },
+        { label: 'web GET /', url: `${web.url}/`, headers: sessionCookie(signedIn) },
+        {
+          label: 'web GET /api/goals',
+          url: `${web.url}/api/goals?limit=20`,
+          headers: bearer(signedIn),
+        },
       ].map((target) => {
         const agent = new Agent({ keepAlive: true, maxSockets: count, maxFreeSockets: count });
         agents.push(agent);
@@ -89,7 +102,7 @@ export async function idleKeepAliveDrill(
       });
 
       for (const target of targets) {
-        const first = await round(target.agent, target.url, count, target.sockets);
+        const first = await round(target, count);
         drill.note(
           `${target.label}: ${target.sockets.size} connections opened, answers ${first.statuses.join(' ')}`,
         );
@@ -107,7 +120,7 @@ export async function idleKeepAliveDrill(
       await sleep(idleMs);
 
       for (const target of targets) {
-        const second = await round(target.agent, target.url, count, target.sockets);
+        const second = await round(target, count);
         const reused = second.reused.filter(Boolean).length;
         drill.note(
           `${target.label}: after ${(idleMs / 1000).toFixed(0)} s idle, ${target.closedEarly.length} closed by the server ` +

@@ -1,3 +1,4 @@
+import { bearer, sessionCookie, type SignedIn } from '../bench/lib/accounts.js';
 import { loadLoop, type HttpRequest } from '../bench/lib/http-client.js';
 import {
   ALB_HEALTH_CHECK,
@@ -5,7 +6,7 @@ import {
   type HealthCheck,
   type LoadBalancer,
 } from '../bench/lib/haproxy.js';
-import { seedGoals, withClient } from '../bench/lib/postgres.js';
+import { withClient } from '../bench/lib/postgres.js';
 import { startApi, startWeb } from '../bench/lib/stack.js';
 import {
   createdId,
@@ -19,6 +20,7 @@ import {
   type DrillOptions,
   type DrillResult,
 } from './lib/recorder.js';
+import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
 
 export interface InstanceLossDrillOptions extends DrillOptions {
   connections?: number;
@@ -31,7 +33,8 @@ export interface InstanceLossDrillOptions extends DrillOptions {
  * retry on another target), the web tier in front. One API instance is killed (SIGKILL, as
  * an instance lost) mid-run; the load through the web tier continues until the health check
  * has certainly marked it down, and every request must still succeed. Writes carry unique
- * names: each acknowledged one must be stored exactly once.
+ * names: each acknowledged one must be stored exactly once. Requests are signed in: the page
+ * with the session cookie, /api with Authorization: Bearer.
  */
 export async function instanceLossDrill(
   options: InstanceLossDrillOptions = {},
@@ -42,8 +45,8 @@ export async function instanceLossDrill(
   return onThrowawayDatabase(
     drill,
     async (database) => {
-      const first = await startApi(database, { name: 'api-1' });
-      const second = await startApi(database, { name: 'api-2' });
+      const first = await startApi(database, { name: 'api-1', env: DRILL_API_ENV });
+      const second = await startApi(database, { name: 'api-2', env: DRILL_API_ENV });
       balancer = await startLoadBalancer(
         [
           { name: 'api-1', port: first.port },
@@ -52,7 +55,8 @@ export async function instanceLossDrill(
         check,
       );
       const web = await startWeb(balancer.url);
-      await seedGoals(database.url, 30);
+      const accounts = await signUpForDrill(drill, first, database, { count: 4, goals: 30 });
+      const account = (i: number) => accounts[i % accounts.length] as SignedIn;
       drill.note(
         `two API instances behind HAProxy (check GET ${check.path} every ${check.intervalS} s, ` +
           `down after ${check.unhealthyThreshold} failures, no retries), web tier in front`,
@@ -77,11 +81,13 @@ export async function instanceLossDrill(
             method: 'POST',
             path: '/api/goals',
             body: { name: `loss ${i}` },
+            headers: bearer(account(i)),
             timeoutMs: 15_000,
           };
         }
-        if (i % 5 === 0) return { path: '/', timeoutMs: 15_000 };
-        return { path: '/api/goals?limit=20', timeoutMs: 15_000 };
+        if (i % 5 === 0)
+          return { path: '/', headers: sessionCookie(account(i)), timeoutMs: 15_000 };
+        return { path: '/api/goals?limit=20', headers: bearer(account(i)), timeoutMs: 15_000 };
       };
       const load = loadLoop({
         baseUrl: web.url,
@@ -135,7 +141,7 @@ export async function instanceLossDrill(
         .map(({ request }) => (request.body as { name: string }).name);
       const { present, duplicates } = await withClient(database.url, async (client) => {
         const ids = await client.query<{ count: string }>(
-          'SELECT count(*) AS count FROM goals WHERE id = ANY($1::int[])',
+          'SELECT count(*) AS count FROM goals WHERE id = ANY($1::bigint[])',
           [acknowledged],
         );
         const repeated = await client.query<{ count: string }>(

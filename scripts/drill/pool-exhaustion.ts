@@ -1,5 +1,5 @@
+import { bearer, type SignedIn } from '../bench/lib/accounts.js';
 import { send, type HttpOutcome, type HttpRequest } from '../bench/lib/http-client.js';
-import { seedGoals } from '../bench/lib/postgres.js';
 import { startApi } from '../bench/lib/stack.js';
 import pg from 'pg';
 import {
@@ -12,6 +12,7 @@ import {
   type DrillOptions,
   type DrillResult,
 } from './lib/recorder.js';
+import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
 
 export interface PoolExhaustionDrillOptions extends DrillOptions {
   requests?: number;
@@ -47,12 +48,16 @@ export async function poolExhaustionDrill(
       locker = new pg.Client({ connectionString: database.url });
       const api = await startApi(database, {
         env: {
+          ...DRILL_API_ENV,
           DB_POOL_MAX: String(options.poolMax ?? 10),
           DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
           DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
         },
       });
-      await seedGoals(database.url, 100);
+      const [account] = await signUpForDrill(drill, api, database, { count: 1, goals: 100 });
+      const headers = bearer(account as SignedIn);
+      // A signed-in user's token is known to the instance: its check needs no connection.
+      await send(api.url, false, { path: '/goals?limit=1', headers });
       drill.note(
         `API ready: DB_POOL_MAX=${options.poolMax ?? 10}, DB_CONNECT_TIMEOUT_MS=${connectTimeoutMs}, ` +
           `DB_STATEMENT_TIMEOUT_MS=${statementTimeoutMs}`,
@@ -67,8 +72,14 @@ export async function poolExhaustionDrill(
       // Reads by id and writes: both need a pooled connection (a cached list might not).
       const burst: HttpRequest[] = Array.from({ length: requests }, (_, i) =>
         i % 2 === 0
-          ? { path: `/goals/${(i % 100) + 1}`, timeoutMs: 20_000 }
-          : { method: 'POST', path: '/goals', body: { name: `burst ${i}` }, timeoutMs: 20_000 },
+          ? { path: `/goals/${(i % 100) + 1}`, headers, timeoutMs: 20_000 }
+          : {
+              method: 'POST',
+              path: '/goals',
+              body: { name: `burst ${i}` },
+              headers,
+              timeoutMs: 20_000,
+            },
       );
       const answers = Promise.all(burst.map((request) => send(api.url, false, request)));
       await sleep(lockMs - (performance.now() - lockedAt));
@@ -89,7 +100,9 @@ export async function poolExhaustionDrill(
       );
 
       const after = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => send(api.url, false, { path: `/goals/${i + 1}` })),
+        Array.from({ length: 20 }, (_, i) =>
+          send(api.url, false, { path: `/goals/${i + 1}`, headers }),
+        ),
       );
       const ready = await send(api.url, false, { path: '/ready' });
       await api.stop();
@@ -113,8 +126,8 @@ export async function poolExhaustionDrill(
         `none hung: the slowest answer took ${slowest.toFixed(0)} ms (bound ${Math.max(connectTimeoutMs, statementTimeoutMs) + SLACK_MS} ms)`,
       );
       const poolMax = options.poolMax ?? 10;
-      // A read holds a connection of its own; creates arriving together may share one INSERT
-      // (and one connection), so the slow creates are bounded by the hang check above.
+      // A read holds a connection of its own. Creates are left to the hang check above: with
+      // the goal cap off, creates arriving together share one INSERT (and one connection).
       const slowReads = records.filter(
         ({ outcome, request }) =>
           request.method === undefined && outcome.status === 503 && outcome.ms > quickBound,

@@ -13,6 +13,7 @@ import {
   type DrillOptions,
   type DrillResult,
 } from './lib/recorder.js';
+import { DRILL_API_ENV, inTurn, signUpForDrill } from './lib/signed-in.js';
 
 export interface PostgresRestartDrillOptions extends DrillOptions {
   connections?: number;
@@ -33,7 +34,8 @@ export async function postgresRestartDrill(
 ): Promise<DrillResult> {
   const drill = new DrillRecorder('postgres-restart', options.log);
   return onThrowawayDatabase(drill, async (database) => {
-    const api = await startApi(database);
+    const api = await startApi(database, { env: DRILL_API_ENV });
+    const as = inTurn(await signUpForDrill(drill, api, database, { count: 8, goals: 0 }));
     drill.note(`API ready in ${api.startToReadyMs.toFixed(0)} ms; write load starts`);
 
     let downAt = Number.POSITIVE_INFINITY;
@@ -43,6 +45,7 @@ export async function postgresRestartDrill(
       method: 'POST',
       path: '/goals',
       body: { name: `restart ${i}` },
+      headers: as(i),
       timeoutMs: 15_000,
     });
     const load = loadLoop({
@@ -96,7 +99,7 @@ export async function postgresRestartDrill(
       .filter((id): id is number => id !== undefined);
     const present = await withClient(database.url, async (client) => {
       const result = await client.query<{ count: string }>(
-        'SELECT count(*) AS count FROM goals WHERE id = ANY($1::int[])',
+        'SELECT count(*) AS count FROM goals WHERE id = ANY($1::bigint[])',
         [acknowledged],
       );
       return Number(result.rows[0]?.count ?? 0);
@@ -110,10 +113,12 @@ export async function postgresRestartDrill(
       method: 'POST',
       path: '/goals',
       body: { name: 'after restart' },
+      headers: as(0),
     });
     const createdGoalId = createdId(created);
     const page = await send(api.url, false, {
       path: `/goals?limit=1&after=${(createdGoalId ?? 1) - 1}`,
+      headers: as(0),
     });
     await api.stop();
 

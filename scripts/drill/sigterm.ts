@@ -1,5 +1,5 @@
 import { loadLoop, type HttpRequest, type Recorded } from '../bench/lib/http-client.js';
-import { seedGoals, withClient } from '../bench/lib/postgres.js';
+import { withClient } from '../bench/lib/postgres.js';
 import { startApi } from '../bench/lib/stack.js';
 import {
   describeTally,
@@ -11,6 +11,7 @@ import {
   type DrillOptions,
   type DrillResult,
 } from './lib/recorder.js';
+import { DRILL_API_ENV, inTurn, signUpForDrill } from './lib/signed-in.js';
 
 export interface SigtermDrillOptions extends DrillOptions {
   connections?: number;
@@ -31,16 +32,22 @@ const EXIT_DEADLINE_MS = 10_000;
 export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<DrillResult> {
   const drill = new DrillRecorder('sigterm', options.log);
   return onThrowawayDatabase(drill, async (database) => {
-    const api = await startApi(database);
+    const api = await startApi(database, { env: DRILL_API_ENV });
+    const as = inTurn(await signUpForDrill(drill, api, database, { count: 8, goals: 50 }));
     drill.note(`API pid ${api.pid} ready in ${api.startToReadyMs.toFixed(0)} ms; starting load`);
-    await seedGoals(database.url, 50);
 
     let signalledAt = Number.POSITIVE_INFINITY;
     let exitedAt = Number.POSITIVE_INFINITY;
     const next = (i: number): HttpRequest =>
       i % 2 === 0
-        ? { path: '/goals?limit=20', timeoutMs: 15_000 }
-        : { method: 'POST', path: '/goals', body: { name: `sigterm ${i}` }, timeoutMs: 15_000 };
+        ? { path: '/goals?limit=20', headers: as(i >> 1), timeoutMs: 15_000 }
+        : {
+            method: 'POST',
+            path: '/goals',
+            body: { name: `sigterm ${i}` },
+            headers: as(i >> 1),
+            timeoutMs: 15_000,
+          };
     const load = loadLoop({
       baseUrl: api.url,
       connections: options.connections ?? 16,

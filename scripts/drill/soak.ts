@@ -2,7 +2,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { megabytes, MemorySampler } from '../bench/lib/memory.js';
 import { formatLoad, snapshot } from '../bench/lib/machine.js';
-import { seedGoals } from '../bench/lib/postgres.js';
 import { REPO_ROOT } from '../bench/lib/server.js';
 import { startApi } from '../bench/lib/stack.js';
 import { runWrk, type LoadRequest } from '../bench/lib/wrk.js';
@@ -12,6 +11,7 @@ import {
   type DrillOptions,
   type DrillResult,
 } from './lib/recorder.js';
+import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
 
 export interface SoakDrillOptions extends DrillOptions {
   /** Requests per second; half the GET /goals capacity from the latest bench run by default. */
@@ -57,10 +57,11 @@ export async function soakDrill(options: SoakDrillOptions = {}): Promise<DrillRe
     return drill.result();
   }
   return onThrowawayDatabase(drill, async (database) => {
-    const api = await startApi(database);
-    await seedGoals(database.url, 1000);
+    const api = await startApi(database, { env: DRILL_API_ENV });
+    const accounts = await signUpForDrill(drill, api, database, { count: 8, goals: 1000 });
     const request = (delayMs: number): LoadRequest => ({
       path: '/goals?limit=20',
+      tokens: accounts.map((account) => account.token),
       requestLua: `if n % 100 == 0 then
     return wrk.format('POST', '/goals', headers, '{"name":"Soak goal ' .. n .. '"}')
   end

@@ -59,18 +59,31 @@ export async function withClient<T>(
 }
 
 /**
- * Tops the goals table up to `total` rows with one INSERT ... SELECT (the API's migrations
- * must have created it), then refreshes planner statistics so plans match a real table.
+ * Tops the goals of these accounts up to `total` in all (the API's migrations must have made
+ * the tables), then refreshes planner statistics so plans match a real table. The ids are
+ * drawn here so that a seeded goal with id i belongs to `accountIds[(i - 1) % n]`: a load can
+ * pick a goal and the account that may see it without asking the database.
  */
-export async function seedGoals(url: string, total: number): Promise<number> {
+export async function seedGoals(
+  url: string,
+  accountIds: readonly number[],
+  total: number,
+): Promise<number> {
+  if (accountIds.length === 0) throw new Error('seedGoals: goals need an account to belong to');
   return withClient(url, async (client) => {
-    const result = await client.query<{ count: string }>('SELECT count(*) AS count FROM goals');
+    const result = await client.query<{ count: string }>(
+      'SELECT count(*) AS count FROM goals WHERE account_id = ANY($1::bigint[])',
+      [accountIds],
+    );
     const existing = Number(result.rows[0]?.count ?? 0);
     if (existing < total) {
       await client.query(
-        `INSERT INTO goals (goal_name, done)
-         SELECT 'Seeded goal ' || n, n % 3 = 0 FROM generate_series($1::int, $2::int) AS n`,
-        [existing + 1, total],
+        `INSERT INTO goals (id, account_id, goal_name, done)
+         SELECT id, ($1::bigint[])[(id - 1) % cardinality($1::bigint[]) + 1],
+           'Seeded goal ' || id, id % 3 = 0
+         FROM (SELECT nextval(pg_get_serial_sequence('goals', 'id')) AS id
+           FROM generate_series(1, $2::int)) AS drawn`,
+        [accountIds, total - existing],
       );
     }
     await client.query('VACUUM ANALYZE goals');
@@ -81,7 +94,32 @@ export async function seedGoals(url: string, total: number): Promise<number> {
 /** Highest goal id, so loads can pick ids that exist. */
 export async function maxGoalId(url: string): Promise<number> {
   return withClient(url, async (client) => {
-    const result = await client.query<{ max: number | null }>('SELECT max(id) AS max FROM goals');
-    return result.rows[0]?.max ?? 0;
+    const result = await client.query<{ max: string | null }>('SELECT max(id) AS max FROM goals');
+    return Number(result.rows[0]?.max ?? 0);
+  });
+}
+
+/**
+ * Session lookups the API has made in the database: each is an UPDATE of a `sessions` row
+ * (`useSession` in apps/api/src/accounts/accounts-repository.ts). A backend publishes its
+ * counts when it has idled a while or exits, so read this once the API's connections have
+ * closed, or before they touched `sessions`; it waits for the count to stop moving.
+ */
+export async function sessionLookups(url: string): Promise<number> {
+  return withClient(url, async (client) => {
+    const read = async () => {
+      const result = await client.query<{ updates: string | null }>(
+        `SELECT n_tup_upd AS updates FROM pg_stat_user_tables WHERE relname = 'sessions'`,
+      );
+      return Number(result.rows[0]?.updates ?? 0);
+    };
+    let count = await read();
+    for (let settled = false, tries = 0; !settled && tries < 15; tries += 1) {
+      await new Promise((done) => setTimeout(done, 200));
+      const again = await read();
+      settled = again === count;
+      count = again;
+    }
+    return count;
   });
 }

@@ -3,7 +3,8 @@
  * so the ceiling is the database doing exactly the API's work with no HTTP in between.
  * Keep them in step with apps/api/src/db/goals-repository.ts (`statements.page` with
  * after = 0 and limit = 20 + 1, `statements.insert`); pgbench's prepared protocol binds the
- * variables as parameters, as the API's named statements do.
+ * variables as parameters, as the API's named statements do. Each transaction is for one of
+ * the bench's accounts, as each request is.
  */
 // pgbench takes every `:word` as a variable, even inside quotes, so the format's colons
 // are written as E'\x3a': the same constant to the server.
@@ -14,15 +15,33 @@ const GOAL = `id, goal_name AS name, done,
 
 const oneLine = (sql: string) => sql.replace(/\s+/g, ' ');
 
-export const BENCH_LIST_SQL = [
-  '\\set after 0',
-  '\\set limit 21',
-  oneLine(`SELECT ${GOAL} FROM goals WHERE id > :after ORDER BY id LIMIT :limit;`),
-  '',
-].join('\n');
+/** The accounts the bench signed up: ids first to last, each picked at random per transaction. */
+export interface AccountRange {
+  first: number;
+  last: number;
+}
 
-export const BENCH_INSERT_SQL = [
-  '\\set n random(1, 1000000000)',
-  oneLine(`INSERT INTO goals (goal_name) VALUES (:n::text) RETURNING ${GOAL};`),
-  '',
-].join('\n');
+const pickAccount = ({ first, last }: AccountRange) => `\\set account random(${first}, ${last})`;
+
+export function benchListSql(accounts: AccountRange): string {
+  return [
+    pickAccount(accounts),
+    '\\set after 0',
+    '\\set limit 21',
+    oneLine(
+      `SELECT ${GOAL} FROM goals WHERE account_id = :account AND id > :after ORDER BY id LIMIT :limit;`,
+    ),
+    '',
+  ].join('\n');
+}
+
+export function benchInsertSql(accounts: AccountRange): string {
+  return [
+    pickAccount(accounts),
+    '\\set n random(1, 1000000000)',
+    oneLine(
+      `INSERT INTO goals (account_id, goal_name) VALUES (:account, :n::text) RETURNING ${GOAL};`,
+    ),
+    '',
+  ].join('\n');
+}

@@ -34,6 +34,17 @@ export interface LoadRequest {
   requestLua?: string;
   /** Milliseconds each connection waits before its next request, to pace the load. */
   delayMs?: number;
+  /**
+   * Session tokens: each request is for the next account in turn (`account` in Lua, from 0)
+   * and carries its token, as `Authorization: Bearer` or as the web tier's session cookie.
+   */
+  tokens?: readonly string[];
+  tokenIn?: 'authorization' | 'cookie';
+  /**
+   * Goals 1..seededGoals were made by seedGoals for the accounts of `tokens`, in that order:
+   * `random_goal()` in Lua then picks one of the request's account.
+   */
+  seededGoals?: number;
 }
 
 export interface LoadOptions {
@@ -47,7 +58,7 @@ export interface LoadOptions {
 
 const MARKER = 'WRK_JSON ';
 
-function luaString(value: string): string {
+export function luaString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
@@ -58,6 +69,11 @@ export function wrkScript(request: LoadRequest): string {
   const body = request.bodyLua ?? (request.body === undefined ? 'nil' : luaString(request.body));
   const headers =
     request.body !== undefined || request.bodyLua !== undefined || request.requestLua !== undefined;
+  const tokens = request.tokens ?? [];
+  const credentials =
+    request.tokenIn === 'cookie'
+      ? `headers['Cookie'] = 'session=' .. tokens[account + 1]`
+      : `headers['Authorization'] = 'Bearer ' .. tokens[account + 1]`;
   // wrk takes whole milliseconds; dithering between the two neighbours keeps the mean exact.
   const delay =
     request.delayMs === undefined
@@ -80,8 +96,18 @@ function init(args)
   n = tid * 100000000
 end
 local headers = ${headers ? '{ ["Content-Type"] = "application/json" }' : '{}'}
+local tokens = { ${tokens.map(luaString).join(', ')} }
+local accounts = math.max(1, #tokens)
+local account = 0
+local seeded = ${request.seededGoals ?? 0}
+-- Seeded goal i belongs to account (i - 1) % accounts (see seedGoals).
+local function random_goal()
+  return accounts * math.random(0, math.floor((seeded - 1 - account) / accounts)) + account + 1
+end
 function request()
   n = n + 1
+  account = n % accounts
+  ${tokens.length > 0 ? credentials : ''}
   ${request.requestLua ?? `return wrk.format(${luaString(method)}, ${path}, headers, ${body})`}
 end
 ${delay}
