@@ -16,6 +16,7 @@ import type { DrillResult } from './lib/recorder.js';
 import { poolExhaustionDrill } from './pool-exhaustion.js';
 import { postgresRestartDrill } from './postgres-restart.js';
 import { sigtermDrill } from './sigterm.js';
+import { signOutDrill } from './sign-out.js';
 import { soakDrill } from './soak.js';
 
 function parseOptions() {
@@ -43,6 +44,7 @@ const DRILLS: Record<string, () => Promise<DrillResult>> = {
   'postgres-restart': () => postgresRestartDrill(),
   'pool-exhaustion': () => poolExhaustionDrill(),
   'cache-coherence': () => cacheCoherenceDrill(),
+  'sign-out': () => signOutDrill(),
   'idle-keep-alive': () => idleKeepAliveDrill(),
   'instance-loss': () => instanceLossDrill(),
   soak: () =>
