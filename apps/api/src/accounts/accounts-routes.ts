@@ -154,7 +154,8 @@ export function accountsRoutes(
           response: { 200: Account, 401: unauthorized, 503: unavailable },
         },
       },
-      (request) => service.account(request.accountId),
+      // Known with the session: no database round trip on every page load.
+      (request) => request.account,
     );
 
     app.delete(

@@ -1,11 +1,14 @@
+import type { Account } from '@goal-tracker/contract';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../errors.js';
 import type { SessionCache } from '../caching/session-cache.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The signed-in account; set on routes behind `authenticate`. */
+    /** The signed-in account's id; set on routes behind `authenticate`. */
     accountId: number;
+    /** The signed-in account; set on routes behind `authenticate`. */
+    account: Account;
     /** The session token the request came with; set on routes behind `authenticate`. */
     sessionToken: string;
   }
@@ -24,9 +27,10 @@ export function authenticate(sessions: SessionCache) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = bearerToken(request);
     if (token === undefined) throw new UnauthorizedError(false);
-    const accountId = await sessions.accountFor(token);
-    if (accountId === undefined) throw new UnauthorizedError(true);
-    request.accountId = accountId;
+    const account = await sessions.accountFor(token);
+    if (account === undefined) throw new UnauthorizedError(true);
+    request.accountId = account.id;
+    request.account = account;
     request.sessionToken = token;
   };
 }

@@ -1,3 +1,4 @@
+import type { Account } from '@goal-tracker/contract';
 import type { AccountsRepository } from '../accounts/accounts-repository.js';
 import { SESSION_TOKEN_PATTERN, sha256 } from '../accounts/secrets.js';
 
@@ -9,7 +10,7 @@ export interface SessionTimeouts {
 }
 
 interface Known {
-  accountId: number;
+  account: Account;
   /** Epoch milliseconds. */
   expiresAt: number;
   /** When this instance last recorded a use in the database. */
@@ -41,7 +42,7 @@ export class SessionCache {
   }
 
   /** The account a token signs in, or undefined for a malformed, unknown or ended session. */
-  async accountFor(token: string): Promise<number | undefined> {
+  async accountFor(token: string): Promise<Account | undefined> {
     if (!SESSION_TOKEN_PATTERN.test(token)) return undefined;
     const tokenHash = sha256(token);
     const key = tokenHash.toString('base64');
@@ -57,12 +58,12 @@ export class SessionCache {
         // The idle clock restarts in the database too; a session found gone is forgotten.
         void this.#check(key, tokenHash, now).catch(() => undefined);
       }
-      return known.accountId;
+      return known.account;
     }
     return this.#check(key, tokenHash, now);
   }
 
-  async #check(key: string, tokenHash: Buffer, now: number): Promise<number | undefined> {
+  async #check(key: string, tokenHash: Buffer, now: number): Promise<Account | undefined> {
     const generation = this.#generation;
     const session = await this.#repository.useSession(tokenHash, this.#timeouts.idleSeconds);
     if (!session) {
@@ -76,14 +77,14 @@ export class SessionCache {
         this.#known.delete(this.#known.keys().next().value as string);
       }
     }
-    return session.accountId;
+    return session.account;
   }
 
   /** The sessions of these accounts ended or changed somewhere: forget them. */
   forgetAccounts(accountIds: ReadonlySet<number>): void {
     this.#generation += 1;
     for (const [key, known] of this.#known) {
-      if (accountIds.has(known.accountId)) this.#known.delete(key);
+      if (accountIds.has(known.account.id)) this.#known.delete(key);
     }
   }
 
