@@ -133,7 +133,8 @@ export function accountsService(
         },
       ]);
       const recoveryCode = newRecoveryCode();
-      const [passwordHash, session] = [await hashPassword(password), newSession()];
+      const passwordHash = await hashPassword(password);
+      const session = newSession();
       try {
         const { account, adoptedGoals } = await repository.create(
           { email, passwordHash, recoveryCodeHash: sha256(recoveryCode) },

@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PasskeyOutcome } from '../../../web/client/passkeys.js';
-import { launchChromium } from '../../../web/test/support/browser.js';
+import { addVirtualAuthenticator, launchChromium } from '../../../web/test/support/browser.js';
 import { passkeysRepository } from '../../src/accounts/passkeys-repository.js';
 import { buildApp, type App, type AppSettings } from '../../src/app.js';
 import {
@@ -167,17 +167,7 @@ async function openPage(as?: TestAccount): Promise<Page> {
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.newPage();
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('WebAuthn.enable');
-  await devtools.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
-  });
+  await addVirtualAuthenticator(page);
   await page.goto(origin);
   return page;
 }
