@@ -257,3 +257,4 @@ export async function createTestDatabase(
   return { url: await server.createDatabase(prefix), dispose: () => server.dispose() };
 }
 export * from './raw-connection.js';
+export * from './moto.js';

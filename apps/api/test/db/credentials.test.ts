@@ -1,7 +1,17 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { startPostgres, type PostgresServer } from '@goal-tracker/test-postgres';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  startMoto,
+  startPostgres,
+  type MotoServer,
+  type PostgresServer,
+} from '@goal-tracker/test-postgres';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,42 +23,32 @@ import { migrate } from '../../src/db/migrations.js';
 import { loggerOptions } from '../../src/logger.js';
 import { postGoal, signUp } from '../helpers.js';
 
-const SECRET_ARN =
-  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-goal-tracker-db-credentials-AbCdEf';
+const REGION = 'eu-west-1';
 const ROLE = 'goals_app';
 
-/** Answers GetSecretValue as AWS Secrets Manager does (JSON 1.1 protocol) from `secret`. */
-class FakeSecretsManager {
-  secret: Record<string, unknown> = {};
-  calls = 0;
-  readonly server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const { SecretId } = JSON.parse(body) as { SecretId?: string };
-      response.setHeader('content-type', 'application/x-amz-json-1.1');
-      if (
-        request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' ||
-        SecretId !== SECRET_ARN
-      ) {
-        response.statusCode = 400;
-        response.end(
-          JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no such secret' }),
-        );
-        return;
-      }
-      this.calls += 1;
-      response.end(
-        JSON.stringify({
-          ARN: SECRET_ARN,
-          Name: 'dev-goal-tracker-db-credentials',
-          VersionId: `v${this.calls}`,
-          SecretString: JSON.stringify(this.secret),
-          CreatedDate: Date.now() / 1000,
-        }),
+/**
+ * Passes every request on to moto and counts the secret reads, so the test can tell a read at
+ * start and one per rotation from a read per request.
+ */
+class CountingProxy {
+  reads = 0;
+  readonly server: Server;
+
+  constructor(target: string) {
+    this.server = createServer((request, response) => {
+      if (request.headers['x-amz-target'] === 'secretsmanager.GetSecretValue') this.reads += 1;
+      const upstream = httpRequest(
+        new URL(request.url ?? '/', target),
+        { method: request.method, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
       );
+      upstream.on('error', () => response.destroy());
+      request.pipe(upstream);
     });
-  });
+  }
 
   async listen(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -57,7 +57,10 @@ class FakeSecretsManager {
 }
 
 let postgres: PostgresServer;
-let fake: FakeSecretsManager;
+let moto: MotoServer;
+let secrets: SecretsManagerClient;
+let secretArn: string;
+let proxy: CountingProxy;
 let database: string;
 const logLines: string[] = [];
 
@@ -100,22 +103,45 @@ beforeAll(async () => {
     await client.query(`ALTER DATABASE ${database} OWNER TO ${ROLE}`);
   });
   await asSuperuser((client) => client.query(`ALTER SCHEMA public OWNER TO ${ROLE}`), database);
-  fake = new FakeSecretsManager();
-  vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', await fake.listen());
+  moto = await startMoto();
+  secrets = new SecretsManagerClient({
+    region: REGION,
+    endpoint: moto.url,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'moto-secret-key' },
+  });
+  const created = await secrets.send(
+    new CreateSecretCommand({
+      Name: 'dev-goal-tracker-db-credentials',
+      SecretString: JSON.stringify(secretWith('first-password')),
+    }),
+  );
+  secretArn = created.ARN ?? '';
+  proxy = new CountingProxy(moto.url);
+  vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', await proxy.listen());
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake-secret-key');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'moto-secret-key');
   vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  fake?.server.close();
+  secrets?.destroy();
+  proxy?.server.close();
+  await moto?.stop();
   await postgres?.dispose();
 });
 
-describe('credentials from AWS Secrets Manager (DB_SECRET_ARN)', () => {
+/** What a rotation does to the secret: a new AWSCURRENT version with the new value. */
+async function putSecret(value: object) {
+  await secrets.send(
+    new PutSecretValueCommand({ SecretId: secretArn, SecretString: JSON.stringify(value) }),
+  );
+}
+
+describe('credentials from AWS Secrets Manager (DB_SECRET_ARN; moto emulates the service)', () => {
   it('when the password rotates mid-run, then the API re-reads the secret and carries on without a restart', async () => {
-    fake.secret = secretWith('first-password');
-    const config = loadConfig({ DB_SECRET_ARN: SECRET_ARN, AWS_REGION: 'eu-west-1' });
+    await putSecret(secretWith('first-password'));
+    const readsBefore = proxy.reads;
+    const config = loadConfig({ DB_SECRET_ARN: secretArn, AWS_REGION: REGION });
     const logger = pino(
       loggerOptions('debug'),
       new Writable({
@@ -133,20 +159,20 @@ describe('credentials from AWS Secrets Manager (DB_SECRET_ARN)', () => {
       const person = await signUp(app);
       const created = await postGoal(person, 'Before rotation');
       expect(created.statusCode).toBe(201);
-      expect(fake.calls).toBe(1);
+      expect(proxy.reads - readsBefore).toBe(1);
 
       // Rotation as AWS does it: the database gets the new password and the secret follows.
       await changePassword('second-password');
-      fake.secret = secretWith('second-password');
+      await putSecret(secretWith('second-password'));
       const afterRotation = await person.inject({ method: 'GET', url: '/goals' });
       expect(afterRotation.statusCode).toBe(200);
       expect(afterRotation.json<{ goals: unknown[] }>().goals).toHaveLength(1);
-      expect(fake.calls).toBe(2);
+      expect(proxy.reads - readsBefore).toBe(2);
 
       // The database changed first and the secret lags: 503 until the secret catches up.
       await changePassword('third-password');
       expect((await person.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(503);
-      fake.secret = secretWith('third-password');
+      await putSecret(secretWith('third-password'));
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const caughtUp = await postGoal(person, 'After');
       expect(caughtUp.statusCode).toBe(201);
@@ -159,14 +185,14 @@ describe('credentials from AWS Secrets Manager (DB_SECRET_ARN)', () => {
   });
 
   it('when the secret cannot be read, then data routes answer 503, and work once it can', async () => {
-    fake.secret = { username: ROLE };
-    const config = loadConfig({ DB_SECRET_ARN: SECRET_ARN, AWS_REGION: 'eu-west-1' });
+    await putSecret({ username: ROLE });
+    const config = loadConfig({ DB_SECRET_ARN: secretArn, AWS_REGION: REGION });
     const opened = await openDatabase(config.database, pino({ level: 'silent' }));
     try {
       await expect(migrate(opened.db, { log: pino({ level: 'silent' }) })).rejects.toThrow(
         /unavailable/,
       );
-      fake.secret = secretWith('third-password');
+      await putSecret(secretWith('third-password'));
       await migrate(opened.db, { log: pino({ level: 'silent' }) });
       const app = await buildApp({ db: opened.db });
       expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
