@@ -1,4 +1,4 @@
-import type { ConnectionLimits } from '@goal-tracker/contract/connection-limits';
+import type { ConnectionLimits } from '@goal-tracker/server-kit';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
