@@ -7,17 +7,17 @@ import { createAccountsApi } from './accounts-api.js';
 import { createApiClient, type ApiClient } from './api-client.js';
 import { sendNotFound } from './forms.js';
 import { chooseEncoding, loadAssets, type Assets } from './assets.js';
-import type { WebConfig } from './config.js';
+import { DEFAULT_ALLOWED_HOSTS, type WebConfig } from './config.js';
 import { createGoalsApi } from './goals-api.js';
 import { registerPages } from './pages.js';
 import { errorStatus, registerApiProxy, sendErrorProblem, sendProblem } from './proxy.js';
 import { sendHtml } from './responses.js';
-import { applySecurityHeaders, SECURITY_HEADERS } from './security.js';
+import { applySecurityHeaders, isAllowedHost, SECURITY_HEADERS } from './security.js';
 import { errorPage } from './views/layout.js';
 
 export interface BuildAppOptions {
   config: Pick<WebConfig, 'apiUrl' | 'apiConnectTimeoutMs' | 'apiTimeoutMs'> &
-    Partial<Pick<WebConfig, 'trustedProxies'>>;
+    Partial<Pick<WebConfig, 'trustedProxies' | 'allowedHosts'>>;
   logger?: FastifyServerOptions['logger'];
   /** Request timeouts and the connection cap; tests shorten them. */
   connections?: Partial<ConnectionLimits>;
@@ -78,10 +78,28 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   app.addHook('onClose', () => client.close());
 
+  const allowedHosts = new Set(options.config.allowedHosts ?? DEFAULT_ALLOWED_HOSTS);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     applySecurityHeaders(request, reply);
-    done();
+    if (isAllowedHost(request, allowedHosts)) return done();
+    request.log.warn({ host: request.headers.host }, 'refused a request for another host');
+    if (request.url.startsWith('/api/')) {
+      const detail = 'This server does not answer for that host name.';
+      sendProblem(reply, {
+        type: 'about:blank',
+        title: 'Misdirected Request',
+        status: 421,
+        detail,
+      });
+      return;
+    }
+    sendHtml(
+      request,
+      reply,
+      421,
+      errorPage(assets, 'Wrong address', 'This server does not answer for that host name.'),
+    );
   });
   // A hook runs on every request; this one only where its lines are wanted.
   if (app.log.level === 'debug' || app.log.level === 'trace') {

@@ -2,6 +2,9 @@ import { ConfigError, list, readEnvironment, serverSettings } from '@goal-tracke
 import type { LogLevel } from '@goal-tracker/server-kit';
 import { Type } from '@sinclair/typebox';
 
+/** Locally: the loopback names, any port. In AWS the load balancer's name and the domain's. */
+export const DEFAULT_ALLOWED_HOSTS = ['localhost', '127.0.0.1'];
+
 const Milliseconds = (fallback: number) =>
   Type.Integer({ minimum: 1, maximum: 60_000, default: fallback });
 
@@ -11,6 +14,7 @@ export const EnvSchema = Type.Object({
   API_URL: Type.String({ minLength: 1, default: 'http://127.0.0.1:8080' }),
   API_CONNECT_TIMEOUT_MS: Milliseconds(2_000),
   API_TIMEOUT_MS: Milliseconds(5_000),
+  ALLOWED_HOSTS: Type.String({ default: DEFAULT_ALLOWED_HOSTS.join(',') }),
 });
 
 /** The web tier's settings, read once from the environment and validated before anything starts. */
@@ -32,7 +36,15 @@ export interface WebConfig {
    * front, whose X-Forwarded-For names the visitor. Empty: the visitor is the socket's peer.
    */
   trustedProxies: string[];
+  /**
+   * ALLOWED_HOSTS: the host names (any port) this site is reached by, lower case; a request
+   * naming another Host is refused, so a page on a rebound DNS name cannot drive it.
+   */
+  allowedHosts: string[];
 }
+
+/** A host name or address as a Host header carries it: no scheme, port, path or wildcard. */
+const HOST_NAME = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/;
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): WebConfig {
   const env = readEnvironment(EnvSchema, environment);
@@ -47,6 +59,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): WebCon
       `API_URL: must be an http(s) origin such as http://127.0.0.1:8080 (got "${env.API_URL}")`,
     );
   }
+  const allowedHosts = list(env.ALLOWED_HOSTS.toLowerCase());
+  for (const host of allowedHosts) {
+    if (!HOST_NAME.test(host)) {
+      throw new ConfigError(
+        `ALLOWED_HOSTS: each must be a host name such as goals.example.com, without scheme or port (got "${host}")`,
+      );
+    }
+  }
+  if (allowedHosts.length === 0) throw new ConfigError('ALLOWED_HOSTS: must name a host');
   return {
     port: env.PORT,
     host: env.HOST,
@@ -55,5 +76,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): WebCon
     apiTimeoutMs: env.API_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
     trustedProxies: list(env.TRUSTED_PROXIES),
+    allowedHosts,
   };
 }

@@ -11,7 +11,15 @@ describe('loadConfig', () => {
       apiTimeoutMs: 5_000,
       logLevel: 'info',
       trustedProxies: [],
+      allowedHosts: ['localhost', '127.0.0.1'],
     });
+  });
+
+  test('when ALLOWED_HOSTS lists names, then they are read in lower case, blanks dropped', () => {
+    expect(
+      loadConfig({ ALLOWED_HOSTS: 'Goals.Example.com, ,internal-alb-1.elb.amazonaws.com' })
+        .allowedHosts,
+    ).toEqual(['goals.example.com', 'internal-alb-1.elb.amazonaws.com']);
   });
 
   test('when TRUSTED_PROXIES lists ranges, then they are read, blanks dropped', () => {
@@ -46,6 +54,10 @@ describe('loadConfig', () => {
     [{ API_URL: 'http://host/api' }, 'API_URL'],
     [{ API_TIMEOUT_MS: '0' }, 'API_TIMEOUT_MS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ALLOWED_HOSTS: 'https://goals.example.com' }, 'ALLOWED_HOSTS'],
+    [{ ALLOWED_HOSTS: 'goals.example.com:443' }, 'ALLOWED_HOSTS'],
+    [{ ALLOWED_HOSTS: '*.example.com' }, 'ALLOWED_HOSTS'],
+    [{ ALLOWED_HOSTS: ' , ' }, 'ALLOWED_HOSTS'],
   ])('when %o is given, then the error names %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(variable);
   });
