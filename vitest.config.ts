@@ -13,6 +13,10 @@ export default defineConfig({
         replacement: `${source('packages/contract/src/')}$1.ts`,
       },
       {
+        find: /^@goal-tracker\/server-kit$/,
+        replacement: source('packages/server-kit/src/index.ts'),
+      },
+      {
         find: /^@goal-tracker\/test-postgres$/,
         replacement: source('packages/test-postgres/src/index.ts'),
       },

@@ -161,6 +161,9 @@ export class EnvironmentStack extends Stack {
       frontend: tier('frontend', FRONTEND_PORT, {
         API_URL: this.loadBalancers.backend.url,
         TRUSTED_PROXIES: VPC_CIDR,
+        // The names the site is opened by (a domain's name goes here too, once there is one):
+        // any other Host, a DNS-rebinding page's, is refused.
+        ALLOWED_HOSTS: this.loadBalancers.frontend.loadBalancer.loadBalancerDnsName,
       }),
     };
     this.database.secret.grantRead(this.tiers.backend.role);

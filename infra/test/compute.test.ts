@@ -448,6 +448,14 @@ describe('app tiers: user data', () => {
     expect(userDataOf(dev, 'Frontend')).toContain(`\n  'TRUSTED_PROXIES=10.0.0.0/16'\n`);
   });
 
+  it('when the frontend starts, then it answers only for the name people open: the public ALB', () => {
+    const publicAlb = logicalId(dev, 'PublicLoadBalancer');
+    expect(userDataOf(dev, 'Frontend')).toContain(
+      `\n  'ALLOWED_HOSTS=GETATT_${publicAlb}_DNSName'\n`,
+    );
+    expect(userDataOf(dev, 'Backend')).not.toContain('ALLOWED_HOSTS');
+  });
+
   it('when the backend starts, then it gets the secret ARN, verified TLS to RDS and its region', () => {
     const script = userDataOf(dev, 'Backend');
     const attachment = logicalId(dev, 'DatabaseCredentialsAttachment');

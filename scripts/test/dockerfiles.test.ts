@@ -237,6 +237,8 @@ describe('.dockerignore', () => {
     '.git/HEAD',
     'apps/api/dist/main.js',
     'packages/contract/dist/index.js',
+    'packages/server-kit/dist/index.js',
+    'packages/server-kit/test/request-id.test.ts',
     'apps/api/tsconfig.tsbuildinfo',
     'infra/cdk.out/manifest.json',
     'apps/api/test/goals.test.ts',
@@ -259,6 +261,8 @@ describe('.dockerignore', () => {
     'apps/web/public/styles.css',
     'apps/web/client/app.ts',
     'packages/contract/src/index.ts',
+    'packages/server-kit/src/index.ts',
+    'packages/server-kit/package.json',
   ])('when the context is sent, then %s is in it', async (path) => {
     expect((await load()).ignores(path)).toBe(false);
   });

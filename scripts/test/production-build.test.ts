@@ -155,6 +155,7 @@ describe('the API image, its build steps replayed', () => {
     expect(await exists(join(api.workdir, 'dist/main.js'))).toBe(true);
     expect(await exists(join(api.workdir, 'migrations/001_create_goals.sql'))).toBe(true);
     expect(await exists(join(api.root, 'app/packages/contract/dist/index.js'))).toBe(true);
+    expect(await exists(join(api.root, 'app/packages/server-kit/dist/index.js'))).toBe(true);
     for (const dependency of await dependencyNames('apps/api')) {
       expect(await installed(api, dependency), dependency).toBe(true);
     }
@@ -212,6 +213,7 @@ describe('the web image, its build steps replayed', () => {
     expect(await exists(join(web.workdir, 'dist/main.js'))).toBe(true);
     expect(await exists(join(web.workdir, 'dist/client/app.js'))).toBe(true);
     expect(await exists(join(web.workdir, 'public/styles.css'))).toBe(true);
+    expect(await exists(join(web.root, 'app/packages/server-kit/dist/index.js'))).toBe(true);
     for (const dependency of await dependencyNames('apps/web')) {
       expect(await installed(web, dependency), dependency).toBe(true);
     }

@@ -1,5 +1,7 @@
 import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ConnectionLimits } from '@goal-tracker/server-kit';
+import { applyConnectionLimits, REQUEST_ID_HEADER, serverOptions } from '@goal-tracker/server-kit';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -20,16 +22,9 @@ import { instanceCaches } from './caching/instance-caches.js';
 import type { ReadCache } from './caching/read-cache.js';
 import type { Database } from './db/database.js';
 import { goalsRepository, type GoalsRepositoryOptions } from './db/goals-repository.js';
-import {
-  clientErrorHandler,
-  CONNECTION_LIMITS,
-  TIMEOUT_CHECK_INTERVAL_MS,
-  type ConnectionLimits,
-} from '@goal-tracker/contract/connection-limits';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerProblemHandlers } from './http/problems.js';
-import { REQUEST_ID_HEADER, requestId } from './http/request-id.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { goalsRoutes } from './routes/goals.js';
 import { healthRoutes } from './routes/health.js';
@@ -37,8 +32,6 @@ import { goalsService } from './services/goals-service.js';
 import { pruneRegularly, type PruningOptions } from './services/maintenance.js';
 import { readinessService } from './services/readiness-service.js';
 
-/** Above the AWS load balancer's 60 s idle timeout, so the balancer always closes first. */
-export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Longer than the longest abuse-limit window (an hour). */
 const ATTEMPTS_KEPT_SECONDS = 2 * 60 * 60;
@@ -96,18 +89,12 @@ export async function buildApp({
   tuning = {},
   cache,
 }: AppOptions) {
-  const limits = { ...CONNECTION_LIMITS, ...tuning.connections };
   const app = Fastify({
     // The client's address (for the abuse limits) is the nearest one outside the proxies.
     trustProxy: settings.trustedProxies.length > 0 ? settings.trustedProxies : false,
     ...(logger ? { loggerInstance: logger } : { logger: false }),
-    genReqId: requestId,
-    requestIdHeader: false,
+    ...serverOptions(tuning.connections ?? {}),
     logController: new AccessLog({ requestIdLogLabel: 'requestId' }),
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: limits.requestTimeoutMs,
-    http: { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
-    clientErrorHandler: clientErrorHandler({}),
     // An address Fastify cannot decode (a bad %-escape) never reaches a route: answer it in
     // the same problem format, with the request id.
     frameworkErrors: (error, request, reply: FastifyReply) => {
@@ -122,8 +109,7 @@ export async function buildApp({
     // (with Connection: close), not refused with a non-problem 503.
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.server.headersTimeout = limits.headersTimeoutMs;
-  app.server.maxConnections = limits.maxConnections;
+  applyConnectionLimits(app, tuning.connections ?? {});
 
   // JSON only: Fastify's built-in text/plain parser would let a text body through to
   // validation (400) instead of refusing its media type (415).

@@ -1,12 +1,12 @@
 import { accessSync, constants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import type { LogLevel } from '@goal-tracker/server-kit';
+import { ConfigError, list, readEnvironment, serverSettings } from '@goal-tracker/server-kit';
+import { Type } from '@sinclair/typebox';
 import { DEFAULT_LIMITS, type AbuseLimits } from './accounts/limits.js';
 import type { SessionTimeouts } from './caching/session-cache.js';
 import { REPOSITORY_ROOT } from './paths.js';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
 
 const OptionalText = Type.Optional(Type.String({ minLength: 1 }));
@@ -17,12 +17,7 @@ const Limit = (fallback: number) =>
 
 /** Every variable the API reads. `.env.example` documents the same list. */
 export const EnvSchema = Type.Object({
-  PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 8080 }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
-  LOG_LEVEL: Type.Union(
-    LOG_LEVELS.map((level) => Type.Literal(level)),
-    { default: 'info' },
-  ),
+  ...serverSettings(8080),
   DATABASE_URL: OptionalText,
   DATA_DIR: OptionalText,
   DB_SECRET_ARN: OptionalText,
@@ -32,7 +27,6 @@ export const EnvSchema = Type.Object({
   DB_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 1000 }),
   DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 5000 }),
   AWS_REGION: OptionalText,
-  TRUSTED_PROXIES: Type.String({ default: '' }),
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: Type.Integer({ minimum: 60, default: 30 * DAY }),
   SESSION_IDLE_TIMEOUT_SECONDS: Type.Integer({ minimum: 60, default: 7 * DAY }),
   SIGNIN_FAILURES_PER_EMAIL: Limit(DEFAULT_LIMITS.signinFailuresPerEmail),
@@ -44,9 +38,7 @@ export const EnvSchema = Type.Object({
   WEBAUTHN_RP_NAME: Type.String({ minLength: 1, default: 'Goal Tracker' }),
   WEBAUTHN_ORIGINS: Type.String({ minLength: 1, default: 'http://localhost:3000' }),
 });
-type Env = Static<typeof EnvSchema>;
 
-export type LogLevel = (typeof LOG_LEVELS)[number];
 export type SslMode = (typeof SSL_MODES)[number];
 
 /** Where the database comes from, in order of precedence. */
@@ -87,45 +79,10 @@ export interface ApiConfig {
   };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-function describe(variable: string, schema: unknown, message: string, value: unknown): string {
-  const choices = (schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((option) =>
-    String(option.const),
-  );
-  const expected = choices ? `must be one of ${choices.join(', ')}` : message;
-  // Never echo DATABASE_URL back: it may hold a password.
-  const shown = variable === 'DATABASE_URL' ? '' : ` (got "${String(value)}")`;
-  return `${variable}: ${expected}${shown}`;
-}
-
-/** A comma-separated list, blanks dropped. */
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
 /** Reads and validates the environment; throws a ConfigError naming the bad variable. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ApiConfig {
-  const known = Object.keys(EnvSchema.properties);
-  // Empty strings count as unset, as in most .env tooling.
-  const raw = Object.fromEntries(
-    known.flatMap((key) => {
-      const value = environment[key];
-      return value === undefined || value === '' ? [] : [[key, value]];
-    }),
-  );
-  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
-  const [first] = Value.Errors(EnvSchema, converted);
-  if (first) {
-    const variable = first.path.slice(1);
-    throw new ConfigError(describe(variable, first.schema, first.message, raw[variable]));
-  }
-  const env = converted as Env;
+  // Never echo DATABASE_URL back: it may hold a password.
+  const env = readEnvironment(EnvSchema, environment, { secret: ['DATABASE_URL'] });
 
   if (env.DB_SSL_CA !== undefined) {
     try {

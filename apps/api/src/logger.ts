@@ -1,5 +1,5 @@
 import type { LoggerOptions } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from '@goal-tracker/server-kit';
 
 /**
  * pino options for the API: JSON to stdout (CloudWatch via the awslogs driver), secrets

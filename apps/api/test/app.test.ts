@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, KEEP_ALIVE_TIMEOUT_MS } from '../src/app.js';
+import { KEEP_ALIVE_TIMEOUT_MS } from '@goal-tracker/server-kit';
+import { buildApp } from '../src/app.js';
 import { loggerOptions } from '../src/logger.js';
 import { createTestApi, injectAs, json, type TestApi } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
+import { errorCode, REQUEST_ID_HEADER } from '@goal-tracker/server-kit';
 import { Pool } from 'undici';
 
 /** Why the API could not answer: each maps to one status the web tier reports. */
@@ -75,17 +76,6 @@ const CONNECTION_FAILURES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  // undici wraps socket errors; the code that says what happened may sit on the cause.
-  for (let depth = 0; depth < 3 && current instanceof Error; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR') return code;
-    current = current.cause;
-  }
-  return undefined;
-}
-
 function classify(error: unknown): ApiError {
   const code = errorCode(error);
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
@@ -156,7 +146,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     const response = await pool.request({
       method: request.method,
       path: request.path,
-      headers: { ...request.headers, 'x-request-id': request.requestId },
+      headers: { ...request.headers, [REQUEST_ID_HEADER]: request.requestId },
       body: request.body ?? null,
       signal,
     });

@@ -1,27 +1,23 @@
 import formbody from '@fastify/formbody';
-import {
-  clientErrorHandler,
-  CONNECTION_LIMITS,
-  TIMEOUT_CHECK_INTERVAL_MS,
-  type ConnectionLimits,
-} from '@goal-tracker/contract/connection-limits';
+import type { ConnectionLimits } from '@goal-tracker/server-kit';
+import { applyConnectionLimits, REQUEST_ID_HEADER, serverOptions } from '@goal-tracker/server-kit';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { registerAccountPages } from './account-pages.js';
 import { createAccountsApi } from './accounts-api.js';
 import { createApiClient, type ApiClient } from './api-client.js';
 import { sendNotFound } from './forms.js';
 import { chooseEncoding, loadAssets, type Assets } from './assets.js';
-import type { WebConfig } from './config.js';
+import { DEFAULT_ALLOWED_HOSTS, type WebConfig } from './config.js';
 import { createGoalsApi } from './goals-api.js';
 import { registerPages } from './pages.js';
 import { errorStatus, registerApiProxy, sendErrorProblem, sendProblem } from './proxy.js';
 import { sendHtml } from './responses.js';
-import { applySecurityHeaders, requestIdFor, SECURITY_HEADERS } from './security.js';
+import { applySecurityHeaders, isAllowedHost, SECURITY_HEADERS } from './security.js';
 import { errorPage } from './views/layout.js';
 
 export interface BuildAppOptions {
   config: Pick<WebConfig, 'apiUrl' | 'apiConnectTimeoutMs' | 'apiTimeoutMs'> &
-    Partial<Pick<WebConfig, 'trustedProxies'>>;
+    Partial<Pick<WebConfig, 'trustedProxies' | 'allowedHosts'>>;
   logger?: FastifyServerOptions['logger'];
   /** Request timeouts and the connection cap; tests shorten them. */
   connections?: Partial<ConnectionLimits>;
@@ -42,25 +38,17 @@ export const REDACTED_LOG_PATHS = [
   'headers["set-cookie"]',
 ];
 
-/** Above the load balancer's 60 s idle timeout, so the balancer always closes first. */
-export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const assets: Assets = loadAssets(options.assetsRoot);
   const logger = options.logger ?? false;
-  const limits = { ...CONNECTION_LIMITS, ...options.connections };
   const app = Fastify({
     logger:
       typeof logger === 'object' ? { redact: { paths: REDACTED_LOG_PATHS }, ...logger } : logger,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    // A slow body or slow headers are cut off within the timeout plus one check interval.
-    requestTimeout: limits.requestTimeoutMs,
-    http: { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
-    clientErrorHandler: clientErrorHandler(SECURITY_HEADERS),
+    ...serverOptions(options.connections ?? {}, SECURITY_HEADERS),
     // An address Fastify cannot decode (a bad %-escape) gets this tier's error page, headers
     // and request id, like any other.
     frameworkErrors: (_error, request, reply) => {
-      reply.header('x-request-id', request.id);
+      reply.header(REQUEST_ID_HEADER, request.id);
       applySecurityHeaders(request, reply);
       void sendHtml(
         request,
@@ -76,16 +64,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: 16 * 1024,
     // One line per request at info would double the load balancer's own logs; debug has it.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: false,
-    genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     // Only the load balancers' X-Forwarded-For is believed: request.ip is the visitor.
     trustProxy:
       options.config.trustedProxies && options.config.trustedProxies.length > 0
         ? options.config.trustedProxies
         : false,
   });
-  app.server.headersTimeout = limits.headersTimeoutMs;
-  app.server.maxConnections = limits.maxConnections;
+  applyConnectionLimits(app, options.connections ?? {});
   const client: ApiClient = createApiClient({
     apiUrl: options.config.apiUrl,
     connectTimeoutMs: options.config.apiConnectTimeoutMs,
@@ -93,23 +78,28 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   app.addHook('onClose', () => client.close());
 
-  // Idle keep-alive connections are closed when shutdown starts; one carrying a request then
-  // would otherwise stay open after its answer and hold the shutdown for the whole 72 s.
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  // Hooks in callback style: they run on every request, and an async hook costs a promise.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
-
+  const allowedHosts = new Set(options.config.allowedHosts ?? DEFAULT_ALLOWED_HOSTS);
   app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
+    reply.header(REQUEST_ID_HEADER, request.id);
     applySecurityHeaders(request, reply);
-    done();
+    if (isAllowedHost(request, allowedHosts)) return done();
+    request.log.warn({ host: request.headers.host }, 'refused a request for another host');
+    if (request.url.startsWith('/api/')) {
+      const detail = 'This server does not answer for that host name.';
+      sendProblem(reply, {
+        type: 'about:blank',
+        title: 'Misdirected Request',
+        status: 421,
+        detail,
+      });
+      return;
+    }
+    sendHtml(
+      request,
+      reply,
+      421,
+      errorPage(assets, 'Wrong address', 'This server does not answer for that host name.'),
+    );
   });
   // A hook runs on every request; this one only where its lines are wanted.
   if (app.log.level === 'debug' || app.log.level === 'trace') {

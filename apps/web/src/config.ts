@@ -1,3 +1,22 @@
+import { ConfigError, list, readEnvironment, serverSettings } from '@goal-tracker/server-kit';
+import type { LogLevel } from '@goal-tracker/server-kit';
+import { Type } from '@sinclair/typebox';
+
+/** Locally: the loopback names, any port. In AWS the load balancer's name and the domain's. */
+export const DEFAULT_ALLOWED_HOSTS = ['localhost', '127.0.0.1'];
+
+const Milliseconds = (fallback: number) =>
+  Type.Integer({ minimum: 1, maximum: 60_000, default: fallback });
+
+/** Every variable the web tier reads. `.env.example` documents the same list. */
+export const EnvSchema = Type.Object({
+  ...serverSettings(3000),
+  API_URL: Type.String({ minLength: 1, default: 'http://127.0.0.1:8080' }),
+  API_CONNECT_TIMEOUT_MS: Milliseconds(2_000),
+  API_TIMEOUT_MS: Milliseconds(5_000),
+  ALLOWED_HOSTS: Type.String({ default: DEFAULT_ALLOWED_HOSTS.join(',') }),
+});
+
 /** The web tier's settings, read once from the environment and validated before anything starts. */
 export interface WebConfig {
   /** PORT: where the web tier listens (3000). */
@@ -11,63 +30,52 @@ export interface WebConfig {
   /** API_TIMEOUT_MS: how long to wait for the API's answer before answering 504. */
   apiTimeoutMs: number;
   /** LOG_LEVEL: pino level. */
-  logLevel: string;
+  logLevel: LogLevel;
   /**
    * TRUSTED_PROXIES: addresses or CIDR ranges (comma-separated) of the load balancers in
    * front, whose X-Forwarded-For names the visitor. Empty: the visitor is the socket's peer.
    */
   trustedProxies: string[];
+  /**
+   * ALLOWED_HOSTS: the host names (any port) this site is reached by, lower case; a request
+   * naming another Host is refused, so a page on a rebound DNS name cannot drive it.
+   */
+  allowedHosts: string[];
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** A host name or address as a Host header carries it: no scheme, port, path or wildcard. */
+const HOST_NAME = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-function integer(
-  env: NodeJS.ProcessEnv,
-  key: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${key} must be an integer from ${min} to ${max}, not "${raw}"`);
-  }
-  return value;
-}
-
-export function readConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
-  const apiUrl = env.API_URL || 'http://127.0.0.1:8080';
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): WebConfig {
+  const env = readEnvironment(EnvSchema, environment);
   let parsed: URL;
   try {
-    parsed = new URL(apiUrl);
+    parsed = new URL(env.API_URL);
   } catch {
-    throw new ConfigError(`API_URL must be an absolute http(s) URL, not "${apiUrl}"`);
+    throw new ConfigError(`API_URL: must be an absolute http(s) URL (got "${env.API_URL}")`);
   }
   if (!['http:', 'https:'].includes(parsed.protocol) || parsed.pathname !== '/' || parsed.search) {
     throw new ConfigError(
-      `API_URL must be an http(s) origin such as http://127.0.0.1:8080, not "${apiUrl}"`,
+      `API_URL: must be an http(s) origin such as http://127.0.0.1:8080 (got "${env.API_URL}")`,
     );
   }
-  const logLevel = env.LOG_LEVEL || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
+  const allowedHosts = list(env.ALLOWED_HOSTS.toLowerCase());
+  for (const host of allowedHosts) {
+    if (!HOST_NAME.test(host)) {
+      throw new ConfigError(
+        `ALLOWED_HOSTS: each must be a host name such as goals.example.com, without scheme or port (got "${host}")`,
+      );
+    }
   }
+  if (allowedHosts.length === 0) throw new ConfigError('ALLOWED_HOSTS: must name a host');
   return {
-    port: integer(env, 'PORT', 3000, 0, 65_535),
-    host: env.HOST || '0.0.0.0',
+    port: env.PORT,
+    host: env.HOST,
     apiUrl: parsed.origin,
-    apiConnectTimeoutMs: integer(env, 'API_CONNECT_TIMEOUT_MS', 2_000, 1, 60_000),
-    apiTimeoutMs: integer(env, 'API_TIMEOUT_MS', 5_000, 1, 60_000),
-    logLevel,
-    trustedProxies: (env.TRUSTED_PROXIES ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== ''),
+    apiConnectTimeoutMs: env.API_CONNECT_TIMEOUT_MS,
+    apiTimeoutMs: env.API_TIMEOUT_MS,
+    logLevel: env.LOG_LEVEL,
+    trustedProxies: list(env.TRUSTED_PROXIES),
+    allowedHosts,
   };
 }

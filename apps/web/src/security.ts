@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -38,11 +38,55 @@ export function applySecurityHeaders(request: FastifyRequest, reply: FastifyRepl
   }
 }
 
+/** A Host header: a name or address, then perhaps a port; nothing else. */
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i;
+
+/** The host name a Host header names, lower case and without its port; undefined if malformed. */
+function hostName(header: string | undefined): string | undefined {
+  const match = HOST_HEADER.exec(header ?? '');
+  return match?.[1]?.toLowerCase();
+}
+
+/**
+ * The load balancer's health checks (`GET /` on the public one, `/health` for the container)
+ * name the target's private address as Host, which ALLOWED_HOSTS cannot list. An address is
+ * no DNS name, so it cannot be a rebinding: the checks are let through by any address.
+ */
+function isHealthCheck(request: FastifyRequest, host: string): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const path = request.url.split('?')[0];
+  return (path === '/' || path === '/health') && isIP(host.replace(/^\[|\]$/g, '')) !== 0;
+}
+
+/**
+ * Whether the request names a Host this site answers to (ALLOWED_HOSTS, any port). A page
+ * on another name whose DNS was rebound to this server is same-origin to the browser, so
+ * Sec-Fetch-Site and Origin would let it post; only the Host it names gives it away.
+ */
+export function isAllowedHost(request: FastifyRequest, allowed: ReadonlySet<string>): boolean {
+  const host = hostName(request.headers.host);
+  if (host === undefined) return false;
+  return allowed.has(host) || isHealthCheck(request, host);
+}
+
+/**
+ * This request's own origin: the scheme it arrived by (X-Forwarded-Proto only from
+ * TRUSTED_PROXIES; request.protocol sees to that) and the Host it names.
+ */
+function ownOrigin(request: FastifyRequest): string | undefined {
+  try {
+    return new URL(`${request.protocol}://${request.headers.host ?? ''}`).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether a state-changing request was sent by another site (a forged form post or fetch).
  * Sec-Fetch-Site is set by the browser itself and cannot be forged by a page, so when present
- * it decides; older browsers send only Origin, compared with Host. A request with neither comes
- * from a non-browser client, which another site cannot drive, so it is allowed.
+ * it decides; older browsers send only Origin, compared with this request's own origin,
+ * scheme and port included. A request with neither comes from a non-browser client, which
+ * another site cannot drive, so it is allowed.
  */
 export function isCrossSite(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
@@ -51,17 +95,10 @@ export function isCrossSite(request: FastifyRequest): boolean {
   if (origin === undefined) return false;
   if (origin === 'null') return true;
   try {
-    return new URL(origin).host !== request.headers.host;
+    return new URL(origin).origin !== ownOrigin(request);
   } catch {
     return true;
   }
-}
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Keeps a caller's x-request-id when it is safe to log and pass on; otherwise makes one. */
-export function requestIdFor(header: string | string[] | undefined): string {
-  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 /**

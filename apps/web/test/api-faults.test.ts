@@ -239,6 +239,18 @@ describe('what reaches the API', () => {
     expect(seen?.headers.authorization).toBe('Bearer x');
   });
 
+  test('when the x-request-id is one the API would keep, then this tier keeps it too (one rule for both)', async () => {
+    const upstream = await fake((_request, response) => json(response, 200, EMPTY_PAGE));
+    const app = await web(upstream.url);
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/goals',
+      headers: { 'x-request-id': 'svc@host/trace+1=a_b' },
+    });
+    expect(response.headers['x-request-id']).toBe('svc@host/trace+1=a_b');
+    expect(upstream.seen[0]?.headers['x-request-id']).toBe('svc@host/trace+1=a_b');
+  });
+
   test('when the x-request-id is missing or unsafe, then a fresh one is made and passed on', async () => {
     const upstream = await fake((_request, response) => json(response, 200, EMPTY_PAGE));
     const app = await web(upstream.url);

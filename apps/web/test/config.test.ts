@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { readConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 
-describe('readConfig', () => {
+describe('loadConfig', () => {
   test('when nothing is set, then the documented defaults apply', () => {
-    expect(readConfig({})).toEqual({
+    expect(loadConfig({})).toEqual({
       port: 3000,
       host: '0.0.0.0',
       apiUrl: 'http://127.0.0.1:8080',
@@ -11,18 +11,26 @@ describe('readConfig', () => {
       apiTimeoutMs: 5_000,
       logLevel: 'info',
       trustedProxies: [],
+      allowedHosts: ['localhost', '127.0.0.1'],
     });
   });
 
+  test('when ALLOWED_HOSTS lists names, then they are read in lower case, blanks dropped', () => {
+    expect(
+      loadConfig({ ALLOWED_HOSTS: 'Goals.Example.com, ,internal-alb-1.elb.amazonaws.com' })
+        .allowedHosts,
+    ).toEqual(['goals.example.com', 'internal-alb-1.elb.amazonaws.com']);
+  });
+
   test('when TRUSTED_PROXIES lists ranges, then they are read, blanks dropped', () => {
-    expect(readConfig({ TRUSTED_PROXIES: '10.0.0.0/16, ,127.0.0.1' }).trustedProxies).toEqual([
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/16, ,127.0.0.1' }).trustedProxies).toEqual([
       '10.0.0.0/16',
       '127.0.0.1',
     ]);
   });
 
   test('when values are set, then they are used', () => {
-    const config = readConfig({
+    const config = loadConfig({
       PORT: '4000',
       HOST: '127.0.0.1',
       API_URL: 'http://internal-alb.example:8080/',
@@ -46,7 +54,11 @@ describe('readConfig', () => {
     [{ API_URL: 'http://host/api' }, 'API_URL'],
     [{ API_TIMEOUT_MS: '0' }, 'API_TIMEOUT_MS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ALLOWED_HOSTS: 'https://goals.example.com' }, 'ALLOWED_HOSTS'],
+    [{ ALLOWED_HOSTS: 'goals.example.com:443' }, 'ALLOWED_HOSTS'],
+    [{ ALLOWED_HOSTS: '*.example.com' }, 'ALLOWED_HOSTS'],
+    [{ ALLOWED_HOSTS: ' , ' }, 'ALLOWED_HOSTS'],
   ])('when %o is given, then the error names %s', (env, variable) => {
-    expect(() => readConfig(env)).toThrow(variable);
+    expect(() => loadConfig(env)).toThrow(variable);
   });
 });

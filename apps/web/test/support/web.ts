@@ -1,4 +1,4 @@
-import type { ConnectionLimits } from '@goal-tracker/contract/connection-limits';
+import type { ConnectionLimits } from '@goal-tracker/server-kit';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -23,6 +23,7 @@ export async function buildWeb(
   timeouts: { connect?: number; response?: number } = {},
   trustedProxies: string[] = [],
   connections: Partial<ConnectionLimits> = {},
+  allowedHosts?: string[],
 ): Promise<FastifyInstance> {
   ensureClientBuilt();
   const app = await buildApp({
@@ -31,6 +32,7 @@ export async function buildWeb(
       apiConnectTimeoutMs: timeouts.connect ?? 1_000,
       apiTimeoutMs: timeouts.response ?? 2_000,
       trustedProxies,
+      ...(allowedHosts ? { allowedHosts } : {}),
     },
     connections,
   });
@@ -42,8 +44,8 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** What a browser sends with a form post from the app's own page. */
 export const SAME_ORIGIN = {
-  host: 'goals.test:3000',
-  origin: 'http://goals.test:3000',
+  host: 'localhost:3000',
+  origin: 'http://localhost:3000',
   'sec-fetch-site': 'same-origin',
 };
 

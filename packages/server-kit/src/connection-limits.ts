@@ -1,11 +1,13 @@
 /**
- * For both servers, not the page script (hence a subpath of its own, which the index does not
- * export): how long a request may take to arrive, how many connections at once, and the
- * problem document for what Node refuses before any route runs.
+ * How long a request may take to arrive, how many connections at once, and the problem
+ * document for what Node refuses before any route runs.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
+import type { FastifyInstance } from 'fastify';
+import { requestId } from './request-id.js';
+import { closeConnectionsWhenClosing } from './shutdown.js';
 
 /** How long a request, and its headers, may take to arrive, and how many connections at once. */
 export interface ConnectionLimits {
@@ -59,4 +61,41 @@ export function clientErrorHandler(headers: Readonly<Record<string, string>>) {
     }
     socket.destroy();
   };
+}
+
+/** Above the AWS load balancer's 60 s idle timeout, so the balancer always closes first. */
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/**
+ * The Fastify options both servers are made with: request ids by the one rule, keep-alive,
+ * request timeouts checked every second, and the problem answer for what Node refuses
+ * (carrying `headers`, the tier's security headers).
+ */
+export function serverOptions(
+  overrides: Partial<ConnectionLimits>,
+  headers: Readonly<Record<string, string>> = {},
+) {
+  const limits = { ...CONNECTION_LIMITS, ...overrides };
+  return {
+    genReqId: requestId,
+    requestIdHeader: false as const,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: limits.requestTimeoutMs,
+    http: { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    clientErrorHandler: clientErrorHandler(headers),
+  };
+}
+
+/**
+ * What only the made server takes: the header timeout and connection cap (Node reads
+ * them from the server, not from Fastify's options), and draining on close.
+ */
+export function applyConnectionLimits(
+  app: FastifyInstance,
+  overrides: Partial<ConnectionLimits>,
+): void {
+  const limits = { ...CONNECTION_LIMITS, ...overrides };
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  app.server.maxConnections = limits.maxConnections;
+  closeConnectionsWhenClosing(app);
 }
