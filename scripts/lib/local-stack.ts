@@ -13,6 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const TSC = join(REPO_ROOT, 'node_modules', '.bin', 'tsc');
+/** The page's scripts: type-checked, then bundled with the shared modules they import. */
+const BUILD_CLIENT = [
+  'npm',
+  ['run', '--silent', 'build:client', '-w', '@goal-tracker/web'],
+] as const;
 
 export type StackMode = 'start' | 'dev';
 
@@ -196,11 +201,13 @@ export async function runStack(mode: StackMode): Promise<void> {
     }
   }
 
-  // start: the production output of both apps (and what they reference: contract, the page's
-  // script). dev: only the page's script, since the servers run from their sources.
-  const buildTargets = mode === 'start' ? ['apps/api', 'apps/web'] : ['apps/web/client'];
-  say('stack', `building ${buildTargets.join(' and ')}…`);
-  if ((await run(TSC, ['-b', ...buildTargets])) !== 0) throw new Error('the build failed');
+  // start: the production output of both apps (and what they reference) and the page's
+  // scripts. dev: only the page's scripts, since the servers run from their sources.
+  say('stack', mode === 'start' ? 'building apps/api and apps/web…' : 'building the page scripts…');
+  const built =
+    (mode === 'dev' || (await run(TSC, ['-b', 'apps/api', 'apps/web'])) === 0) &&
+    (await run(...BUILD_CLIENT)) === 0;
+  if (!built) throw new Error('the build failed');
 
   let stopping = false;
   const processes: TierProcess[] = [];
@@ -274,7 +281,7 @@ function watchForChanges(processes: TierProcess[], isStopping: () => boolean): F
     clientChanged = false;
     restarting = restarting.then(async () => {
       if (isStopping()) return;
-      if (rebuildClient && (await run(TSC, ['-b', 'apps/web/client'])) !== 0) {
+      if (rebuildClient && (await run(...BUILD_CLIENT)) !== 0) {
         say('stack', 'the page script does not compile; fix it and save again');
         return;
       }

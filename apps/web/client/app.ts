@@ -5,23 +5,21 @@
  * elements, so the page has one definition of each piece; names only ever enter as text.
  */
 
-interface Goal {
-  id: number;
-  name: string;
-  done: boolean;
-}
-interface GoalPage {
-  goals: Goal[];
-  next: number | null;
-}
+import type { Goal, GoalPage } from '@goal-tracker/contract';
+import { checkGoalName } from '@goal-tracker/contract/goal-name';
+import { NAME_PROBLEMS, remainingText } from '../src/views/goal-wording.js';
+
 type Result<T> =
   { ok: true; status: number; value: T } | { ok: false; status: number; message: string };
+/** A goal as the page shows it. */
+interface Shown {
+  done: boolean;
+  name: string;
+  deleted: boolean;
+}
 
 const ID_PLACEHOLDER = '__ID__';
 const PAGE_SIZE = 50;
-const NAME_MAX_LENGTH = 255;
-// eslint-disable-next-line no-control-regex -- the contract forbids control characters in names
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 /** The server's answers never take this long (it times out the API first); a guard, not a limit. */
 const REQUEST_DEADLINE_MS = 15_000;
 
@@ -30,28 +28,13 @@ function byId<T extends HTMLElement>(id: string): T | null {
 }
 
 function checkName(raw: string): { name: string; problem?: string } {
-  const name = raw.trim();
-  if (name.length === 0) return { name, problem: 'Write a goal first: the name cannot be empty.' };
-  if ([...name].length > NAME_MAX_LENGTH) {
-    return { name, problem: 'That name is too long: keep it to 255 characters or fewer.' };
-  }
-  if (CONTROL_CHARACTERS.test(name)) {
-    return {
-      name,
-      problem: 'That name contains characters that cannot be shown, such as line breaks.',
-    };
-  }
-  return { name };
+  const { name, problem } = checkGoalName(raw);
+  return problem ? { name, problem: NAME_PROBLEMS[problem] } : { name };
 }
 
 /** The API refused what was typed (as opposed to being unreachable or failing). */
 function isRefusedInput(status: number): boolean {
   return status === 400 || status === 422;
-}
-
-function remainingText(count: number): string {
-  if (count === 0) return 'No goals left';
-  return `${count.toLocaleString('en-US')} ${count === 1 ? 'goal' : 'goals'} left`;
 }
 
 /** Works on plain http too, where crypto.randomUUID is not available. */
@@ -134,8 +117,20 @@ function enhance(main: HTMLElement): void {
   }
 
   let pendingCount = 0;
-  /** Each goal's calls run in order, so a rollback always restores the state before its call. */
+  /**
+   * The last create that failed without an answer saying why: sending the same name again
+   * reuses its key, so a create that landed unseen is answered again rather than made twice;
+   * a different name gets a fresh key, which the API would otherwise refuse as reused.
+   */
+  let unsettledCreate: { name: string; key: string } | undefined;
+  /** Each goal's calls run in order, one at a time. */
   const queues = new WeakMap<HTMLElement, Promise<unknown>>();
+  /** What the server last said of each goal changed here (read from the page before the first change). */
+  const confirmed = new WeakMap<HTMLElement, Shown>();
+  /** How many of each goal's changes are still in flight. */
+  const inFlight = new WeakMap<HTMLElement, number>();
+  /** Goals deleted on screen, whether or not the server has confirmed it yet. */
+  const deleted = new WeakSet<HTMLElement>();
 
   function enqueue<T>(item: HTMLElement, task: () => Promise<T>): Promise<T> {
     const previous = queues.get(item) ?? Promise.resolve();
@@ -252,43 +247,73 @@ function enhance(main: HTMLElement): void {
     updateEmptyState();
   }
 
+  function shownState(item: HTMLLIElement): Shown {
+    return { done: isDone(item), name: nameOf(item), deleted: deleted.has(item) };
+  }
+
+  /** Puts a goal on screen in the given state: its box, name, place in the list and the count. */
+  function display(item: HTMLLIElement, next: Shown): void {
+    const counted = (state: Shown) => (!state.deleted && !state.done ? 1 : 0);
+    adjustRemaining(counted(next) - counted(shownState(item)));
+    setDone(item, next.done);
+    setName(item, next.name);
+    if (next.deleted) deleted.add(item);
+    else deleted.delete(item);
+    const visible = !next.deleted && shownHere(next.done);
+    if (visible && !item.isConnected) insertInOrder(item);
+    else if (!visible && item.isConnected) detach(item);
+  }
+
+  /**
+   * Shows a change at once, then sends it. Rollbacks compose: once none of the goal's changes
+   * is in flight, the goal shows what the server last confirmed, so a failed change never
+   * undoes one that succeeded, and the page never keeps a state the server refused.
+   */
+  async function change<T extends Goal | null>(
+    item: HTMLLIElement,
+    next: Shown,
+    request: () => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    if (!confirmed.has(item)) confirmed.set(item, shownState(item));
+    display(item, next);
+    inFlight.set(item, (inFlight.get(item) ?? 0) + 1);
+    const result = await enqueue(item, request);
+    const stillInFlight = inFlight.get(item)! - 1;
+    inFlight.set(item, stillInFlight);
+    const known = confirmed.get(item)!;
+    if (result.ok) {
+      const goal = result.value;
+      confirmed.set(item, goal ? { done: goal.done, name: goal.name, deleted: false } : next);
+    } else if (result.status === 404) {
+      confirmed.set(item, { ...known, deleted: true });
+    }
+    if (stillInFlight === 0) display(item, confirmed.get(item)!);
+    return result;
+  }
+
   async function toggle(item: HTMLLIElement): Promise<void> {
     clearError();
     const id = item.dataset.id!;
     const name = nameOf(item);
-    const was = isDone(item);
-    const now = !was;
-    setDone(item, now);
-    adjustRemaining(now ? -1 : 1);
-    const leaves = !shownHere(now);
-    if (leaves) detach(item);
+    const now = !isDone(item);
     announce(`“${name}” marked ${now ? 'done' : 'not done'}.`);
-    const result = await enqueue(item, () => api<Goal>('PATCH', `/goals/${id}`, { done: now }));
+    const result = await change(item, { ...shownState(item), done: now }, () =>
+      api<Goal>('PATCH', `/goals/${id}`, { done: now }),
+    );
     if (result.ok) return;
-    if (result.status === 404) {
-      detach(item);
-      if (!now) adjustRemaining(-1);
-      showError(`“${name}” no longer exists.`);
-      return;
-    }
-    setDone(item, was);
-    adjustRemaining(now ? 1 : -1);
-    if (leaves) insertInOrder(item);
-    showError(`Could not mark “${name}” ${now ? 'done' : 'not done'}. ${result.message}`);
+    if (result.status === 404) showError(`“${name}” no longer exists.`);
+    else showError(`Could not mark “${name}” ${now ? 'done' : 'not done'}. ${result.message}`);
   }
 
   async function remove(item: HTMLLIElement): Promise<void> {
     clearError();
     const id = item.dataset.id!;
     const name = nameOf(item);
-    const done = isDone(item);
-    detach(item);
-    if (!done) adjustRemaining(-1);
     announce(`Deleted “${name}”.`);
-    const result = await enqueue(item, () => api<null>('DELETE', `/goals/${id}`));
+    const result = await change(item, { ...shownState(item), deleted: true }, () =>
+      api<null>('DELETE', `/goals/${id}`),
+    );
     if (result.ok || result.status === 404) return;
-    insertInOrder(item);
-    if (!done) adjustRemaining(1);
     showError(`Could not delete “${name}”. ${result.message}`);
   }
 
@@ -330,23 +355,16 @@ function enhance(main: HTMLElement): void {
     const old = nameOf(item);
     closeEditor(item, true);
     if (checked.name === old) return;
-    setName(item, checked.name);
     announce(`Renamed to “${checked.name}”.`);
     const id = item.dataset.id!;
-    const result = await enqueue(item, () =>
+    const result = await change(item, { ...shownState(item), name: checked.name }, () =>
       api<Goal>('PATCH', `/goals/${id}`, { name: checked.name }),
     );
-    if (result.ok) {
-      setName(item, result.value.name);
-      return;
-    }
+    if (result.ok) return;
     if (result.status === 404) {
-      detach(item);
-      if (!isDone(item)) adjustRemaining(-1);
       showError(`“${old}” no longer exists.`);
       return;
     }
-    setName(item, old);
     // What they typed is kept, in the form, with the reason beside it or in the banner.
     if (isRefusedInput(result.status)) {
       openEditor(item, raw, result.message);
@@ -387,12 +405,15 @@ function enhance(main: HTMLElement): void {
           ? `Added “${checked.name}”. It is listed under Active.`
           : `Added “${checked.name}” at the end of the list.`,
     );
+    const key = unsettledCreate?.name === checked.name ? unsettledCreate.key : newIdempotencyKey();
+    unsettledCreate = undefined;
     const result = await api<Goal>(
       'POST',
       '/goals',
       { name: checked.name },
-      { 'idempotency-key': newIdempotencyKey() },
+      { 'idempotency-key': key },
     );
+    if (!result.ok && !isRefusedInput(result.status)) unsettledCreate = { name: checked.name, key };
     if (result.ok) {
       if (visible) {
         const created = buildGoal(result.value);

@@ -1,9 +1,8 @@
 /**
  * Passkeys in the browser: adding one to the signed-in account, and signing in with one.
  *
- * Served as a module of its own (dist/client/passkeys.js), on the pages that offer passkeys:
- * the page scripts are compiled by tsc without a bundler, and under hashed asset names one
- * module cannot import another. It has no run-time imports for the same reason.
+ * Bundled as a module of its own (dist/client/passkeys.js) and linked only from the pages
+ * that offer passkeys, so the goals page does not load it.
  *
  * WebAuthn's JSON forms are converted by the browser itself (PublicKeyCredential's
  * parse…OptionsFromJSON and toJSON, Baseline 2025), so no base64url code or library is

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { checkGoalName, type GoalNameProblem } from '@goal-tracker/contract';
+import { checkGoalName } from '@goal-tracker/contract';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi } from './accounts-api.js';
 import { ApiError } from './api-client.js';
@@ -27,6 +27,7 @@ import {
   type Status,
   type View,
 } from './view.js';
+import { NAME_PROBLEMS } from './views/goal-wording.js';
 import { goalsPage, type GoalsPageModel, type ListState } from './views/goals-page.js';
 
 export interface PagesOptions {
@@ -36,12 +37,6 @@ export interface PagesOptions {
 }
 
 type Query = Record<string, unknown>;
-
-export const NAME_PROBLEMS: Record<GoalNameProblem, string> = {
-  empty: 'Write a goal first: the name cannot be empty.',
-  'too-long': 'That name is too long: keep it to 255 characters or fewer.',
-  'control-characters': 'That name contains characters that cannot be shown, such as line breaks.',
-};
 
 function failureMessage(error: ApiError, action: string): string {
   return error.kind === 'timeout'
@@ -55,9 +50,16 @@ function refusalMessage(refusal: Refusal): string {
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9-]{8,100}$/;
 
-function idempotencyKey(body: FormBody): string {
+/**
+ * The form's key, unless it was already sent with another name (the form came back after a
+ * create whose outcome is unknown, and the person edited the name): the API refuses a key
+ * reused for a different body, so an edited name gets a fresh one.
+ */
+function idempotencyKey(body: FormBody, name: string): string {
   const key = field(body, 'idempotencyKey');
-  return IDEMPOTENCY_KEY.test(key) ? key : randomUUID();
+  const sentWith = field(body, 'idempotencyKeyName');
+  const reusable = IDEMPOTENCY_KEY.test(key) && (sentWith === '' || sentWith === name);
+  return reusable ? key : randomUUID();
 }
 
 /** What the goals page shows besides the form: the list, its count and who is signed in. */
@@ -212,15 +214,15 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const view = parseView(request.query as Query);
       const body = request.body as FormBody;
       const raw = field(body, 'name');
-      const add = { value: raw, idempotencyKey: idempotencyKey(body) };
       const checked = checkGoalName(raw);
+      const key = idempotencyKey(body, checked.name);
       if (checked.problem) {
-        return render(request, reply, caller, 400, view, {
-          add: { ...add, error: NAME_PROBLEMS[checked.problem] },
-        });
+        const unsent = { value: raw, idempotencyKey: key, error: NAME_PROBLEMS[checked.problem] };
+        return render(request, reply, caller, 400, view, { add: unsent });
       }
-      const result = await settle(goalsApi.createGoal(checked.name, add.idempotencyKey, caller));
+      const result = await settle(goalsApi.createGoal(checked.name, key, caller));
       if (result instanceof ApiError || !result.ok) {
+        const add = { value: raw, idempotencyKey: key, idempotencyKeyName: checked.name };
         return renderFailure(request, reply, caller, view, result, 'your goal', { add }, 'add');
       }
       return seeOther(reply, view, 'added');

@@ -1,4 +1,5 @@
 import { GOAL_ID_MAX } from '@goal-tracker/contract';
+import { formatCount } from './views/goal-wording.js';
 
 export const FILTERS = ['all', 'active', 'done'] as const;
 export type Filter = (typeof FILTERS)[number];
@@ -58,17 +59,9 @@ export function doneFor(filter: Filter): boolean | undefined {
   return filter === 'all' ? undefined : filter === 'done';
 }
 
-// toLocaleString builds a formatter on every call; this one is built once.
-const COUNT_FORMAT = new Intl.NumberFormat('en-US');
-
 /** Said once, after the first sign-in or sign-up that took over the goals from before. */
 export function adoptedText(count: number): string {
   return count === 1
     ? 'The goal made before accounts existed is now yours.'
-    : `The ${COUNT_FORMAT.format(count)} goals made before accounts existed are now yours.`;
-}
-
-export function remainingText(count: number): string {
-  if (count === 0) return 'No goals left';
-  return `${COUNT_FORMAT.format(count)} ${count === 1 ? 'goal' : 'goals'} left`;
+    : `The ${formatCount(count)} goals made before accounts existed are now yours.`;
 }

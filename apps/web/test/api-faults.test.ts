@@ -7,6 +7,7 @@ import { buildWeb, postForm, SAME_ORIGIN_SIGNED_IN, sendJson, SIGNED_IN } from '
 // The fake upstream stands in for our own API process, to produce faults on demand.
 type Fake = Awaited<ReturnType<typeof startFakeApi>>;
 const opened: { close(): Promise<void> }[] = [];
+const SUMMARY = { total: 0, done: 0, active: 0 };
 
 async function fake(handler: Parameters<typeof startFakeApi>[0]): Promise<Fake> {
   const server = await startFakeApi(handler);
@@ -71,6 +72,52 @@ describe('when the API is down', () => {
     // The same key goes back into the form, so the retry cannot create a second goal.
     expect(response.body).toContain('value="kept-key-1234"');
     expect(response.body).toContain('action="/goals?filter=active"');
+  });
+
+  test("then resending the same name reuses the form's key, and an edited name gets a fresh one", async () => {
+    // Every create fails after the API may have stored it; the page around it loads.
+    const upstream = await fake((request, response) =>
+      request.method === 'POST'
+        ? json(response, 500, { title: 'Internal Server Error', status: 500 })
+        : json(response, 200, request.url?.startsWith('/goals/summary') ? SUMMARY : EMPTY_PAGE),
+    );
+    const app = await web(upstream.url);
+    const hidden = (body: string) =>
+      Object.fromEntries(
+        [...body.matchAll(/type="hidden" name="(idempotencyKey\w*)" value="([^"]*)"/g)].map(
+          ([, name, value]) => [name!, value!],
+        ),
+      );
+    const keysSent = () =>
+      upstream.seen
+        .filter((seen) => seen.method === 'POST')
+        .map((seen) => seen.headers['idempotency-key']);
+
+    const first = await postForm(
+      app,
+      '/goals',
+      { name: 'Run 5 km', idempotencyKey: 'form-key-0001' },
+      SAME_ORIGIN_SIGNED_IN,
+    );
+    const afterFirst = hidden(first.body);
+    expect(afterFirst).toEqual({ idempotencyKey: 'form-key-0001', idempotencyKeyName: 'Run 5 km' });
+
+    await postForm(app, '/goals', { name: 'Run 5 km', ...afterFirst }, SAME_ORIGIN_SIGNED_IN);
+    const edited = await postForm(
+      app,
+      '/goals',
+      { name: 'Run 10 km', ...afterFirst },
+      SAME_ORIGIN_SIGNED_IN,
+    );
+    const [sentFirst, sentAgain, sentEdited] = keysSent();
+    expect(sentFirst).toBe('form-key-0001');
+    expect(sentAgain).toBe('form-key-0001');
+    expect(sentEdited).toMatch(/^[0-9a-f-]{36}$/);
+    // The form now carries the fresh key, bound to the edited name.
+    expect(hidden(edited.body)).toEqual({
+      idempotencyKey: sentEdited,
+      idempotencyKeyName: 'Run 10 km',
+    });
   });
 
   test('then a rename sent through the form comes back with its text kept and an error', async () => {

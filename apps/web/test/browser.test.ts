@@ -520,6 +520,119 @@ describe('when the API goes down', () => {
   });
 });
 
+describe('when changes to one goal fail in quick succession', () => {
+  /**
+   * Holds each PATCH for a moment (so the second click lands while the first is in flight),
+   * then refuses the ones `fails` picks (by order) and lets the rest through to the API.
+   */
+  async function openWithFlakyPatches(fails: (index: number) => boolean): Promise<Page> {
+    const page = await open('/', {}, true);
+    let index = 0;
+    await page.route('**/api/goals/*', async (route) => {
+      if (route.request().method() !== 'PATCH') return route.continue();
+      const failing = fails(index++);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      if (!failing) return route.continue();
+      return route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ title: 'Goals are unavailable right now', status: 503 }),
+      });
+    });
+    return page;
+  }
+
+  async function tickTwice(page: Page, name: string): Promise<void> {
+    const box = page.getByRole('checkbox', { name });
+    await box.click();
+    await box.click();
+    await expect
+      .poll(() => page.locator('#messages').textContent())
+      .toContain(`Could not mark “${name}” done.`);
+  }
+
+  test('then a failed tick followed by a successful untick leaves the box and the count as the server has them', async () => {
+    await goals.create('Stretch daily');
+    await goals.create('Drink water');
+    const page = await openWithFlakyPatches((index) => index === 0);
+    let patches = 0;
+    const secondAnswered = page.waitForResponse(
+      (response) => response.request().method() === 'PATCH' && ++patches === 2,
+    );
+    await tickTwice(page, 'Stretch daily');
+    // The first failure must not undo the second click, which is still in flight.
+    expect(await remaining(page)).toBe('2 goals left');
+    await secondAnswered;
+    const box = page.getByRole('checkbox', { name: 'Stretch daily' });
+    expect(await box.getAttribute('aria-checked')).toBe('false');
+    expect(await remaining(page)).toBe('2 goals left');
+    expect(await apiState()).toEqual([
+      { name: 'Stretch daily', done: false },
+      { name: 'Drink water', done: false },
+    ]);
+  });
+
+  test('then when both fail, the box shows what the server says, not what was clicked last', async () => {
+    await goals.create('Stretch daily');
+    const page = await openWithFlakyPatches(() => true);
+    await tickTwice(page, 'Stretch daily');
+    await expect
+      .poll(() => page.locator('#messages').textContent())
+      .toContain('Could not mark “Stretch daily” not done.');
+    expect(
+      await page.getByRole('checkbox', { name: 'Stretch daily' }).getAttribute('aria-checked'),
+    ).toBe('false');
+    expect(await remaining(page)).toBe('1 goal left');
+    expect(await apiState()).toEqual([{ name: 'Stretch daily', done: false }]);
+  });
+});
+
+describe('when a create lands but its answer is lost', () => {
+  test('then sending the same name again makes no second goal, and an edited name is still added', async () => {
+    const page = await open('/', {}, true);
+    const keys: string[] = [];
+    let loseNext = true;
+    await page.route('**/api/goals', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      if (!loseNext) return route.continue();
+      loseNext = false;
+      await route.fetch();
+      return route.fulfill({
+        status: 504,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ title: 'The goal service is taking too long', status: 504 }),
+      });
+    });
+    const field = page.getByLabel('What do you want to achieve?');
+
+    await field.fill('Read a book');
+    await field.press('Enter');
+    await expect.poll(() => page.locator('#messages').textContent()).toContain('Could not add');
+    expect(await field.inputValue()).toBe('Read a book');
+    await field.press('Enter');
+    await expect.poll(() => goalNames(page)).toEqual(['Read a book']);
+    expect(keys[1]).toBe(keys[0]);
+
+    loseNext = true;
+    await field.fill('Write a letter');
+    await field.press('Enter');
+    await expect.poll(() => keys.length).toBe(3);
+    await expect.poll(() => field.inputValue()).toBe('Write a letter');
+    await field.fill('Write two letters');
+    await field.press('Enter');
+    await expect
+      .poll(() => apiState())
+      .toEqual([
+        { name: 'Read a book', done: false },
+        { name: 'Write a letter', done: false },
+        { name: 'Write two letters', done: false },
+      ]);
+    expect(new Set(keys).size).toBe(3);
+    expect(await page.locator('#new-goal-error').isVisible()).toBe(false);
+  });
+});
+
 describe('accounts', () => {
   /** Fills and sends the sign-up form from the sign-in page; returns the code it showed. */
   async function signUpAs(page: Page, email: string): Promise<string> {

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { GOAL_NAME_MAX_LENGTH, GOAL_NAME_PATTERN } from './goal-name.js';
 
-/** Longest goal name; the specification's column is VARCHAR(255). */
-export const GOAL_NAME_MAX_LENGTH = 255;
+export * from './goal-name.js';
+
 export const GOALS_PAGE_DEFAULT_LIMIT = 50;
 export const GOALS_PAGE_MAX_LIMIT = 100;
 /**
@@ -9,16 +10,6 @@ export const GOALS_PAGE_MAX_LIMIT = 100;
  * a JSON number holds exactly (2^53 - 1), far beyond what the sequence will reach.
  */
 export const GOAL_ID_MAX = Number.MAX_SAFE_INTEGER;
-
-/**
- * A name after trimming: 1 to 255 characters, none of them control characters
- * (C0, DEL or C1), so a name always renders as one line of plain text. Read with the `u`
- * flag (as Ajv and HTML read patterns), the surrogate range matches only a lone surrogate:
- * half a character, which PostgreSQL would store as U+FFFD.
- */
-export const GOAL_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]+$';
-
-const controlCharacters = new RegExp(GOAL_NAME_PATTERN, 'u');
 
 export const GoalName = Type.String({
   minLength: 1,
@@ -101,18 +92,3 @@ export const GoalSummary = Type.Object(
   },
 );
 export type GoalSummary = Static<typeof GoalSummary>;
-
-export type GoalNameProblem = 'empty' | 'too-long' | 'control-characters';
-
-/**
- * Trims a name and says what is wrong with it, if anything. The API validates with the
- * schema; the web tier calls this to explain a refusal before a round trip.
- */
-export function checkGoalName(raw: string): { name: string; problem?: GoalNameProblem } {
-  const name = raw.trim();
-  if (name.length === 0) return { name, problem: 'empty' };
-  // Count code points, as PostgreSQL does, not UTF-16 units.
-  if ([...name].length > GOAL_NAME_MAX_LENGTH) return { name, problem: 'too-long' };
-  if (!controlCharacters.test(name)) return { name, problem: 'control-characters' };
-  return { name };
-}

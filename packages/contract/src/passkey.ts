@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GOAL_ID_MAX, GOAL_NAME_PATTERN } from './goal.js';
+import { GOAL_ID_MAX } from './goal.js';
+import { GOAL_NAME_PATTERN } from './goal-name.js';
 
 /** The passkeys table's name column is VARCHAR(100). */
 export const PASSKEY_NAME_MAX_LENGTH = 100;

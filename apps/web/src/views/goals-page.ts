@@ -1,7 +1,8 @@
 import type { Goal, GoalPage } from '@goal-tracker/contract';
 import type { Assets } from '../assets.js';
 import { html, type Markup, type SafeHtml } from '../html.js';
-import { FILTERS, remainingText, viewUrl, type Filter, type View } from '../view.js';
+import { FILTERS, viewUrl, type Filter, type View } from '../view.js';
+import { remainingText } from './goal-wording.js';
 import { fieldError, invalid, type FieldState } from './fields.js';
 import { icons } from './icons.js';
 import { layout, PRODUCT_NAME } from './layout.js';
@@ -18,7 +19,11 @@ export type ListState =
 export interface GoalsPageModel {
   view: View;
   list: ListState;
-  add: FieldState & { idempotencyKey: string };
+  add: FieldState & {
+    idempotencyKey: string;
+    /** The name the key was already sent with, after a create whose outcome is unknown. */
+    idempotencyKeyName?: string;
+  };
   /** The goal whose rename form is open (`?edit=id`, or a rename sent back with an error). */
   edit?: FieldState & { id: number };
   /** What the last action did, after its redirect. */
@@ -73,7 +78,15 @@ function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
         value="${add.value}"
         required${invalid(add.error, 'new-goal-error')}${add.error ? html` autofocus` : ''}
       />
-      <input type="hidden" name="idempotencyKey" value="${add.idempotencyKey}" />
+      <input type="hidden" name="idempotencyKey" value="${add.idempotencyKey}" />${
+        add.idempotencyKeyName === undefined
+          ? ''
+          : html` <input
+              type="hidden"
+              name="idempotencyKeyName"
+              value="${add.idempotencyKeyName}"
+            />`
+      }
       <button class="button primary" type="submit">${icons.plus}<span>Add goal</span></button>
     </div>
     ${fieldError('new-goal-error', add.error)}
