@@ -65,7 +65,7 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-function run(command: string, args: string[]): Promise<number> {
+function run(command: string, args: readonly string[]): Promise<number> {
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { cwd: REPO_ROOT, stdio: 'inherit' });
     child.once('exit', (code) => resolvePromise(code ?? 1));

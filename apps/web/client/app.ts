@@ -7,7 +7,14 @@
 
 import type { Goal, GoalPage } from '@goal-tracker/contract';
 import { checkGoalName } from '@goal-tracker/contract/goal-name';
-import { NAME_PROBLEMS, remainingText } from '../src/views/goal-wording.js';
+import {
+  NAME_COUNTER_FROM,
+  nameCounterText,
+  nameLength,
+  moreText,
+  nameProblemText,
+  remainingText,
+} from '../src/views/goal-wording.js';
 
 type Result<T> =
   { ok: true; status: number; value: T } | { ok: false; status: number; message: string };
@@ -29,7 +36,7 @@ function byId<T extends HTMLElement>(id: string): T | null {
 
 function checkName(raw: string): { name: string; problem?: string } {
   const { name, problem } = checkGoalName(raw);
-  return problem ? { name, problem: NAME_PROBLEMS[problem] } : { name };
+  return problem ? { name, problem: nameProblemText(problem, name) } : { name };
 }
 
 /** The API refused what was typed (as opposed to being unreachable or failing). */
@@ -147,6 +154,8 @@ function enhance(main: HTMLElement): void {
 
   function clearError(): void {
     messages!.replaceChildren();
+    // A field's message belongs to the action that raised it, not to the next one.
+    setFieldError(addInput!, addError!, null);
     // The status line from the last redirect ("Goal added.") is stale once anything else happens.
     byId('notice')?.remove();
   }
@@ -182,11 +191,35 @@ function enhance(main: HTMLElement): void {
     input.setAttribute('aria-describedby', error.id);
   }
 
-  function adjustRemaining(delta: number): void {
+  let counterAnnouncement: number | undefined;
+  /** Shows how many characters are left once a name nears the limit; says it when typing pauses. */
+  function updateCounter(input: HTMLInputElement): void {
+    const counter = byId(`${input.id}-counter`);
+    if (!counter) return;
+    const near = nameLength(input.value.trim()) >= NAME_COUNTER_FROM;
+    counter.hidden = !near;
+    counter.textContent = near ? nameCounterText(input.value.trim()) : '';
+    window.clearTimeout(counterAnnouncement);
+    if (near) counterAnnouncement = window.setTimeout(() => announce(counter.textContent), 1_000);
+  }
+
+  /** Keeps the counts the page shows (active goals) and uses (all goals) in step with changes. */
+  function adjustCounts(activeDelta: number, totalDelta: number): void {
     if (!remaining) return;
-    const count = Math.max(0, Number(remaining.dataset.count ?? 0) + delta);
+    const count = Math.max(0, Number(remaining.dataset.count ?? 0) + activeDelta);
     remaining.dataset.count = String(count);
+    remaining.dataset.total = String(
+      Math.max(0, Number(remaining.dataset.total ?? 0) + totalDelta),
+    );
     remaining.textContent = remainingText(count);
+  }
+
+  /** "Show 12 more": how many goals of this filter are beyond the loaded ones, if known. */
+  function adjustLater(delta: number): void {
+    if (showMore!.dataset.later === undefined) return;
+    const later = Math.max(0, Number(showMore!.dataset.later) + delta);
+    showMore!.dataset.later = String(later);
+    showMore!.textContent = moreText(later);
   }
 
   function fromTemplate(template: HTMLTemplateElement, id: string): HTMLElement {
@@ -219,11 +252,49 @@ function enhance(main: HTMLElement): void {
     const item = fromTemplate(goalTemplate!, String(goal.id)) as HTMLLIElement;
     setName(item, goal.name);
     setDone(item, goal.done);
+    makeTabbable(item, rowControls(item)[0]);
     return item;
+  }
+
+  /**
+   * Each goal row is one tab stop (the WAI-ARIA roving tabindex): Tab moves between goals,
+   * the arrow keys between a goal's actions (Left and Right, Home and End) and to the same
+   * action of the goal above or below (Up and Down). The row remembers the action last used.
+   */
+  const ROW_CONTROLS = '.goal-row .check, .goal-row .rename-link, .goal-row .delete-form button';
+  const rowControls = (item: HTMLElement) =>
+    Array.from(item.querySelectorAll<HTMLElement>(ROW_CONTROLS));
+
+  function makeTabbable(item: HTMLElement, control: HTMLElement | undefined): void {
+    for (const other of rowControls(item)) other.tabIndex = other === control ? 0 : -1;
+  }
+
+  function moveWithinList(event: KeyboardEvent, control: HTMLElement, item: HTMLLIElement): void {
+    const controls = rowControls(item);
+    const index = controls.indexOf(control);
+    let target: HTMLElement | undefined;
+    if (event.key === 'ArrowRight') target = controls[index + 1];
+    else if (event.key === 'ArrowLeft') target = controls[index - 1];
+    else if (event.key === 'Home') target = controls[0];
+    else if (event.key === 'End') target = controls[controls.length - 1];
+    else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      const rows = items().filter((row) => row.querySelector('.goal-row:not([hidden])'));
+      const row = rows[rows.indexOf(item) + (event.key === 'ArrowDown' ? 1 : -1)];
+      if (row) target = rowControls(row)[index];
+    } else return;
+    event.preventDefault();
+    target?.focus();
   }
 
   function updateEmptyState(): void {
     emptyState!.hidden = items().length > 0;
+    // "No goals yet" only when there are none at all; otherwise the filter's own text.
+    if (remaining) {
+      const none = Number(remaining.dataset.total) === 0;
+      for (const variant of emptyState!.querySelectorAll<HTMLElement>('.state-variant')) {
+        variant.hidden = (variant.dataset.when === 'none') !== none;
+      }
+    }
   }
 
   /** Puts a goal back where its id says it belongs: the list is ordered by id. */
@@ -254,7 +325,8 @@ function enhance(main: HTMLElement): void {
   /** Puts a goal on screen in the given state: its box, name, place in the list and the count. */
   function display(item: HTMLLIElement, next: Shown): void {
     const counted = (state: Shown) => (!state.deleted && !state.done ? 1 : 0);
-    adjustRemaining(counted(next) - counted(shownState(item)));
+    const before = shownState(item);
+    adjustCounts(counted(next) - counted(before), Number(before.deleted) - Number(next.deleted));
     setDone(item, next.done);
     setName(item, next.name);
     if (next.deleted) deleted.add(item);
@@ -325,6 +397,7 @@ function enhance(main: HTMLElement): void {
     const input = form.querySelector<HTMLInputElement>('input[name="name"]')!;
     const errorText = form.querySelector<HTMLElement>('.field-error')!;
     input.value = value;
+    updateCounter(input);
     if (error) setFieldError(input, errorText, error);
     row.hidden = true;
     item.classList.add('is-editing');
@@ -396,8 +469,11 @@ function enhance(main: HTMLElement): void {
       list!.append(pending);
       updateEmptyState();
     }
-    adjustRemaining(1);
+    adjustCounts(1, 1);
+    // New goals go last: on a page with more to load, it joins the ones not loaded yet.
+    if (filter !== 'done' && hasMore()) adjustLater(1);
     addInput!.value = '';
+    updateCounter(addInput!);
     announce(
       visible
         ? `Added “${checked.name}”.`
@@ -424,8 +500,10 @@ function enhance(main: HTMLElement): void {
     }
     pending.remove();
     updateEmptyState();
-    adjustRemaining(-1);
+    adjustCounts(-1, -1);
+    if (filter !== 'done' && hasMore()) adjustLater(-1);
     if (addInput!.value === '') addInput!.value = raw;
+    updateCounter(addInput!);
     // A refused name is the field's problem; an outage is not, so it goes in the banner.
     if (isRefusedInput(result.status)) setFieldError(addInput!, addError!, result.message);
     else showError(`Could not add “${checked.name}”. ${result.message}`);
@@ -471,10 +549,14 @@ function enhance(main: HTMLElement): void {
     if (next === null) {
       more!.hidden = true;
     } else {
+      const shown = Number(showMore!.dataset.shown ?? 0) + added.length;
       showMore!.dataset.next = String(next);
+      showMore!.dataset.shown = String(shown);
       const url = new URL(showMore!.href);
       url.searchParams.set('after', String(next));
+      url.searchParams.set('shown', String(shown));
       showMore!.href = url.pathname + url.search;
+      adjustLater(-added.length);
     }
     // The button may be gone; continue from the first new goal rather than the top of the page.
     if (document.activeElement === showMore && next === null) {
@@ -489,6 +571,10 @@ function enhance(main: HTMLElement): void {
   });
   addInput.addEventListener('input', () => {
     if (!addError.hidden) setFieldError(addInput, addError, null);
+  });
+  main.addEventListener('input', (event) => {
+    const target = event.target as HTMLElement;
+    if (target instanceof HTMLInputElement && target.name === 'name') updateCounter(target);
   });
 
   list.addEventListener('submit', (event) => {
@@ -518,8 +604,19 @@ function enhance(main: HTMLElement): void {
     if (item && target.closest('.goal-name')) openEditor(item);
   });
 
+  list.addEventListener('focusin', (event) => {
+    const target = event.target as HTMLElement;
+    const item = target.closest<HTMLLIElement>('li.goal');
+    if (item && target.matches(ROW_CONTROLS)) makeTabbable(item, target);
+  });
+
   list.addEventListener('keydown', (event) => {
-    const target = event.target as Element;
+    const target = event.target as HTMLElement;
+    const row = target.closest<HTMLLIElement>('li.goal');
+    if (row && target.matches(ROW_CONTROLS) && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      moveWithinList(event, target, row);
+      return;
+    }
     if (event.key !== 'Escape' || !target.closest('.rename-form')) return;
     const item = target.closest<HTMLLIElement>('li.goal');
     if (item?.querySelector('.goal-row')) {
@@ -533,6 +630,13 @@ function enhance(main: HTMLElement): void {
     void loadMore();
   });
 
+  for (const item of items()) makeTabbable(item, rowControls(item)[0]);
+  const keysHint = document.createElement('p');
+  keysHint.id = 'list-keys';
+  keysHint.className = 'visually-hidden';
+  keysHint.textContent = 'Each goal is one stop for Tab; the arrow keys move between its actions.';
+  list.before(keysHint);
+  list.setAttribute('aria-describedby', keysHint.id);
   document.documentElement.classList.add('enhanced');
 }
 

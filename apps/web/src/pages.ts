@@ -2,18 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { checkGoalName } from '@goal-tracker/contract';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi } from './accounts-api.js';
+import { setFlash, takeFlash, type Flash } from './flash.js';
 import { ApiError } from './api-client.js';
 import { isRefusal, isSignedOut, settle, type Caller, type Refusal } from './api-result.js';
 import type { Assets } from './assets.js';
-import {
-  FAILURE_STATUS,
-  field,
-  sameSiteOnly,
-  sendNotFound,
-  signedIn,
-  toSignIn,
-  type FormBody,
-} from './forms.js';
+import { field, sameSiteOnly, sendNotFound, signedIn, toSignIn, type FormBody } from './forms.js';
 import type { GoalsApi } from './goals-api.js';
 import { sendHtml } from './responses.js';
 import {
@@ -27,7 +20,7 @@ import {
   type Status,
   type View,
 } from './view.js';
-import { NAME_PROBLEMS } from './views/goal-wording.js';
+import { nameProblemText } from './views/goal-wording.js';
 import { goalsPage, type GoalsPageModel, type ListState } from './views/goals-page.js';
 
 export interface PagesOptions {
@@ -113,9 +106,9 @@ async function loadPage(
   // an API without /goals/summary yet (during a rolling update) would say so on every page.
   if (summary instanceof ApiError || !summary.ok) {
     log.debug({ failure: summary }, 'the goal count is unavailable');
-    return { list: { state: 'ok', page: page.value, remaining: undefined }, email };
+    return { list: { state: 'ok', page: page.value, summary: undefined }, email };
   }
-  return { list: { state: 'ok', page: page.value, remaining: summary.value.active }, email };
+  return { list: { state: 'ok', page: page.value, summary: summary.value }, email };
 }
 
 function seeOther(reply: FastifyReply, view: View, status: Status, goalId?: number): FastifyReply {
@@ -123,62 +116,45 @@ function seeOther(reply: FastifyReply, view: View, status: Status, goalId?: numb
   return reply.redirect(viewUrl(view, { status }) + fragment, 303);
 }
 
+/** Back to the page after an action that did not land, showing why once (see flash.ts). */
+function redirectWithFlash(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  view: View,
+  flash: Flash,
+): FastifyReply {
+  setFlash(request, reply, flash);
+  const target = flash.edit ? viewUrl(view, { edit: flash.edit.id }) : viewUrl(view);
+  return reply.redirect(target, 303);
+}
+
 /** The list page and the plain-form actions that work without JavaScript. */
 export function registerPages(app: FastifyInstance, options: PagesOptions): void {
   const { goalsApi, assets } = options;
 
-  /** Renders the goals page, asking the API for what it shows unless that is already known. */
-  async function render(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    caller: Caller,
-    status: number,
-    view: View,
-    parts: Partial<Omit<GoalsPageModel, 'view' | 'assets' | 'list' | 'email'>> & {
-      data?: PageData;
-    },
-  ): Promise<FastifyReply> {
-    const { data: known, ...rest } = parts;
-    const data = known ?? (await loadPage(options, view, caller, request.log));
-    if (!data) return toSignIn(request, reply);
-    const model: GoalsPageModel = {
-      ...rest,
-      view,
-      list: data.list,
-      email: data.email,
-      assets,
-      add: parts.add ?? { value: '', idempotencyKey: randomUUID() },
-    };
-    return sendHtml(request, reply, status, goalsPage(model));
-  }
-
   /**
-   * Sends the page back after a failed action; an outage means the list is not asked for, and
-   * a session that has ended means signing in again.
+   * After a refused or failed action: back to the page (the rename form open again for a
+   * rename), with the typed text and the reason carried in a flash; a session that has ended
+   * means signing in again.
    */
-  function renderFailure(
+  function redirectWithFailure(
     request: FastifyRequest,
     reply: FastifyReply,
-    caller: Caller,
     view: View,
     failure: ApiError | Refusal,
     action: string,
-    parts: Partial<Pick<GoalsPageModel, 'add' | 'edit'>>,
+    parts: Pick<Flash, 'add' | 'edit'>,
     onField: 'add' | 'edit' | 'page',
-  ): Promise<FastifyReply> | FastifyReply {
+  ): FastifyReply {
     if (isSignedOut(failure)) return toSignIn(request, reply);
     const outage = failure instanceof ApiError;
     const message = outage ? failureMessage(failure, action) : refusalMessage(failure);
-    const status = outage ? FAILURE_STATUS[failure.kind] : failure.status;
     if (outage) request.log.warn({ err: failure }, `could not save ${action}`);
-    const withMessage = { ...parts };
-    if (onField === 'add' && parts.add) withMessage.add = { ...parts.add, error: message };
-    if (onField === 'edit' && parts.edit) withMessage.edit = { ...parts.edit, error: message };
-    return render(request, reply, caller, status, view, {
-      ...withMessage,
-      ...(onField === 'page' ? { error: message } : {}),
-      ...(outage ? { data: { list: { state: 'unavailable' }, email: undefined } } : {}),
-    });
+    const flash: Flash = { ...parts };
+    if (onField === 'add' && parts.add) flash.add = { ...parts.add, error: message };
+    else if (onField === 'edit' && parts.edit) flash.edit = { ...parts.edit, error: message };
+    else flash.error = message;
+    return redirectWithFlash(request, reply, view, flash);
   }
 
   const formRoute = sameSiteOnly(assets);
@@ -191,6 +167,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const editId = parseId(query.edit);
       const status = parseStatus(query.status);
       const adopted = parseId(query.adopted);
+      const flash = takeFlash(request, reply);
       const data = await loadPage(options, view, caller, request.log);
       if (!data) return toSignIn(request, reply);
       const { list } = data;
@@ -198,12 +175,23 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
         editId === undefined || list.state !== 'ok'
           ? undefined
           : list.page.goals.find((goal) => goal.id === editId);
+      // A rename sent back keeps what was typed, in the list or (during an outage) above it.
+      const edit =
+        flash?.edit && flash.edit.id === editId
+          ? flash.edit
+          : editing && { id: editing.id, value: editing.name };
       const notice = status ? STATUSES[status] : adopted && adoptedText(adopted);
-      return render(request, reply, caller, 200, view, {
-        data,
-        ...(editing ? { edit: { id: editing.id, value: editing.name } } : {}),
+      const model: GoalsPageModel = {
+        view,
+        list,
+        email: data.email,
+        assets,
+        add: flash?.add ?? { value: '', idempotencyKey: randomUUID() },
+        ...(edit ? { edit } : {}),
+        ...(flash?.error ? { error: flash.error } : {}),
         ...(notice ? { notice } : {}),
-      });
+      };
+      return sendHtml(request, reply, 200, goalsPage(model));
     }),
   );
 
@@ -217,13 +205,15 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const checked = checkGoalName(raw);
       const key = idempotencyKey(body, checked.name);
       if (checked.problem) {
-        const unsent = { value: raw, idempotencyKey: key, error: NAME_PROBLEMS[checked.problem] };
-        return render(request, reply, caller, 400, view, { add: unsent });
+        const error = nameProblemText(checked.problem, checked.name);
+        return redirectWithFlash(request, reply, view, {
+          add: { value: raw, idempotencyKey: key, error },
+        });
       }
       const result = await settle(goalsApi.createGoal(checked.name, key, caller));
       if (result instanceof ApiError || !result.ok) {
         const add = { value: raw, idempotencyKey: key, idempotencyKeyName: checked.name };
-        return renderFailure(request, reply, caller, view, result, 'your goal', { add }, 'add');
+        return redirectWithFailure(request, reply, view, result, 'your goal', { add }, 'add');
       }
       return seeOther(reply, view, 'added');
     }),
@@ -243,7 +233,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
         return seeOther(reply, view, 'missing');
       }
       if (result instanceof ApiError || !result.ok) {
-        return renderFailure(request, reply, caller, view, result, 'the change', {}, 'page');
+        return redirectWithFailure(request, reply, view, result, 'the change', {}, 'page');
       }
       const stillShown = doneFor(view.filter) === undefined;
       return seeOther(
@@ -265,9 +255,8 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const raw = field(request.body as FormBody, 'name');
       const checked = checkGoalName(raw);
       if (checked.problem) {
-        return render(request, reply, caller, 400, view, {
-          edit: { id, value: raw, error: NAME_PROBLEMS[checked.problem] },
-        });
+        const error = nameProblemText(checked.problem, checked.name);
+        return redirectWithFlash(request, reply, view, { edit: { id, value: raw, error } });
       }
       const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, caller));
       if (isRefusal(result, 404)) {
@@ -275,7 +264,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       }
       if (result instanceof ApiError || !result.ok) {
         const edit = { edit: { id, value: raw } };
-        return renderFailure(request, reply, caller, view, result, 'the new name', edit, 'edit');
+        return redirectWithFailure(request, reply, view, result, 'the new name', edit, 'edit');
       }
       return seeOther(reply, view, 'renamed', id);
     }),
@@ -293,7 +282,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
         return seeOther(reply, view, 'deleted');
       }
-      return renderFailure(request, reply, caller, view, result, 'the deletion', {}, 'page');
+      return redirectWithFailure(request, reply, view, result, 'the deletion', {}, 'page');
     }),
   );
 }

@@ -9,6 +9,8 @@ export interface View {
   filter: Filter;
   /** Keyset cursor: show goals with ids after this one. */
   after?: number;
+  /** How many goals the earlier pages showed, so a page can say how many come after it. */
+  shown?: number;
 }
 
 export const STATUSES = {
@@ -31,7 +33,9 @@ export function parseId(raw: unknown): number | undefined {
 export function parseView(query: Record<string, unknown>): View {
   const filter = FILTERS.find((f) => f === query.filter) ?? 'all';
   const after = parseId(query.after);
-  return after === undefined ? { filter } : { filter, after };
+  if (after === undefined) return { filter };
+  const shown = parseId(query.shown);
+  return shown === undefined ? { filter, after } : { filter, after, shown };
 }
 
 export function parseStatus(raw: unknown): Status | undefined {
@@ -51,6 +55,7 @@ export function viewUrl(
   };
   if (view.filter !== 'all') add('filter', view.filter);
   if (view.after !== undefined) add('after', view.after);
+  if (view.shown !== undefined) add('shown', view.shown);
   for (const [key, value] of Object.entries(extra)) add(encodeURIComponent(key), value);
   return path + query;
 }

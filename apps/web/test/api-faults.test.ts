@@ -2,7 +2,14 @@ import { freePort } from '@goal-tracker/test-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { EMPTY_PAGE, json, startFakeApi } from './support/fake-api.js';
-import { buildWeb, postForm, SAME_ORIGIN_SIGNED_IN, sendJson, SIGNED_IN } from './support/web.js';
+import {
+  buildWeb,
+  followFlash,
+  postForm,
+  SAME_ORIGIN_SIGNED_IN,
+  sendJson,
+  SIGNED_IN,
+} from './support/web.js';
 
 // The fake upstream stands in for our own API process, to produce faults on demand.
 type Fake = Awaited<ReturnType<typeof startFakeApi>>;
@@ -60,13 +67,15 @@ describe('when the API is down', () => {
 
   test('then a goal added through the form comes back with its text kept and an error', async () => {
     const app = await web(deadApiUrl);
-    const response = await postForm(
+    const posted = await postForm(
       app,
       '/goals?filter=active',
       { name: 'Learn <b>Rust</b>', idempotencyKey: 'kept-key-1234' },
       SAME_ORIGIN_SIGNED_IN,
     );
-    expect(response.statusCode).toBe(503);
+    // A redirect, so reloading the page never sends the form again; the words are not in it.
+    expect(posted.headers.location).toBe('/?filter=active');
+    const response = await followFlash(app, posted, SIGNED_IN);
     expect(response.body).toContain('value="Learn &lt;b&gt;Rust&lt;/b&gt;"');
     expect(response.body).toContain('Goals are unavailable right now, so your goal was not saved.');
     // The same key goes back into the form, so the retry cannot create a second goal.
@@ -93,22 +102,14 @@ describe('when the API is down', () => {
         .filter((seen) => seen.method === 'POST')
         .map((seen) => seen.headers['idempotency-key']);
 
-    const first = await postForm(
-      app,
-      '/goals',
-      { name: 'Run 5 km', idempotencyKey: 'form-key-0001' },
-      SAME_ORIGIN_SIGNED_IN,
-    );
+    const send = async (fields: Record<string, string>) =>
+      followFlash(app, await postForm(app, '/goals', fields, SAME_ORIGIN_SIGNED_IN), SIGNED_IN);
+    const first = await send({ name: 'Run 5 km', idempotencyKey: 'form-key-0001' });
     const afterFirst = hidden(first.body);
     expect(afterFirst).toEqual({ idempotencyKey: 'form-key-0001', idempotencyKeyName: 'Run 5 km' });
 
-    await postForm(app, '/goals', { name: 'Run 5 km', ...afterFirst }, SAME_ORIGIN_SIGNED_IN);
-    const edited = await postForm(
-      app,
-      '/goals',
-      { name: 'Run 10 km', ...afterFirst },
-      SAME_ORIGIN_SIGNED_IN,
-    );
+    await send({ name: 'Run 5 km', ...afterFirst });
+    const edited = await send({ name: 'Run 10 km', ...afterFirst });
     const [sentFirst, sentAgain, sentEdited] = keysSent();
     expect(sentFirst).toBe('form-key-0001');
     expect(sentAgain).toBe('form-key-0001');
@@ -122,13 +123,14 @@ describe('when the API is down', () => {
 
   test('then a rename sent through the form comes back with its text kept and an error', async () => {
     const app = await web(deadApiUrl);
-    const response = await postForm(
+    const posted = await postForm(
       app,
       '/goals/7/rename',
       { name: 'A better name' },
       SAME_ORIGIN_SIGNED_IN,
     );
-    expect(response.statusCode).toBe(503);
+    expect(posted.headers.location).toBe('/?edit=7');
+    const response = await followFlash(app, posted, SIGNED_IN);
     expect(response.body).toContain('Your rename is not saved yet');
     expect(response.body).toContain('value="A better name"');
     expect(response.body).toContain('the new name was not saved');
@@ -136,13 +138,11 @@ describe('when the API is down', () => {
 
   test('then ticking a goal off through the form shows why it did not work', async () => {
     const app = await web(deadApiUrl);
-    const response = await postForm(
+    const response = await followFlash(
       app,
-      '/goals/7/toggle',
-      { done: 'true' },
-      SAME_ORIGIN_SIGNED_IN,
+      await postForm(app, '/goals/7/toggle', { done: 'true' }, SAME_ORIGIN_SIGNED_IN),
+      SIGNED_IN,
     );
-    expect(response.statusCode).toBe(503);
     expect(response.body).toContain('so the change was not saved');
   });
 

@@ -13,6 +13,7 @@ import {
 import { startApi, type ServerProcess } from './support/processes.js';
 import {
   buildWeb,
+  followFlash,
   postForm,
   SAME_ORIGIN,
   sendJson,
@@ -170,10 +171,10 @@ describe('the list page', () => {
     const fiftieth = created[49]!.id;
     expect(first.body).toMatch(
       new RegExp(
-        `href="/\\?filter=active&amp;after=${fiftieth}"\\s+data-next="${fiftieth}"\\s*>\\s*Show more`,
+        `href="/\\?filter=active&amp;after=${fiftieth}&amp;shown=50"\\s+data-next="${fiftieth}"[^>]*>\\s*Show 3 more`,
       ),
     );
-    const second = await page(`/?filter=active&after=${fiftieth}`);
+    const second = await page(`/?filter=active&after=${fiftieth}&shown=50`);
     expect(second.body).toContain('Goal number 51<');
     expect(second.body).toContain('Goal number 53<');
     expect(second.body).not.toContain('Goal number 50<');
@@ -181,6 +182,35 @@ describe('the list page', () => {
     expect(second.body).toContain('53 goals left');
     // The last page has no more to show.
     expect(second.body).toMatch(/<div class="more"\s*hidden>/);
+  });
+
+  test('when a filter shows no goals, then the empty state says what is true of the account', async () => {
+    const visibleState = (body: string) =>
+      [...body.matchAll(/<div class="state-variant" data-when="(\w+)"\s*>/g)].map(
+        ([, when]) => when,
+      );
+    const title = (body: string) =>
+      /<div class="state-variant" data-when="\w+"\s*>[\s\S]*?<h2 class="state-title">([^<]+)</.exec(
+        body,
+      )?.[1];
+    for (const filter of ['active', 'done']) {
+      const { body } = await page(`/?filter=${filter}`);
+      expect(visibleState(body)).toEqual(['none']);
+      expect(title(body)).toBe('No goals yet');
+    }
+    const goal = await goals.create('All done here');
+    await goals.update(goal.id, { done: true });
+    const active = await page('/?filter=active');
+    expect(visibleState(active.body)).toEqual(['some']);
+    expect(active.body).toContain('Every goal is done.');
+  });
+
+  test('when names are shown or typed, then their direction follows their text, and fields stop at the limit', async () => {
+    await goals.create('שלום עולם');
+    const { body } = await page();
+    expect(body).toMatch(/<span class="goal-name" id="goal-\d+-name" dir="auto">שלום עולם<\/span>/);
+    expect(body).toMatch(/id="new-goal"[^>]*dir="auto"[^>]*maxlength="255"/);
+    expect(body).toMatch(/<form[^>]*id="add-form"[^>]*novalidate/);
   });
 
   test('when goals change directly through the API, then the next page shows the change', async () => {
@@ -225,20 +255,23 @@ describe('plain-form actions', () => {
     expect((await goals.all()).length).toBe(1);
   });
 
-  test('when the name is blank, then the form comes back with 400, an error and the text kept', async () => {
-    const response = await post('/goals', { name: '    ' });
-    expect(response.statusCode).toBe(400);
+  test('when the name is blank, then the post redirects to the page, which has the error and the text kept', async () => {
+    const posted = await post('/goals', { name: '    ' });
+    expect(posted.headers.location).toBe('/');
+    const response = await followFlash(web, posted, { cookie: account.cookie });
+    expect(response.statusCode).toBe(200);
     expect(response.body).toContain('the name cannot be empty');
     expect(response.body).toContain('value="    "');
     expect(response.body).toContain('aria-invalid="true" aria-describedby="new-goal-error"');
     expect(await goals.all()).toEqual([]);
   });
 
-  test('when the name is too long, then the form comes back with the text kept', async () => {
+  test('when the name is too long, then the page says by how much, with the text kept', async () => {
     const name = `${'x'.repeat(256)}<b>`;
-    const response = await post('/goals', { name });
-    expect(response.statusCode).toBe(400);
-    expect(response.body).toContain('too long');
+    const response = await followFlash(web, await post('/goals', { name }), {
+      cookie: account.cookie,
+    });
+    expect(response.body).toContain('That name is 4 characters too long: keep it to 255 or fewer.');
     expect(response.body).toContain(`value="${'x'.repeat(256)}&lt;b&gt;"`);
   });
 
@@ -261,11 +294,27 @@ describe('plain-form actions', () => {
     expect((await goals.get(goal.id))?.name).toBe('New name');
   });
 
+  test('when the page shows a flash, then it clears it, and a forged flash is ignored', async () => {
+    const shown = await followFlash(web, await post('/goals', { name: ' ' }), {
+      cookie: account.cookie,
+    });
+    expect(String(shown.headers['set-cookie'])).toMatch(/^flash=; Path=\/; Max-Age=0; HttpOnly/);
+    const forged = await web.inject({
+      method: 'GET',
+      url: '/',
+      headers: { cookie: `${account.cookie}; flash=not-json` },
+    });
+    expect(forged.statusCode).toBe(200);
+    expect(forged.body).not.toContain('aria-invalid');
+  });
+
   test('when a rename is blank, then the rename form comes back open with the text and an error', async () => {
     const goal = await goals.create('Keep me');
-    const response = await post(`/goals/${goal.id}/rename`, { name: '  ' });
-    expect(response.statusCode).toBe(400);
+    const posted = await post(`/goals/${goal.id}/rename`, { name: '  ' });
+    expect(posted.headers.location).toBe(`/?edit=${goal.id}`);
+    const response = await followFlash(web, posted, { cookie: account.cookie });
     expect(response.body).toContain(`id="rename-${goal.id}"`);
+    expect(response.body).toContain('value="  "');
     expect(response.body).toContain('the name cannot be empty');
     expect((await goals.get(goal.id))?.name).toBe('Keep me');
   });

@@ -190,14 +190,16 @@ describe('with JavaScript', () => {
     await screenshot(page, 'filter-done-light');
   });
 
-  test('when there are more than 50 goals, then "Show more" appends the next page without a reload', async () => {
-    const own = await accountWithGoals(api.url, 56);
+  test('when there are more than 50 goals, then "Show N more" appends the next page without a reload', async () => {
+    const own = await accountWithGoals(api.url, 106);
     const page = await open('/', {}, false, own);
     expect(await page.locator('#goals li').count()).toBe(50);
     const stayed = await markNoReload(page);
-    await page.getByRole('link', { name: 'Show more' }).click();
-    await expect.poll(() => page.locator('#goals li').count()).toBe(56);
-    expect((await goalNames(page)).slice(-2)).toEqual(['Goal 55', 'Goal 56']);
+    await page.getByRole('link', { name: 'Show 56 more' }).click();
+    await expect.poll(() => page.locator('#goals li').count()).toBe(100);
+    await page.getByRole('link', { name: 'Show 6 more' }).click();
+    await expect.poll(() => page.locator('#goals li').count()).toBe(106);
+    expect((await goalNames(page)).slice(-2)).toEqual(['Goal 105', 'Goal 106']);
     expect(await page.locator('.more').isHidden()).toBe(true);
     expect(await stayed()).toBe(true);
   });
@@ -285,8 +287,8 @@ describe('without JavaScript', () => {
   test('when the list is longer than a page, then "Show more" leads to the next page, keeping the filter', async () => {
     const own = await accountWithGoals(api.url, 53);
     const page = await open('/?filter=active', noScript, false, own);
-    await navigation(page, () => page.getByRole('link', { name: 'Show more' }).click());
-    expect(page.url()).toMatch(/filter=active&after=\d+/);
+    await navigation(page, () => page.getByRole('link', { name: 'Show 3 more' }).click());
+    expect(page.url()).toMatch(/filter=active&after=\d+&shown=50/);
     expect(await goalNames(page)).toEqual(['Goal 51', 'Goal 52', 'Goal 53']);
     await navigation(page, () =>
       page.getByRole('link', { name: 'Back to the first page' }).click(),
@@ -344,7 +346,8 @@ describe('keyboard only', () => {
     await page.keyboard.press('Space');
     expect(await goalItem(page, 'Typed without a mouse').getAttribute('data-done')).toBe('true');
 
-    await page.keyboard.press('Tab');
+    // A goal's actions are reached with the arrow keys, not Tab.
+    await page.keyboard.press('ArrowRight');
     expect(
       await page.evaluate(() => document.activeElement?.classList.contains('rename-link')),
     ).toBe(true);
@@ -362,7 +365,7 @@ describe('keyboard only', () => {
     await page.keyboard.press('Enter');
     expect(await goalNames(page)).toEqual(['First goal', 'Renamed by keyboard']);
 
-    await page.keyboard.press('Tab');
+    await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
     expect(await goalNames(page)).toEqual(['First goal']);
     // Focus lands on a neighbour, not on the page's start.
@@ -370,6 +373,91 @@ describe('keyboard only', () => {
       true,
     );
     await expect.poll(apiState).toEqual([{ name: 'First goal', done: false }]);
+  });
+});
+
+describe('rough edges', () => {
+  test('when tabbing through the list, then each goal is one stop, and the arrow keys move between and across goals', async () => {
+    for (const name of ['One', 'Two', 'Three']) await goals.create(name);
+    const page = await open();
+    const focused = () =>
+      page.evaluate(() => {
+        const element = document.activeElement as HTMLElement;
+        const goal = element.closest('li.goal')?.querySelector('.goal-name')?.textContent;
+        return `${goal ?? '-'}:${element.className.split(' ')[0] ?? ''}`;
+      });
+    await page.getByRole('checkbox', { name: 'One' }).focus();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Two:check');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Three:check');
+    await page.keyboard.press('Tab');
+    expect(await focused()).not.toMatch(/^(One|Two|Three):/);
+
+    await page.getByRole('checkbox', { name: 'Two' }).focus();
+    await page.keyboard.press('End');
+    expect(await focused()).toBe('Two:icon-button');
+    await page.keyboard.press('ArrowLeft');
+    expect(await focused()).toBe('Two:icon-button');
+    expect(await page.evaluate(() => document.activeElement?.matches('.rename-link'))).toBe(true);
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toBe('Three:icon-button');
+    expect(await page.evaluate(() => document.activeElement?.matches('.rename-link'))).toBe(true);
+    // The row remembers the action last used: Shift+Tab back to Two lands on its rename link.
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused()).toBe('Two:icon-button');
+    expect(await page.evaluate(() => document.activeElement?.matches('.rename-link'))).toBe(true);
+  });
+
+  test('when a name nears the limit, then a counter says how much is left, and an error clears on the next action', async () => {
+    await goals.create('Something else');
+    const page = await open();
+    const field = page.getByLabel('What do you want to achieve?');
+    const counter = page.locator('#new-goal-counter');
+    await field.fill('x'.repeat(100));
+    expect(await counter.isVisible()).toBe(false);
+    await field.fill('x'.repeat(250));
+    expect(await counter.textContent()).toBe('5 characters left');
+    // The field stops at the limit, as the browser counts.
+    await field.fill('x'.repeat(300));
+    expect(await field.inputValue()).toHaveLength(255);
+    expect(await counter.textContent()).toBe('0 characters left');
+
+    // An empty Add and an Add of spaces say the same thing, in the page's own words.
+    await field.fill('');
+    await field.press('Enter');
+    expect(await page.locator('#new-goal-error').textContent()).toContain('cannot be empty');
+    await field.fill('   ');
+    await field.press('Enter');
+    expect(await page.locator('#new-goal-error').textContent()).toContain('cannot be empty');
+    // Another action clears it.
+    await page.getByRole('checkbox', { name: 'Something else' }).click();
+    expect(await page.locator('#new-goal-error').isVisible()).toBe(false);
+  });
+
+  test('when the last goal is deleted on the Active filter, then the empty state says there are none at all', async () => {
+    await goals.create('Only goal');
+    const page = await open('/?filter=active');
+    await page.getByRole('button', { name: 'Delete Only goal' }).click();
+    await expect.poll(() => page.locator('#empty-state').isVisible()).toBe(true);
+    expect(await page.locator('#empty-state .state-variant:not([hidden]) h2').textContent()).toBe(
+      'No goals yet',
+    );
+  });
+
+  test('when a refused post is reloaded without JavaScript, then nothing is sent again', async () => {
+    const page = await open('/', noScript, true);
+    await page.getByLabel('What do you want to achieve?').fill('  ');
+    await navigation(page, () => page.keyboard.press('Enter'));
+    expect(new URL(page.url()).pathname).toBe('/');
+    expect(await page.locator('#new-goal-error').textContent()).toContain('cannot be empty');
+    let posts = 0;
+    page.on('request', (request) => {
+      if (request.method() === 'POST') posts += 1;
+    });
+    await page.reload();
+    expect(posts).toBe(0);
+    expect(await page.locator('#new-goal-error').isVisible()).toBe(false);
   });
 });
 
@@ -522,17 +610,17 @@ describe('when the API goes down', () => {
 
 describe('when changes to one goal fail in quick succession', () => {
   /**
-   * Holds each PATCH for a moment (so the second click lands while the first is in flight),
-   * then refuses the ones `fails` picks (by order) and lets the rest through to the API.
+   * Holds the first PATCH until both clicks have landed (so the second is made while the first
+   * is in flight), then refuses the ones `fails` picks (by order) and lets the rest through.
    */
   async function openWithFlakyPatches(fails: (index: number) => boolean): Promise<Page> {
     const page = await open('/', {}, true);
     let index = 0;
     await page.route('**/api/goals/*', async (route) => {
       if (route.request().method() !== 'PATCH') return route.continue();
-      const failing = fails(index++);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      if (!failing) return route.continue();
+      const current = index++;
+      if (current === 0) await bothClicked;
+      if (!fails(current)) return route.continue();
       return route.fulfill({
         status: 503,
         contentType: 'application/problem+json',
@@ -542,14 +630,21 @@ describe('when changes to one goal fail in quick succession', () => {
     return page;
   }
 
+  let releaseFirst: () => void = () => undefined;
+  let bothClicked = Promise.resolve();
+  beforeEach(() => {
+    bothClicked = new Promise((resolve) => (releaseFirst = resolve));
+  });
+
   async function tickTwice(page: Page, name: string): Promise<void> {
     const box = page.getByRole('checkbox', { name });
     await box.click();
     await box.click();
-    await expect
-      .poll(() => page.locator('#messages').textContent())
-      .toContain(`Could not mark “${name}” done.`);
+    releaseFirst();
   }
+
+  const messageOf = (page: Page) =>
+    expect.poll(() => page.locator('#messages').textContent(), { timeout: 5_000 });
 
   test('then a failed tick followed by a successful untick leaves the box and the count as the server has them', async () => {
     await goals.create('Stretch daily');
@@ -560,6 +655,7 @@ describe('when changes to one goal fail in quick succession', () => {
       (response) => response.request().method() === 'PATCH' && ++patches === 2,
     );
     await tickTwice(page, 'Stretch daily');
+    await messageOf(page).toContain('Could not mark “Stretch daily” done.');
     // The first failure must not undo the second click, which is still in flight.
     expect(await remaining(page)).toBe('2 goals left');
     await secondAnswered;
@@ -576,9 +672,7 @@ describe('when changes to one goal fail in quick succession', () => {
     await goals.create('Stretch daily');
     const page = await openWithFlakyPatches(() => true);
     await tickTwice(page, 'Stretch daily');
-    await expect
-      .poll(() => page.locator('#messages').textContent())
-      .toContain('Could not mark “Stretch daily” not done.');
+    await messageOf(page).toContain('Could not mark “Stretch daily” not done.');
     expect(
       await page.getByRole('checkbox', { name: 'Stretch daily' }).getAttribute('aria-checked'),
     ).toBe('false');

@@ -3,13 +3,38 @@
  * script (bundled with this module) repeats them after its own changes, so both always agree.
  * No run-time imports beyond the contract's name rule: it is part of the browser bundle.
  */
-import type { GoalNameProblem } from '@goal-tracker/contract/goal-name';
+import { GOAL_NAME_MAX_LENGTH, type GoalNameProblem } from '@goal-tracker/contract/goal-name';
 
-export const NAME_PROBLEMS: Record<GoalNameProblem, string> = {
-  empty: 'Write a goal first: the name cannot be empty.',
-  'too-long': 'That name is too long: keep it to 255 characters or fewer.',
-  'control-characters': 'That name contains characters that cannot be shown, such as line breaks.',
-};
+/** Characters as the name rule counts them: code points, not UTF-16 units. */
+export function nameLength(name: string): number {
+  return [...name].length;
+}
+
+/** Why a name is refused, in the words both the page and the script show beside the field. */
+export function nameProblemText(problem: GoalNameProblem, name: string): string {
+  switch (problem) {
+    case 'empty':
+      return 'Write a goal first: the name cannot be empty.';
+    case 'too-long': {
+      const over = nameLength(name) - GOAL_NAME_MAX_LENGTH;
+      return `That name is ${formatCount(over)} ${over === 1 ? 'character' : 'characters'} too long: keep it to ${GOAL_NAME_MAX_LENGTH} or fewer.`;
+    }
+    case 'control-characters':
+      return 'That name contains characters that cannot be shown, such as line breaks.';
+  }
+}
+
+/** How many more characters fit, said once a name is this close to the limit. */
+export const NAME_COUNTER_FROM = GOAL_NAME_MAX_LENGTH - 40;
+
+/** The counter under a name field: "12 characters left", "3 characters too many". */
+export function nameCounterText(name: string): string {
+  const left = GOAL_NAME_MAX_LENGTH - nameLength(name);
+  const plural = (count: number) => (count === 1 ? 'character' : 'characters');
+  return left >= 0
+    ? `${formatCount(left)} ${plural(left)} left`
+    : `${formatCount(-left)} ${plural(-left)} too many`;
+}
 
 // toLocaleString builds a formatter on every call; this one is built once.
 const COUNT_FORMAT = new Intl.NumberFormat('en-US');
@@ -21,4 +46,9 @@ export function formatCount(count: number): string {
 export function remainingText(count: number): string {
   if (count === 0) return 'No goals left';
   return `${formatCount(count)} ${count === 1 ? 'goal' : 'goals'} left`;
+}
+
+/** The label of the link to the next page: "Show 12 more", or without the count unknown. */
+export function moreText(later: number | undefined): string {
+  return later === undefined || later === 0 ? 'Show more' : `Show ${formatCount(later)} more`;
 }

@@ -1,8 +1,13 @@
-import type { Goal, GoalPage } from '@goal-tracker/contract';
+import {
+  GOAL_NAME_MAX_LENGTH,
+  type Goal,
+  type GoalPage,
+  type GoalSummary,
+} from '@goal-tracker/contract';
 import type { Assets } from '../assets.js';
 import { html, type Markup, type SafeHtml } from '../html.js';
 import { FILTERS, viewUrl, type Filter, type View } from '../view.js';
-import { remainingText } from './goal-wording.js';
+import { moreText, remainingText } from './goal-wording.js';
 import { fieldError, invalid, type FieldState } from './fields.js';
 import { icons } from './icons.js';
 import { layout, PRODUCT_NAME } from './layout.js';
@@ -11,8 +16,8 @@ export type ListState =
   | {
       state: 'ok';
       page: Readonly<GoalPage>;
-      /** Active goals in all; undefined when the count could not be had. */
-      remaining: number | undefined;
+      /** How many goals there are in all; undefined when the count could not be had. */
+      summary: GoalSummary | undefined;
     }
   | { state: 'unavailable' };
 
@@ -41,12 +46,21 @@ type ItemId = number | typeof ID_PLACEHOLDER;
 
 const FILTER_LABELS: Record<Filter, string> = { all: 'All', active: 'Active', done: 'Done' };
 
-const EMPTY_STATES: Record<Filter, { icon: SafeHtml; title: string; text: string }> = {
-  all: {
-    icon: icons.flag,
-    title: 'No goals yet',
-    text: 'Add your first goal above. Small and specific works best.',
-  },
+interface EmptyState {
+  icon: SafeHtml;
+  title: string;
+  text: string;
+}
+
+const NO_GOALS: EmptyState = {
+  icon: icons.flag,
+  title: 'No goals yet',
+  text: 'Add your first goal above. Small and specific works best.',
+};
+
+/** What an empty list says: one text for an account with no goals, one per filter otherwise. */
+const EMPTY_STATES: Record<Filter, EmptyState> = {
+  all: NO_GOALS,
   active: {
     icon: icons.party,
     title: 'Nothing left to do',
@@ -60,11 +74,14 @@ const EMPTY_STATES: Record<Filter, { icon: SafeHtml; title: string; text: string
 };
 
 function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
+  // novalidate: the server's (and the script's) messages are the only ones, for an empty name
+  // as for one of spaces; `required` still tells assistive technology the field is needed.
   return html`<form
     class="add-form"
     id="add-form"
     method="post"
     action="${viewUrl(view, {}, '/goals')}"
+    novalidate
   >
     <label class="add-label" for="new-goal">What do you want to achieve?</label>
     <div class="add-row">
@@ -74,6 +91,8 @@ function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
         name="name"
         type="text"
         autocomplete="off"
+        dir="auto"
+        maxlength="${GOAL_NAME_MAX_LENGTH}"
         placeholder="e.g. Run 5 km without stopping"
         value="${add.value}"
         required${invalid(add.error, 'new-goal-error')}${add.error ? html` autofocus` : ''}
@@ -89,7 +108,7 @@ function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
       }
       <button class="button primary" type="submit">${icons.plus}<span>Add goal</span></button>
     </div>
-    ${fieldError('new-goal-error', add.error)}
+    ${nameCounter('new-goal-counter')} ${fieldError('new-goal-error', add.error)}
   </form>`;
 }
 
@@ -137,7 +156,7 @@ export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view
           ${icons.check}
         </button>
       </form>
-      <span class="goal-name" id="goal-${id}-name">${goal.name}</span>
+      <span class="goal-name" id="goal-${id}-name" dir="auto">${goal.name}</span>
       <div class="goal-actions">
         <a
           class="icon-button rename-link"
@@ -174,6 +193,7 @@ export function renameForm(
     class="rename-form"
     method="post"
     action="${viewUrl(view, {}, `/goals/${id}/rename`)}"
+    novalidate
   >
     <label class="visually-hidden" for="rename-${id}">New name</label>
     <input
@@ -182,6 +202,8 @@ export function renameForm(
       name="name"
       type="text"
       autocomplete="off"
+      dir="auto"
+      maxlength="${GOAL_NAME_MAX_LENGTH}"
       value="${field.value}"
       required${invalid(field.error, errorId)}${options.autofocus ? html` autofocus` : ''}
     />
@@ -189,8 +211,17 @@ export function renameForm(
       <button class="button primary small" type="submit">Save</button>
       <a class="button ghost small cancel-link" href="${viewUrl(view)}#goal-${id}">Cancel</a>
     </div>
-    ${fieldError(errorId, field.error)}
+    ${nameCounter(`rename-${id}-counter`)} ${fieldError(errorId, field.error)}
   </form>`;
+}
+
+/**
+ * Filled in by the page script as a name nears the limit (typing past `maxlength` is not
+ * possible, but a name of emoji counts fewer characters than the browser does). Hidden from
+ * screen readers: the script announces the count when typing pauses instead.
+ */
+function nameCounter(id: string): SafeHtml {
+  return html`<p class="name-counter" id="${id}" aria-hidden="true" hidden></p>`;
 }
 
 function editingItem(goal: Goal, view: View, field: FieldState): SafeHtml {
@@ -204,7 +235,7 @@ function editingItem(goal: Goal, view: View, field: FieldState): SafeHtml {
   </li>`;
 }
 
-function emptyState(view: View, hidden: boolean): SafeHtml {
+function emptyState(view: View, hidden: boolean, summary: GoalSummary | undefined): SafeHtml {
   // Always in the page, so the script can show it when the last goal in view goes.
   const hide = hidden ? html` hidden` : '';
   if (view.after !== undefined) {
@@ -215,11 +246,16 @@ function emptyState(view: View, hidden: boolean): SafeHtml {
       <p><a href="${viewUrl({ filter: view.filter })}">Back to the first page</a></p>
     </div>`;
   }
-  const state = EMPTY_STATES[view.filter];
+  // Both texts are in the page; the script shows the one that is true after its changes.
+  const hasGoals = summary === undefined || summary.total > 0;
+  const variant = (when: 'none' | 'some', state: EmptyState, shown: boolean) =>
+    html`<div class="state-variant" data-when="${when}" ${shown ? '' : html` hidden`}>
+      ${state.icon}
+      <h2 class="state-title">${state.title}</h2>
+      <p>${state.text}</p>
+    </div>`;
   return html`<div class="state" id="empty-state" ${hide}>
-    ${state.icon}
-    <h2 class="state-title">${state.title}</h2>
-    <p>${state.text}</p>
+    ${variant('none', NO_GOALS, !hasGoals)} ${variant('some', EMPTY_STATES[view.filter], hasGoals)}
   </div>`;
 }
 
@@ -249,36 +285,50 @@ const renderedLists = new WeakMap<Readonly<GoalPage>, { view: string; list: Safe
 function goalList(model: GoalsPageModel, page: Readonly<GoalPage>): SafeHtml {
   const { view, edit } = model;
   // An open rename form is part of the list, so that rendering is the request's own.
-  if (edit) return renderGoalList(view, page, edit);
-  const key = viewUrl(view);
+  const summary = model.list.state === 'ok' ? model.list.summary : undefined;
+  if (edit) return renderGoalList(view, page, summary, edit);
+  // The counts choose the empty state's text and the "Show N more" label.
+  const key = `${viewUrl(view)} ${summary ? `${summary.total}/${summary.done}` : '-'}`;
   const known = renderedLists.get(page);
   if (known?.view === key) return known.list;
-  const list = renderGoalList(view, page, undefined);
+  const list = renderGoalList(view, page, summary, undefined);
   renderedLists.set(page, { view: key, list });
   return list;
+}
+
+/** How many goals of the view's filter come after this page; undefined without the counts. */
+function goalsAfter(view: View, page: Readonly<GoalPage>, summary: GoalSummary | undefined) {
+  if (!summary || page.next === null) return undefined;
+  const inFilter = view.filter === 'all' ? summary.total : summary[view.filter];
+  return Math.max(0, inFilter - (view.shown ?? 0) - page.goals.length);
 }
 
 function renderGoalList(
   view: View,
   page: Readonly<GoalPage>,
+  summary: GoalSummary | undefined,
   edit: GoalsPageModel['edit'],
 ): SafeHtml {
   const items = page.goals.map((goal) =>
     edit?.id === goal.id ? editingItem(goal, view, edit) : goalItem(goal, view),
   );
   const empty = page.goals.length === 0;
+  const shown = (view.shown ?? 0) + page.goals.length;
+  const later = goalsAfter(view, page, summary);
   return html`${view.after !== undefined && !empty ? html`<p class="page-note">Showing later goals. <a href="${viewUrl({ filter: view.filter })}">Back to the first page</a></p>` : ''}
     <ul class="goals" id="goals" aria-labelledby="list-heading">
       ${items}
     </ul>
-    ${emptyState(view, !empty)}
+    ${emptyState(view, !empty, summary)}
     <div class="more" ${page.next === null ? html` hidden` : ''}>
       <a
         class="button secondary"
         id="show-more"
-        href="${page.next === null ? viewUrl(view) : viewUrl({ filter: view.filter, after: page.next })}"
+        href="${page.next === null ? viewUrl(view) : viewUrl({ filter: view.filter, after: page.next, shown })}"
         data-next="${page.next ?? ''}"
-        >Show more</a
+        data-shown="${shown}"
+        ${later === undefined ? '' : html` data-later="${later}"`}
+        >${moreText(later)}</a
       >
     </div>
     <template id="goal-template"
@@ -303,12 +353,17 @@ const MAIN_END = html`<div
 export function goalsPage(model: GoalsPageModel): Markup {
   const { view, list } = model;
   // Without a count (the API could not give one) the line is left out, not guessed.
-  const remaining =
-    list.state === 'ok' && list.remaining !== undefined
-      ? html`<p class="remaining" id="remaining" data-count="${list.remaining}">
-          ${remainingText(list.remaining)}
-        </p>`
-      : html``;
+  const summary = list.state === 'ok' ? list.summary : undefined;
+  const remaining = summary
+    ? html`<p
+        class="remaining"
+        id="remaining"
+        data-count="${summary.active}"
+        data-total="${summary.total}"
+      >
+        ${remainingText(summary.active)}
+      </p>`
+    : html``;
   // Left open: the list and MAIN_END follow. (Prettier would close <main> here.)
   // prettier-ignore
   const top = html`<main

@@ -101,6 +101,29 @@ export function sessionCookie(response: { headers: Record<string, unknown> }): s
   return pair;
 }
 
+/**
+ * Follows a form post that did not land: it must redirect (so a reload never resends it) and
+ * set a flash cookie; the page it leads to, asked for with that cookie, is returned.
+ */
+export async function followFlash(
+  app: Injector,
+  posted: LightMyRequestResponse,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  if (posted.statusCode !== 303) throw new Error(`expected a redirect, got ${posted.statusCode}`);
+  const header = posted.headers['set-cookie'];
+  const flash = (Array.isArray(header) ? header : [String(header)])
+    .map((cookie) => cookie.split(';')[0] ?? '')
+    .find((pair) => /^(__Host-)?flash=/.test(pair));
+  if (!flash) throw new Error(`no flash cookie in ${String(header)}`);
+  const cookie = [headers.cookie, flash].filter(Boolean).join('; ');
+  return app.inject({
+    method: 'GET',
+    url: String(posted.headers.location),
+    headers: { ...headers, cookie },
+  });
+}
+
 /** A session token the stand-in APIs accept as well-formed (they do not check it). */
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
