@@ -28,7 +28,7 @@ import { registerProblemHandlers } from './http/problems.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { goalsRoutes } from './routes/goals.js';
 import { healthRoutes } from './routes/health.js';
-import { goalsService } from './services/goals-service.js';
+import { goalsService, RESTORE_WINDOW_SECONDS } from './services/goals-service.js';
 import { pruneRegularly, type PruningOptions } from './services/maintenance.js';
 import { readinessService } from './services/readiness-service.js';
 
@@ -145,7 +145,7 @@ export async function buildApp({
   const writes = new WriteLimiter(settings.limits.goalWritesPerMinute);
   const service = goalsService(repository, {
     cache: caches.cache,
-    announceChange: (accountId) => caches.goalsChanged(accountId),
+    announceChange: (accountId, change) => caches.goalsChanged(accountId, change),
     admitWrite: (accountId) => writes.take(accountId),
   });
   const signedIn = authenticate(caches.sessions);
@@ -169,6 +169,7 @@ export async function buildApp({
   const stopPruning = pruneRegularly(
     [
       ['idempotency keys', (maxAge) => repository.pruneIdempotencyKeys(maxAge)],
+      ['deleted goals past restoring', () => repository.purgeDeleted(RESTORE_WINDOW_SECONDS)],
       ['ended sessions', () => accounts.pruneSessions(settings.sessions.idleSeconds)],
       ['old sign-in attempts', () => accounts.pruneAttempts(ATTEMPTS_KEPT_SECONDS)],
       ['expired passkey challenges', () => passkeys.pruneChallenges()],

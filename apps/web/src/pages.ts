@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { checkGoalName, type GoalNameProblem } from '@goal-tracker/contract';
+import { checkGoalName, GOAL_NAME_PROBLEMS } from '@goal-tracker/contract';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi } from './accounts-api.js';
 import { ApiError } from './api-client.js';
@@ -36,12 +36,6 @@ export interface PagesOptions {
 }
 
 type Query = Record<string, unknown>;
-
-export const NAME_PROBLEMS: Record<GoalNameProblem, string> = {
-  empty: 'Write a goal first: the name cannot be empty.',
-  'too-long': 'That name is too long: keep it to 255 characters or fewer.',
-  'control-characters': 'That name contains characters that cannot be shown, such as line breaks.',
-};
 
 function failureMessage(error: ApiError, action: string): string {
   return error.kind === 'timeout'
@@ -216,7 +210,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const checked = checkGoalName(raw);
       if (checked.problem) {
         return render(request, reply, caller, 400, view, {
-          add: { ...add, error: NAME_PROBLEMS[checked.problem] },
+          add: { ...add, error: GOAL_NAME_PROBLEMS[checked.problem] },
         });
       }
       const result = await settle(goalsApi.createGoal(checked.name, add.idempotencyKey, caller));
@@ -264,7 +258,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const checked = checkGoalName(raw);
       if (checked.problem) {
         return render(request, reply, caller, 400, view, {
-          edit: { id, value: raw, error: NAME_PROBLEMS[checked.problem] },
+          edit: { id, value: raw, error: GOAL_NAME_PROBLEMS[checked.problem] },
         });
       }
       const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, caller));

@@ -24,6 +24,15 @@ export const IdempotencyKeyHeaders = Type.Object({
   ),
 });
 
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        'The ETag of the goal as last seen ("<version>"): the change is made only if it is still current',
+    }),
+  ),
+});
+
 export const HealthStatus = Type.Object(
   { status: Type.String() },
   { $id: 'HealthStatus', description: 'The status: ok, or ready' },
