@@ -34,6 +34,14 @@ export interface InstanceCachesOptions {
   cache?: ReadCache;
   listener?: ChangeListenerOptions;
   notifier?: NotifierOptions;
+  /** Told of every NOTIFY heard (this instance's own too) and of the feed going up or down. */
+  subscriber?: ChangeSubscriber;
+}
+
+/** What else lives on the change feed: the event streams (GET /goals/events). */
+export interface ChangeSubscriber {
+  heard(number: number | undefined, topics: readonly string[]): void;
+  listening(up: boolean): void;
 }
 
 /**
@@ -73,13 +81,15 @@ export function instanceCaches(options: InstanceCachesOptions) {
     GOALS_CHANNEL,
     {
       onChange: (payload) => {
-        const { sender, topics } = parseChangePayload(payload);
+        const { number, sender, topics } = parseChangePayload(payload);
+        options.subscriber?.heard(number, topics);
         if (sender === instanceId) echoes.heard(topics);
         else heard(topics);
       },
       onListening: (listening) => {
         cache.setLive(listening);
         sessions.setLive(listening);
+        options.subscriber?.listening(listening);
         if (!listening) echoes.releaseAll();
       },
     },

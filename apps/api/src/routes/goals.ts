@@ -22,6 +22,7 @@ import {
   badRequest,
   notFound,
   problemResponse,
+  unauthorized,
   unavailable,
 } from './schemas.js';
 
@@ -56,9 +57,6 @@ export function versionFromIfMatch(header: string | undefined): number | undefin
   return match?.[1] ? Number(match[1]) : 0;
 }
 
-const unauthorized = problemResponse(
-  'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',
-);
 const tooMany = problemResponse('Too many changes a minute; Retry-After says when to try again');
 
 const notModified = {

@@ -7,6 +7,9 @@ export function problemResponse(description: string) {
 }
 
 export const badRequest = problemResponse('The request is malformed or fails validation');
+export const unauthorized = problemResponse(
+  'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',
+);
 export const notFound = problemResponse('There is no such goal');
 export const unavailable = problemResponse(
   'The database is unavailable; Retry-After says when to try again',
