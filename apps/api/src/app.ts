@@ -26,9 +26,11 @@ import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerProblemHandlers } from './http/problems.js';
 import { createValidatorCompiler } from './http/validation.js';
+import { GoalEventStreams, type GoalEventStreamsOptions } from './live/goal-event-streams.js';
+import { goalEventsRoutes } from './routes/goal-events.js';
 import { goalsRoutes } from './routes/goals.js';
 import { healthRoutes } from './routes/health.js';
-import { goalsService } from './services/goals-service.js';
+import { goalsService, RESTORE_WINDOW_SECONDS } from './services/goals-service.js';
 import { pruneRegularly, type PruningOptions } from './services/maintenance.js';
 import { readinessService } from './services/readiness-service.js';
 
@@ -59,6 +61,7 @@ export interface AppTuning {
   repository?: GoalsRepositoryOptions;
   pruning?: PruningOptions;
   connections?: Partial<ConnectionLimits>;
+  events?: GoalEventStreamsOptions;
 }
 
 /** What the environment decides about accounts and abuse (see config.ts). */
@@ -121,7 +124,9 @@ export async function buildApp({
     done();
   });
   const accounts = accountsRepository(db);
+  const eventStreams = new GoalEventStreams(tuning.events);
   const caches = instanceCaches({
+    subscriber: eventStreams,
     db,
     accounts,
     sessionTimeouts: settings.sessions,
@@ -145,7 +150,7 @@ export async function buildApp({
   const writes = new WriteLimiter(settings.limits.goalWritesPerMinute);
   const service = goalsService(repository, {
     cache: caches.cache,
-    announceChange: (accountId) => caches.goalsChanged(accountId),
+    announceChange: (accountId, change) => caches.goalsChanged(accountId, change),
     admitWrite: (accountId) => writes.take(accountId),
   });
   const signedIn = authenticate(caches.sessions);
@@ -163,12 +168,14 @@ export async function buildApp({
     ),
   );
   await app.register(goalsRoutes(service, signedIn));
+  await app.register(goalEventsRoutes(eventStreams, signedIn));
   await app.register(healthRoutes(readinessService(db)));
 
   caches.start();
   const stopPruning = pruneRegularly(
     [
       ['idempotency keys', (maxAge) => repository.pruneIdempotencyKeys(maxAge)],
+      ['deleted goals past restoring', () => repository.purgeDeleted(RESTORE_WINDOW_SECONDS)],
       ['ended sessions', () => accounts.pruneSessions(settings.sessions.idleSeconds)],
       ['old sign-in attempts', () => accounts.pruneAttempts(ATTEMPTS_KEPT_SECONDS)],
       ['expired passkey challenges', () => passkeys.pruneChallenges()],
@@ -176,6 +183,11 @@ export async function buildApp({
     app.log,
     tuning.pruning,
   );
+  // Before the server waits for open connections to finish: a stream never would.
+  app.addHook('preClose', (done) => {
+    eventStreams.closeAll();
+    done();
+  });
   app.addHook('onClose', async () => {
     stopPruning();
     await caches.close();

@@ -6,13 +6,15 @@
  */
 
 import type { Goal, GoalPage } from '@goal-tracker/contract';
-import { checkGoalName } from '@goal-tracker/contract/goal-name';
+import {
+  checkGoalName,
+  goalNameLength,
+  goalNameProblemText,
+} from '@goal-tracker/contract/goal-name';
 import {
   NAME_COUNTER_FROM,
   nameCounterText,
-  nameLength,
   moreText,
-  nameProblemText,
   remainingText,
 } from '../src/views/goal-wording.js';
 
@@ -36,7 +38,7 @@ function byId<T extends HTMLElement>(id: string): T | null {
 
 function checkName(raw: string): { name: string; problem?: string } {
   const { name, problem } = checkGoalName(raw);
-  return problem ? { name, problem: nameProblemText(problem, name) } : { name };
+  return problem ? { name, problem: goalNameProblemText(problem, name) } : { name };
 }
 
 /** The API refused what was typed (as opposed to being unreachable or failing). */
@@ -196,7 +198,7 @@ function enhance(main: HTMLElement): void {
   function updateCounter(input: HTMLInputElement): void {
     const counter = byId(`${input.id}-counter`);
     if (!counter) return;
-    const near = nameLength(input.value.trim()) >= NAME_COUNTER_FROM;
+    const near = goalNameLength(input.value.trim()) >= NAME_COUNTER_FROM;
     counter.hidden = !near;
     counter.textContent = near ? nameCounterText(input.value.trim()) : '';
     window.clearTimeout(counterAnnouncement);

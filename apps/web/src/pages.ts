@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { checkGoalName } from '@goal-tracker/contract';
+import { checkGoalName, goalNameProblemText } from '@goal-tracker/contract';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi } from './accounts-api.js';
 import { setFlash, takeFlash, type Flash } from './flash.js';
@@ -20,7 +20,6 @@ import {
   type Status,
   type View,
 } from './view.js';
-import { nameProblemText } from './views/goal-wording.js';
 import { goalsPage, type GoalsPageModel, type ListState } from './views/goals-page.js';
 
 export interface PagesOptions {
@@ -205,7 +204,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const checked = checkGoalName(raw);
       const key = idempotencyKey(body, checked.name);
       if (checked.problem) {
-        const error = nameProblemText(checked.problem, checked.name);
+        const error = goalNameProblemText(checked.problem, checked.name);
         return redirectWithFlash(request, reply, view, {
           add: { value: raw, idempotencyKey: key, error },
         });
@@ -255,7 +254,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const raw = field(request.body as FormBody, 'name');
       const checked = checkGoalName(raw);
       if (checked.problem) {
-        const error = nameProblemText(checked.problem, checked.name);
+        const error = goalNameProblemText(checked.problem, checked.name);
         return redirectWithFlash(request, reply, view, { edit: { id, value: raw, error } });
       }
       const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, caller));

@@ -9,6 +9,7 @@ import {
   COMMON_PASSWORD,
   startFakeAccountsApi,
   type FakeAccountsApi,
+  UNSET_GOAL_FIELDS,
 } from './support/fake-accounts-api.js';
 import {
   buildWeb,
@@ -168,8 +169,8 @@ describe('sign-up', () => {
   test('when goals from before accounts exist, then the sign-up page says they are now the person’s', async () => {
     const at = '2026-01-01T00:00:00.000Z';
     api.state.unownedGoals.push(
-      { id: 900, name: 'Old one', done: false, createdAt: at, updatedAt: at },
-      { id: 901, name: 'Old two', done: true, createdAt: at, updatedAt: at },
+      { id: 900, name: 'Old one', done: false, createdAt: at, updatedAt: at, ...UNSET_GOAL_FIELDS },
+      { id: 901, name: 'Old two', done: true, createdAt: at, updatedAt: at, ...UNSET_GOAL_FIELDS },
     );
     const response = await post('/signup', { email: 'first@example.com', password: PASSWORD });
     expect(response.body).toContain('The 2 goals made before accounts existed are now yours.');
@@ -283,6 +284,7 @@ describe('sign-in', () => {
       done: false,
       createdAt: at,
       updatedAt: at,
+      ...UNSET_GOAL_FIELDS,
     });
     const response = await post('/signin', { email: 'ada@example.com', password: PASSWORD });
     expect(response.headers.location).toBe('/?adopted=1');

@@ -165,19 +165,21 @@ describe('the list page', () => {
     const own = await accountWithGoals(api.url, 53, 'Goal number');
     const page = (url: string) => withCookie(server, own.cookie).inject({ method: 'GET', url });
     const { created } = own;
+    // Newest on top: the first page holds goals 53 down to 4.
     const first = await page('/?filter=active');
-    expect(first.body).toContain('Goal number 50<');
-    expect(first.body).not.toContain('Goal number 51<');
-    const fiftieth = created[49]!.id;
+    expect(first.body).toContain('Goal number 53<');
+    expect(first.body).toContain('Goal number 4<');
+    expect(first.body).not.toContain('Goal number 3<');
+    const fiftieth = created[3]!.id;
     expect(first.body).toMatch(
       new RegExp(
         `href="/\\?filter=active&amp;after=${fiftieth}&amp;shown=50"\\s+data-next="${fiftieth}"[^>]*>\\s*Show 3 more`,
       ),
     );
     const second = await page(`/?filter=active&after=${fiftieth}&shown=50`);
-    expect(second.body).toContain('Goal number 51<');
-    expect(second.body).toContain('Goal number 53<');
-    expect(second.body).not.toContain('Goal number 50<');
+    expect(second.body).toContain('Goal number 3<');
+    expect(second.body).toContain('Goal number 1<');
+    expect(second.body).not.toContain('Goal number 4<');
     expect(second.body).toContain('Back to the first page');
     expect(second.body).toContain('53 goals left');
     // The last page has no more to show.
@@ -544,12 +546,19 @@ describe('one account through the web tier never reaches another’s goals', () 
     expect((await asStranger.inject({ method: 'GET', url: '/api/goals' })).json()).toEqual({
       goals: [],
       next: null,
+      cursor: null,
     });
     expect((await byBearer('/api/goals?done=false&after=0&limit=5')).json()).toEqual({
       goals: [],
       next: null,
+      cursor: null,
     });
-    expect((await byBearer('/api/goals/summary')).json()).toEqual({ total: 0, done: 0, active: 0 });
+    expect((await byBearer('/api/goals/summary')).json()).toEqual({
+      total: 0,
+      done: 0,
+      active: 0,
+      overdue: 0,
+    });
     expect((await asStranger.inject({ method: 'GET', url: `/api/goals/${id}` })).statusCode).toBe(
       404,
     );

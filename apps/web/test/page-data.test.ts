@@ -36,7 +36,16 @@ async function webWith(handler: FakeHandler) {
 
 function goal(id: number, name: string, done = false): Goal {
   const at = '2026-11-26T10:00:00.000Z';
-  return { id, name, done, createdAt: at, updatedAt: at };
+  return {
+    id,
+    name,
+    done,
+    createdAt: at,
+    updatedAt: at,
+    targetDate: null,
+    doneAt: null,
+    version: 1,
+  };
 }
 
 /** An API that tags each answer with its version, and answers 304 when asked with it. */
@@ -61,8 +70,12 @@ function versionedApi(state: {
 describe('the data behind the page', () => {
   test('when the page is loaded again, then it asks with the ETags it has and a 304 shows the same goals', async () => {
     const state = {
-      page: { goals: [goal(1, 'Kept <b>as text</b>'), goal(2, 'Second')], next: null },
-      summary: { total: 2, done: 0, active: 2 },
+      page: {
+        goals: [goal(1, 'Kept <b>as text</b>'), goal(2, 'Second')],
+        next: null,
+        cursor: null,
+      },
+      summary: { total: 2, done: 0, active: 2, overdue: 0 },
       version: 1,
     };
     const { web, goalCalls } = await webWith(versionedApi(state));
@@ -91,14 +104,14 @@ describe('the data behind the page', () => {
 
   test('when the API has changed since, then its new answer is shown, not the one kept', async () => {
     const state = {
-      page: { goals: [goal(1, 'Old name')], next: null },
-      summary: { total: 1, done: 0, active: 1 },
+      page: { goals: [goal(1, 'Old name')], next: null, cursor: null },
+      summary: { total: 1, done: 0, active: 1, overdue: 0 },
       version: 1,
     };
     const { web } = await webWith(versionedApi(state));
     expect((await web.inject({ method: 'GET', url: '/' })).body).toContain('Old name');
-    state.page = { goals: [goal(1, 'New name', true)], next: null };
-    state.summary = { total: 1, done: 1, active: 0 };
+    state.page = { goals: [goal(1, 'New name', true)], next: null, cursor: null };
+    state.summary = { total: 1, done: 1, active: 0, overdue: 0 };
     state.version = 2;
     const changed = await web.inject({ method: 'GET', url: '/' });
     expect(changed.body).toContain('New name');
@@ -108,8 +121,8 @@ describe('the data behind the page', () => {
 
   test('when a rename form is open on a kept list, then only that goal shows the form', async () => {
     const state = {
-      page: { goals: [goal(1, 'First'), goal(2, 'Second')], next: null },
-      summary: { total: 2, done: 0, active: 2 },
+      page: { goals: [goal(1, 'First'), goal(2, 'Second')], next: null, cursor: null },
+      summary: { total: 2, done: 0, active: 2, overdue: 0 },
       version: 1,
     };
     const { web } = await webWith(versionedApi(state));
@@ -136,8 +149,8 @@ describe('the data behind the page', () => {
           url === '/account'
             ? ACCOUNT
             : url === '/goals/summary'
-              ? { total: 1, done: 0, active: 1 }
-              : { goals: [goal(1, 'All at once')], next: null },
+              ? { total: 1, done: 0, active: 1, overdue: 0 }
+              : { goals: [goal(1, 'All at once')], next: null, cursor: null },
         );
       }
     });

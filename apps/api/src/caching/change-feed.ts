@@ -18,9 +18,19 @@ export function changePayload(sender: string, topics: Iterable<string>): string 
   return payload.length <= MAX_PAYLOAD ? payload : `${sender} ${EVERYTHING}`;
 }
 
-export function parseChangePayload(payload: string): { sender: string; topics: string[] } {
-  const [sender = '', ...topics] = payload.split(' ');
-  return { sender, topics };
+/**
+ * A NOTIFY payload as heard: `#NUMBER` first when goals_notify sent it (migration 010), then
+ * the sender and the topics.
+ */
+export function parseChangePayload(payload: string): {
+  number: number | undefined;
+  sender: string;
+  topics: string[];
+} {
+  const words = payload.split(' ');
+  const number = words[0]?.startsWith('#') ? Number(words.shift()?.slice(1)) : undefined;
+  const [sender = '', ...topics] = words;
+  return { number: Number.isSafeInteger(number) ? number : undefined, sender, topics };
 }
 
 export interface ChangeListenerHandlers {
@@ -41,6 +51,11 @@ export interface ChangeListenerOptions {
 }
 
 const notifyStatement: Statement = { name: 'notify', text: 'SELECT pg_notify($1, $2)' };
+/** A NOTIFY numbered in commit order (goals_notify, migration 010), for the event streams. */
+const numberedNotifyStatement: Statement = {
+  name: 'notify-numbered',
+  text: 'SELECT goals_notify($1, $2)',
+};
 
 const RECONNECT_DELAY_MS = 250;
 const HEARTBEAT_MS = 5000;
@@ -87,7 +102,7 @@ export class ChangeListener {
   }
 
   /**
-   * Sends a NOTIFY on the channel over the listening connection, which no shortage of pooled
+   * Sends a numbered NOTIFY on the channel over the listening connection, which no shortage of pooled
    * connections can hold up. Rejects when that connection is not up (or fails doing it).
    */
   async notify(payload: string): Promise<void> {
@@ -95,7 +110,7 @@ export class ChangeListener {
     if (!client) throw new Error('the change listener is not connected');
     try {
       await client.query({
-        ...notifyStatement,
+        ...numberedNotifyStatement,
         values: [this.#channel, payload],
         query_timeout: this.#heartbeatMs,
       } as pg.QueryConfig);
@@ -224,7 +239,7 @@ export class ChangeNotifier {
       try {
         await listener.notify(payload);
       } catch {
-        await db.query(notifyStatement, [channel, payload], { idempotent: true });
+        await db.query(numberedNotifyStatement, [channel, payload], { idempotent: true });
       }
     };
     this.#log = log;

@@ -14,7 +14,16 @@ import {
   type NotifierOptions,
 } from './change-feed.js';
 import { ReadCache, type ReadCacheStats } from './read-cache.js';
+import type { GoalChange } from '../services/goals-service.js';
 import { SessionCache, type SessionTimeouts } from './session-cache.js';
+
+/**
+ * The topic of a change to an account's goals: `g:ACCOUNT`, and with what changed,
+ * `g:ACCOUNT:TYPE:GOAL` (so every instance can tell the account's event streams).
+ */
+export function goalsTopic(accountId: number, change?: GoalChange): string {
+  return change ? `g:${accountId}:${change.type}:${change.goalId}` : `g:${accountId}`;
+}
 
 export interface InstanceCachesOptions {
   db: Database;
@@ -25,6 +34,14 @@ export interface InstanceCachesOptions {
   cache?: ReadCache;
   listener?: ChangeListenerOptions;
   notifier?: NotifierOptions;
+  /** Told of every NOTIFY heard (this instance's own too) and of the feed going up or down. */
+  subscriber?: ChangeSubscriber;
+}
+
+/** What else lives on the change feed: the event streams (GET /goals/events). */
+export interface ChangeSubscriber {
+  heard(number: number | undefined, topics: readonly string[]): void;
+  listening(up: boolean): void;
 }
 
 /**
@@ -52,7 +69,7 @@ export function instanceCaches(options: InstanceCachesOptions) {
         sessions.forgetAll();
         return;
       }
-      const accountId = Number(topic.slice(2));
+      const accountId = Number(topic.split(':')[1]);
       if (topic.startsWith('g:')) cache.invalidate(accountId);
       else if (topic.startsWith('s:')) ended.add(accountId);
     }
@@ -64,13 +81,15 @@ export function instanceCaches(options: InstanceCachesOptions) {
     GOALS_CHANNEL,
     {
       onChange: (payload) => {
-        const { sender, topics } = parseChangePayload(payload);
+        const { number, sender, topics } = parseChangePayload(payload);
+        options.subscriber?.heard(number, topics);
         if (sender === instanceId) echoes.heard(topics);
         else heard(topics);
       },
       onListening: (listening) => {
         cache.setLive(listening);
         sessions.setLive(listening);
+        options.subscriber?.listening(listening);
         if (!listening) echoes.releaseAll();
       },
     },
@@ -94,9 +113,9 @@ export function instanceCaches(options: InstanceCachesOptions) {
      * An account's goals changed here: drop what this instance kept of them; resolves once
      * the other instances have been told (never rejects).
      */
-    async goalsChanged(accountId: number): Promise<void> {
+    async goalsChanged(accountId: number, change?: GoalChange): Promise<void> {
       cache.invalidate(accountId);
-      await notifier.announce(`g:${accountId}`);
+      await notifier.announce(goalsTopic(accountId, change));
     },
 
     /**

@@ -1,36 +1,62 @@
 import {
+  checkGoalName,
   CreateGoalInput,
   Goal,
+  GOAL_NAME_PROBLEMS,
   GoalIdParams,
   GoalPage,
   GoalSummary,
+  GoalSummaryQuery,
   ListGoalsQuery,
+  MoveGoalInput,
   UpdateGoalInput,
 } from '@goal-tracker/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { AppError } from '../errors.js';
 import { sendRepresentation } from '../http/conditional.js';
 import type { GoalsService } from '../services/goals-service.js';
 import {
   IdempotencyKeyHeaders,
+  IfMatchHeaders,
   badRequest,
   notFound,
   problemResponse,
+  unauthorized,
   unavailable,
 } from './schemas.js';
 
-/** Names are trimmed before validation, so "  a  " is "a" and "   " is empty (400). */
+/**
+ * Names are trimmed before validation, so "  a  " is "a" and "   " is empty (400). A name of
+ * invisible characters only (zero-width spaces, say) passes the schema's pattern, so the
+ * contract's name rule refuses it here, in the words the web tier uses.
+ */
 function trimName(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
   const body = request.body as { name?: unknown } | null | undefined;
   if (typeof body === 'object' && body !== null && typeof body.name === 'string') {
-    body.name = body.name.trim();
+    const { name, problem } = checkGoalName(body.name);
+    body.name = name;
+    if (problem === 'invisible') {
+      done(new AppError(400, 'Bad Request', GOAL_NAME_PROBLEMS.invisible));
+      return;
+    }
   }
   done();
 }
 
-const unauthorized = problemResponse(
-  'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',
-);
+/** A goal's ETag: its version, which every change moves on. */
+const etagOf = (goal: Goal) => `"${goal.version}"`;
+
+/**
+ * The version an If-Match names: undefined for none or `*` (any current goal), 0 (matching no
+ * goal) for anything but one strong tag of a version, as a weak tag never matches If-Match.
+ */
+export function versionFromIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*"([1-9][0-9]{0,9})"\s*$/.exec(header);
+  return match?.[1] ? Number(match[1]) : 0;
+}
+
 const tooMany = problemResponse('Too many changes a minute; Retry-After says when to try again');
 
 const notModified = {
@@ -54,8 +80,9 @@ export function goalsRoutes(
           operationId: 'listGoals',
           tags: ['goals'],
           security: [{ bearer: [] }],
-          summary: 'List goals in id order, a page at a time',
-          description: 'Sends an ETag; with a current one in If-None-Match, 304 and no body.',
+          summary: "List goals in the account's order, a page at a time",
+          description:
+            'Newest on top unless moved; filter=all|active|done|overdue (overdue: not done, target date before `today`, the client’s date, UTC by default). Page on with `cursor`. Sends an ETag; with a current one in If-None-Match, 304 and no body.',
           querystring: ListGoalsQuery,
           response: {
             401: unauthorized,
@@ -82,9 +109,12 @@ export function goalsRoutes(
           operationId: 'getGoalSummary',
           tags: ['goals'],
           security: [{ bearer: [] }],
-          summary: 'Count the goals: all, done and active',
-          description: 'Sends an ETag; with a current one in If-None-Match, 304 and no body.',
+          summary: 'Count the goals: all, done, active and overdue',
+          description:
+            'Overdue counts active goals whose target date is before `today` (UTC by default). Sends an ETag; with a current one in If-None-Match, 304 and no body.',
+          querystring: GoalSummaryQuery,
           response: {
+            400: badRequest,
             401: unauthorized,
             200: GoalSummary,
             304: notModified,
@@ -93,7 +123,11 @@ export function goalsRoutes(
         },
       },
       async (request, reply) =>
-        sendRepresentation(request, reply, await service.summaryRepresentation(request.accountId)),
+        sendRepresentation(
+          request,
+          reply,
+          await service.summaryRepresentation(request.accountId, request.query.today),
+        ),
     );
 
     app.post(
@@ -125,10 +159,10 @@ export function goalsRoutes(
       async (request, reply) => {
         const { goal, replayed } = await service.create(
           request.accountId,
-          request.body.name,
+          request.body,
           request.headers['idempotency-key'],
         );
-        reply.code(201).header('location', `/goals/${goal.id}`);
+        reply.code(201).header('location', `/goals/${goal.id}`).header('etag', etagOf(goal));
         if (replayed) reply.header('idempotent-replayed', 'true');
         return goal;
       },
@@ -139,7 +173,8 @@ export function goalsRoutes(
       {
         schema: {
           operationId: 'getGoal',
-          description: "Another account's goal is 404, like a missing one.",
+          description:
+            "Another account's goal is 404, like a missing or deleted one. The ETag is the goal's version, for If-Match on PATCH.",
           tags: ['goals'],
           security: [{ bearer: [] }],
           summary: 'Get a goal',
@@ -153,7 +188,11 @@ export function goalsRoutes(
           },
         },
       },
-      (request) => service.get(request.accountId, request.params.id),
+      async (request, reply) => {
+        const goal = await service.get(request.accountId, request.params.id);
+        reply.header('etag', etagOf(goal));
+        return goal;
+      },
     );
 
     app.patch(
@@ -163,23 +202,34 @@ export function goalsRoutes(
         schema: {
           operationId: 'updateGoal',
           description:
-            'Sets the name, done, or both, to the values given, so sending the same change twice is harmless.',
+            'Sets the name, done, target date, or several, to the values given, so sending the same change twice is harmless. done: true sets doneAt to now (or to doneAt, given to undo an untick); done: false clears it. With If-Match: "<version>" (the ETag), the change is made only if the goal is still at that version, else 412, so an undo cannot overwrite a newer change; a change already in place is answered 200 either way.',
           tags: ['goals'],
           security: [{ bearer: [] }],
-          summary: 'Rename a goal or mark it done',
+          summary: 'Rename a goal, tick it, or set its target date',
           params: GoalIdParams,
+          headers: IfMatchHeaders,
           body: UpdateGoalInput,
           response: {
             401: unauthorized,
             200: Goal,
             400: badRequest,
             404: notFound,
+            412: problemResponse('If-Match names a version the goal has moved on from'),
             429: tooMany,
             503: unavailable,
           },
         },
       },
-      (request) => service.update(request.accountId, request.params.id, request.body),
+      async (request, reply) => {
+        const goal = await service.update(
+          request.accountId,
+          request.params.id,
+          request.body,
+          versionFromIfMatch(request.headers['if-match']),
+        );
+        reply.header('etag', etagOf(goal));
+        return goal;
+      },
     );
 
     app.delete(
@@ -187,10 +237,11 @@ export function goalsRoutes(
       {
         schema: {
           operationId: 'deleteGoal',
-          description: "Another account's goal is 404, like a missing one.",
+          description:
+            "The goal leaves every list, count and read at once, but POST /goals/{id}/restore brings it back, in its place, for 10 minutes. Another account's goal is 404, like a missing one.",
           tags: ['goals'],
           security: [{ bearer: [] }],
-          summary: 'Delete a goal',
+          summary: 'Delete a goal (restorable for 10 minutes)',
           params: GoalIdParams,
           response: {
             401: unauthorized,
@@ -206,6 +257,61 @@ export function goalsRoutes(
         await service.remove(request.accountId, request.params.id);
         return reply.code(204).send();
       },
+    );
+
+    app.post(
+      '/goals/:id/restore',
+      {
+        schema: {
+          operationId: 'restoreGoal',
+          description:
+            "Undoes a delete made less than 10 minutes ago: the goal comes back as it was, in its place in the list. Restoring a goal that is not deleted returns it unchanged. Another account's goal is 404.",
+          tags: ['goals'],
+          security: [{ bearer: [] }],
+          summary: 'Restore a deleted goal',
+          params: GoalIdParams,
+          response: {
+            401: unauthorized,
+            200: Goal,
+            400: badRequest,
+            404: notFound,
+            410: problemResponse('The goal was deleted too long ago to be restored'),
+            429: tooMany,
+            503: unavailable,
+          },
+        },
+      },
+      async (request, reply) => {
+        const goal = await service.restore(request.accountId, request.params.id);
+        reply.header('etag', etagOf(goal));
+        return goal;
+      },
+    );
+
+    app.post(
+      '/goals/:id/move',
+      {
+        schema: {
+          operationId: 'moveGoal',
+          description:
+            'Places the goal directly above another ({"before": id}) or below it ({"after": id}); {"before": null} puts it at the bottom, {"after": null} at the top. The order is stored, so every device shows it. Neither the goal\'s version nor updatedAt change.',
+          tags: ['goals'],
+          security: [{ bearer: [] }],
+          summary: 'Move a goal in the list',
+          params: GoalIdParams,
+          body: MoveGoalInput,
+          response: {
+            401: unauthorized,
+            200: Goal,
+            400: badRequest,
+            404: notFound,
+            409: problemResponse('The goal to place it next to is not in the list, or is itself'),
+            429: tooMany,
+            503: unavailable,
+          },
+        },
+      },
+      (request) => service.move(request.accountId, request.params.id, request.body),
     );
   };
 }

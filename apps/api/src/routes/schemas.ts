@@ -7,6 +7,9 @@ export function problemResponse(description: string) {
 }
 
 export const badRequest = problemResponse('The request is malformed or fails validation');
+export const unauthorized = problemResponse(
+  'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',
+);
 export const notFound = problemResponse('There is no such goal');
 export const unavailable = problemResponse(
   'The database is unavailable; Retry-After says when to try again',
@@ -20,6 +23,15 @@ export const IdempotencyKeyHeaders = Type.Object({
       maxLength: 255,
       pattern: '^[\\x21-\\x7e]+$',
       description: 'Makes a retried create safe: the same key returns the same goal',
+    }),
+  ),
+});
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        'The ETag of the goal as last seen ("<version>"): the change is made only if it is still current',
     }),
   ),
 });

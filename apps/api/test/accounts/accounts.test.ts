@@ -289,11 +289,11 @@ describe("one account never reaches another's goals", () => {
     const target = goals[0] as Goal;
 
     const list = await second.inject({ method: 'GET', url: '/goals' });
-    expect(list.json<GoalPage>()).toEqual({ goals: [], next: null });
+    expect(list.json<GoalPage>()).toEqual({ goals: [], next: null, cursor: null });
     const paged = await second.inject({ method: 'GET', url: `/goals?after=0&limit=1&done=false` });
     expect(paged.json<GoalPage>().goals).toEqual([]);
     const summary = await second.inject({ method: 'GET', url: '/goals/summary' });
-    expect(summary.json()).toEqual({ total: 0, done: 0, active: 0 });
+    expect(summary.json()).toEqual({ total: 0, done: 0, active: 0, overdue: 0 });
 
     const get = await second.inject({ method: 'GET', url: `/goals/${target.id}` });
     const missing = await second.inject({ method: 'GET', url: '/goals/999999999' });
@@ -316,6 +316,7 @@ describe("one account never reaches another's goals", () => {
       total: 3,
       done: 0,
       active: 3,
+      overdue: 0,
     });
   });
 
@@ -347,7 +348,7 @@ describe("one account never reaches another's goals", () => {
       if (page.next === null) break;
       after = page.next;
     }
-    expect(names).toEqual(['second 0', 'second 1', 'second 2', 'second 3', 'second 4']);
+    expect(names).toEqual(['second 4', 'second 3', 'second 2', 'second 1', 'second 0']);
   });
 });
 

@@ -78,10 +78,14 @@ async function warm(api: TestApi, url: string): Promise<void> {
   }, 2000);
 }
 
+/** The names in the order they were created (oldest first), whatever the list's order. */
 async function names(api: TestApi): Promise<string[]> {
   const response = await get(api, '/goals?limit=100');
   expect(response.statusCode).toBe(200);
-  return response.json<GoalPage>().goals.map((goal) => `${goal.name}${goal.done ? ' (done)' : ''}`);
+  return response
+    .json<GoalPage>()
+    .goals.sort((a, b) => a.id - b.id)
+    .map((goal) => `${goal.name}${goal.done ? ' (done)' : ''}`);
 }
 
 async function summary(api: TestApi): Promise<GoalSummary> {
@@ -107,22 +111,22 @@ describe('two API instances on one database', () => {
       {
         write: () => postGoal(writer, 'second'),
         expected: ['first', 'second'],
-        counts: { total: 2, done: 0, active: 2 },
+        counts: { total: 2, done: 0, active: 2, overdue: 0 },
       },
       {
         write: () => patchGoal(writer, first.id, { name: 'first, renamed' }),
         expected: ['first, renamed', 'second'],
-        counts: { total: 2, done: 0, active: 2 },
+        counts: { total: 2, done: 0, active: 2, overdue: 0 },
       },
       {
         write: () => patchGoal(writer, first.id, { done: true }),
         expected: ['first, renamed (done)', 'second'],
-        counts: { total: 2, done: 1, active: 1 },
+        counts: { total: 2, done: 1, active: 1, overdue: 0 },
       },
       {
         write: () => writer.inject({ method: 'DELETE', url: `/goals/${first.id}` }),
         expected: ['second'],
-        counts: { total: 1, done: 0, active: 1 },
+        counts: { total: 1, done: 0, active: 1, overdue: 0 },
       },
       {
         write: () =>
@@ -133,7 +137,7 @@ describe('two API instances on one database', () => {
             payload: { name: 'keyed' },
           }),
         expected: ['second', 'keyed'],
-        counts: { total: 2, done: 0, active: 2 },
+        counts: { total: 2, done: 0, active: 2, overdue: 0 },
       },
     ];
 
@@ -303,6 +307,7 @@ describe('accounts across two instances', () => {
       total: 0,
       done: 0,
       active: 0,
+      overdue: 0,
     });
     // The stranger writes through the reader: the first account's cached list survives it.
     const hits = reader.cache.stats().hits;

@@ -254,10 +254,11 @@ describe('accounts over goals from before them (005 to 007)', () => {
     try {
       // createTestApi signed one account up: it was the first, so the goals are its own.
       const adopted = await api.inject({ method: 'GET', url: '/goals' });
+      // Newest first, the order 009 gives the goals from before it.
       expect(adopted.json<{ goals: { name: string }[] }>().goals.map((goal) => goal.name)).toEqual([
-        'Old one',
-        'Old two',
         'Old three',
+        'Old two',
+        'Old one',
       ]);
       const created = await postGoal(api, 'New one');
       expect(created.json<{ id: number }>().id).toBe(4);
@@ -277,6 +278,68 @@ describe('accounts over goals from before them (005 to 007)', () => {
     } finally {
       await api.close();
     }
+  });
+
+  it('when goals exist before 008 and 009, then they are ordered newest first, a done one gets its last change as doneAt, and new goals go on top', async () => {
+    const url = await server.createDatabase('order_backfill');
+    const db = open(url);
+    await migrate(db, { log: silentLog, directory: await upTo(7) });
+    await db.session((query) =>
+      query(
+        `INSERT INTO goals (goal_name, done, updated_at)
+         SELECT 'Old ' || n, n = 2, ('2026-03-0' || n || 'T10:00:00Z')::timestamptz
+         FROM generate_series(1, 3) n`,
+      ),
+    );
+    await migrate(db, { log: silentLog });
+    const goals = await rows<Record<string, unknown>>(
+      db,
+      'SELECT goal_name, done_at, version, target_date FROM goals ORDER BY position',
+    );
+    expect(goals).toEqual([
+      { goal_name: 'Old 3', done_at: null, version: 1, target_date: null },
+      {
+        goal_name: 'Old 2',
+        done_at: new Date('2026-03-02T10:00:00Z'),
+        version: 1,
+        target_date: null,
+      },
+      { goal_name: 'Old 1', done_at: null, version: 1, target_date: null },
+    ]);
+    const constraint = await rows<{ convalidated: boolean }>(
+      db,
+      "SELECT convalidated FROM pg_constraint WHERE conname = 'goals_position_not_null'",
+    );
+    expect(constraint).toEqual([{ convalidated: true }]);
+    expect(await rows(db, 'SELECT 1 FROM pg_index WHERE NOT indisvalid')).toEqual([]);
+    // The first account to sign up adopts them (createTestApi signs one up).
+    const api = await createTestApi(url);
+    try {
+      await postGoal(api, 'New');
+      const listed = await api.inject({ method: 'GET', url: '/goals' });
+      expect(listed.json<{ goals: { name: string }[] }>().goals.map((goal) => goal.name)).toEqual([
+        'New',
+        'Old 3',
+        'Old 2',
+        'Old 1',
+      ]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('when an instance of the previous version inserts a goal after 008, then it gets a position on top', async () => {
+    const url = await server.createDatabase('order_trigger');
+    const db = open(url);
+    await migrate(db, { log: silentLog });
+    await db.session(async (query) => {
+      await query("INSERT INTO goals (goal_name) VALUES ('first'), ('second')");
+    });
+    const ordered = await rows<{ goal_name: string }>(
+      db,
+      'SELECT goal_name FROM goals ORDER BY position, id DESC',
+    );
+    expect(ordered.map((row) => row.goal_name)).toEqual(['second', 'first']);
   });
 
   it('when the first account signs up, then the answer says how many goals it received', async () => {

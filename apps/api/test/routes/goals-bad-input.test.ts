@@ -1,4 +1,4 @@
-import type { Goal } from '@goal-tracker/contract';
+import { GOAL_NAME_PROBLEMS, type Goal } from '@goal-tracker/contract';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
 import type { InjectOptions, LightMyRequestResponse as Response } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,13 @@ const BAD_NAMES: [string, unknown][] = [
   ['a newline', 'line\nbreak'],
   ['a DEL character', 'a\u007fb'],
   ['a C1 control character', 'a\u0085b'],
+  ['only a zero-width space', '\u200b'],
+  ['only zero-width and direction marks', '\u200b\u200c\u200d\u200e\u200f'],
+  ['only a word joiner and a byte order mark', ' \u2060\ufeff '],
+  ['only an ideographic and a no-break space', '\u3000\u00a0'],
+  ['only a Hangul filler', '\u3164'],
+  ['only combining marks', '\u0301\u0308'],
+  ['only line and paragraph separators', '\u2028\u2029'],
 ];
 
 describe('bad goal names', () => {
@@ -68,6 +75,16 @@ describe('bad goal names', () => {
       await send({ method: 'PATCH', url: `/goals/${seed.id}`, headers: json, payload: { name } }),
       400,
     );
+  });
+
+  it('when a name has no visible character, then the detail says so in the contract’s words', async () => {
+    const response = await send({
+      method: 'POST',
+      url: '/goals',
+      headers: json,
+      payload: { name: '\u200b\u200b' },
+    });
+    expect(response.json()).toMatchObject({ detail: GOAL_NAME_PROBLEMS.invisible });
   });
 
   it('when the name is missing, then 400', async () => {

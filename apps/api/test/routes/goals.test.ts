@@ -44,7 +44,17 @@ describe('POST /goals', () => {
     expect(response.headers.location).toBe(`/goals/${goal.id}`);
     expect(new Date(goal.createdAt).toISOString()).toBe(goal.createdAt);
     expect(goal.updatedAt).toBe(goal.createdAt);
-    expect(Object.keys(goal).sort()).toEqual(['createdAt', 'done', 'id', 'name', 'updatedAt']);
+    expect(Object.keys(goal).sort()).toEqual([
+      'createdAt',
+      'done',
+      'doneAt',
+      'id',
+      'name',
+      'targetDate',
+      'updatedAt',
+      'version',
+    ]);
+    expect(goal).toMatchObject({ targetDate: null, doneAt: null, version: 1 });
   });
 
   it('when the name holds SQL, then it is stored literally and the table survives', async () => {
@@ -133,10 +143,10 @@ describe('DELETE /goals/{id}', () => {
 
 describe('GET /goals', () => {
   it('when there are no goals, then an empty page with no next', async () => {
-    expect(await list('')).toEqual({ goals: [], next: null });
+    expect(await list('')).toEqual({ goals: [], next: null, cursor: null });
   });
 
-  it('when paging with limit and after, then every goal comes once, in id order', async () => {
+  it('when paging with limit and after, then every goal comes once, newest first', async () => {
     const created: Goal[] = [];
     for (let i = 1; i <= 7; i += 1) created.push(await createGoal(`Goal ${i}`));
     const seen: number[] = [];
@@ -150,7 +160,7 @@ describe('GET /goals', () => {
       pages += 1;
     }
     expect(pages).toBe(3);
-    expect(seen).toEqual(created.map((goal) => goal.id));
+    expect(seen).toEqual(created.map((goal) => goal.id).reverse());
   });
 
   it('when a page is full but nothing follows, then next is null', async () => {
@@ -159,12 +169,12 @@ describe('GET /goals', () => {
     expect((await list('?limit=2')).next).toBeNull();
   });
 
-  it('when a goal is deleted between pages, then paging by id still skips nothing', async () => {
-    const [a, b, c, d] = [
-      await createGoal('a'),
-      await createGoal('b'),
-      await createGoal('c'),
+  it('when a goal is deleted between pages, then paging by after still skips nothing', async () => {
+    const [d, c, b, a] = [
       await createGoal('d'),
+      await createGoal('c'),
+      await createGoal('b'),
+      await createGoal('a'),
     ];
     const first = await list('?limit=2');
     expect(first.goals.map((goal) => goal.id)).toEqual([a?.id, b?.id]);
@@ -188,12 +198,18 @@ describe('GET /goals', () => {
     expect(done.goals.every((goal) => goal.done)).toBe(true);
     const rest = await list(`?done=true&limit=2&after=${done.next}`);
     expect([...done.goals, ...rest.goals].map((goal) => goal.id)).toEqual(
-      goals.filter((_, index) => index % 2 === 0).map((goal) => goal.id),
+      goals
+        .filter((_, index) => index % 2 === 0)
+        .map((goal) => goal.id)
+        .reverse(),
     );
     expect(rest.next).toBeNull();
     const open = await list('?done=false');
     expect(open.goals.map((goal) => goal.id)).toEqual(
-      goals.filter((_, index) => index % 2 === 1).map((goal) => goal.id),
+      goals
+        .filter((_, index) => index % 2 === 1)
+        .map((goal) => goal.id)
+        .reverse(),
     );
   });
 
@@ -267,20 +283,20 @@ describe('GET /goals/summary', () => {
   }
 
   it('when there are no goals, then every count is 0', async () => {
-    expect(await summary()).toEqual({ total: 0, done: 0, active: 0 });
+    expect(await summary()).toEqual({ total: 0, done: 0, active: 0, overdue: 0 });
   });
 
   it('when goals are created, marked done and deleted, then the counts follow each change', async () => {
     const goals: Goal[] = [];
     for (let i = 0; i < 5; i += 1) goals.push(await createGoal(`Goal ${i}`));
-    expect(await summary()).toEqual({ total: 5, done: 0, active: 5 });
+    expect(await summary()).toEqual({ total: 5, done: 0, active: 5, overdue: 0 });
     for (const goal of goals.slice(0, 2)) await patchGoal(api, goal.id, { done: true });
-    expect(await summary()).toEqual({ total: 5, done: 2, active: 3 });
+    expect(await summary()).toEqual({ total: 5, done: 2, active: 3, overdue: 0 });
     await patchGoal(api, goals[0]?.id, { done: false });
-    expect(await summary()).toEqual({ total: 5, done: 1, active: 4 });
+    expect(await summary()).toEqual({ total: 5, done: 1, active: 4, overdue: 0 });
     await api.inject({ method: 'DELETE', url: `/goals/${goals[1]?.id}` });
     await api.inject({ method: 'DELETE', url: `/goals/${goals[4]?.id}` });
-    expect(await summary()).toEqual({ total: 3, done: 0, active: 3 });
+    expect(await summary()).toEqual({ total: 3, done: 0, active: 3, overdue: 0 });
   });
 
   it('when the path is /goals/summary, then it is never taken for a goal id', async () => {
@@ -293,7 +309,7 @@ describe('GET /goals/summary', () => {
     });
     expect(patched.statusCode).toBe(400);
     expect((await api.inject({ method: 'DELETE', url: '/goals/summary' })).statusCode).toBe(400);
-    expect(await summary()).toEqual({ total: 1, done: 0, active: 1 });
+    expect(await summary()).toEqual({ total: 1, done: 0, active: 1, overdue: 0 });
   });
 
   it('when the OpenAPI document is read, then it describes the route and its schema', async () => {
@@ -304,12 +320,15 @@ describe('GET /goals/summary', () => {
     expect(Object.keys(route?.responses ?? {}).sort()).toEqual([
       '200',
       '304',
+      '400',
       '401',
       '431',
       '500',
       '503',
     ]);
-    expect(JSON.stringify(route?.responses['200'])).toMatch(/total[\s\S]*done[\s\S]*active/);
+    expect(JSON.stringify(route?.responses['200'])).toMatch(
+      /total[\s\S]*done[\s\S]*active[\s\S]*overdue/,
+    );
   });
 });
 

@@ -3,33 +3,14 @@
  * script (bundled with this module) repeats them after its own changes, so both always agree.
  * No run-time imports beyond the contract's name rule: it is part of the browser bundle.
  */
-import { GOAL_NAME_MAX_LENGTH, type GoalNameProblem } from '@goal-tracker/contract/goal-name';
-
-/** Characters as the name rule counts them: code points, not UTF-16 units. */
-export function nameLength(name: string): number {
-  return [...name].length;
-}
-
-/** Why a name is refused, in the words both the page and the script show beside the field. */
-export function nameProblemText(problem: GoalNameProblem, name: string): string {
-  switch (problem) {
-    case 'empty':
-      return 'Write a goal first: the name cannot be empty.';
-    case 'too-long': {
-      const over = nameLength(name) - GOAL_NAME_MAX_LENGTH;
-      return `That name is ${formatCount(over)} ${over === 1 ? 'character' : 'characters'} too long: keep it to ${GOAL_NAME_MAX_LENGTH} or fewer.`;
-    }
-    case 'control-characters':
-      return 'That name contains characters that cannot be shown, such as line breaks.';
-  }
-}
+import { GOAL_NAME_MAX_LENGTH, goalNameLength } from '@goal-tracker/contract/goal-name';
 
 /** How many more characters fit, said once a name is this close to the limit. */
 export const NAME_COUNTER_FROM = GOAL_NAME_MAX_LENGTH - 40;
 
 /** The counter under a name field: "12 characters left", "3 characters too many". */
 export function nameCounterText(name: string): string {
-  const left = GOAL_NAME_MAX_LENGTH - nameLength(name);
+  const left = GOAL_NAME_MAX_LENGTH - goalNameLength(name);
   const plural = (count: number) => (count === 1 ? 'character' : 'characters');
   return left >= 0
     ? `${formatCount(left)} ${plural(left)} left`

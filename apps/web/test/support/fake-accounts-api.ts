@@ -12,6 +12,9 @@ import {
 } from '@goal-tracker/contract';
 import { json, startFakeApi } from './fake-api.js';
 
+/** What a goal made without a target date, never done and never changed carries. */
+export const UNSET_GOAL_FIELDS = { targetDate: null, doneAt: null, version: 1 } as const;
+
 interface StoredAccount {
   account: Account;
   password: string;
@@ -113,7 +116,12 @@ export async function startFakeAccountsApi() {
     const at = new Date().toISOString();
     if (request.method === 'GET' && url.pathname === '/goals/summary') {
       const done = owner.goals.filter((g) => g.done).length;
-      const summary = { total: owner.goals.length, done, active: owner.goals.length - done };
+      const summary = {
+        total: owner.goals.length,
+        done,
+        active: owner.goals.length - done,
+        overdue: 0,
+      };
       return conditional(request, response, `"s${owner.version}"`, summary);
     }
     if (request.method === 'GET' && url.pathname === '/goals') {
@@ -125,11 +133,15 @@ export async function startFakeAccountsApi() {
       );
       const page = matching.slice(0, limit);
       const next = matching.length > limit ? page[page.length - 1]!.id : null;
-      return conditional(request, response, `"l${owner.version}"`, { goals: page, next });
+      return conditional(request, response, `"l${owner.version}"`, {
+        goals: page,
+        next,
+        cursor: null,
+      });
     }
     if (request.method === 'POST' && url.pathname === '/goals') {
       const created = { id: nextId++, name: text(body, 'name'), done: false };
-      owner.goals.push({ ...created, createdAt: at, updatedAt: at });
+      owner.goals.push({ ...created, createdAt: at, updatedAt: at, ...UNSET_GOAL_FIELDS });
       owner.version += 1;
       return json(response, 201, owner.goals[owner.goals.length - 1]);
     }
