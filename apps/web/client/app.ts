@@ -138,6 +138,8 @@ function enhance(main: HTMLElement): void {
   const confirmed = new WeakMap<HTMLElement, Shown>();
   /** How many of each goal's changes are still in flight. */
   const inFlight = new WeakMap<HTMLElement, number>();
+  /** Where each goal taken out of view stood: the goal that followed it. */
+  const placeOf = new WeakMap<HTMLElement, Element | null>();
   /** Goals deleted on screen, whether or not the server has confirmed it yet. */
   const deleted = new WeakSet<HTMLElement>();
 
@@ -234,7 +236,8 @@ function enhance(main: HTMLElement): void {
   const items = () => Array.from(list.querySelectorAll<HTMLLIElement>(':scope > li.goal'));
   const nameOf = (item: HTMLElement) => item.querySelector('.goal-name')?.textContent ?? '';
   const isDone = (item: HTMLElement) => item.dataset.done === 'true';
-  const hasMore = () => !more.hidden;
+  /** A page after the first (`?after=`): new goals go to the first page, not this one. */
+  const laterPage = new URLSearchParams(window.location.search).has('after');
   const shownHere = (done: boolean) => filter === 'all' || (filter === 'done') === done;
 
   function setDone(item: HTMLElement, done: boolean): void {
@@ -301,9 +304,13 @@ function enhance(main: HTMLElement): void {
 
   /** Puts a goal back where its id says it belongs: the list is ordered by id. */
   function insertInOrder(item: HTMLLIElement): void {
+    // Back where it was, if its neighbour is still there; else by age, newest first (the
+    // order of goals never moved).
+    const was = placeOf.get(item);
     const id = Number(item.dataset.id);
-    const after = items().find((other) => Number(other.dataset.id) > id);
-    list!.insertBefore(item, after ?? null);
+    const before =
+      was?.parentElement === list ? was : items().find((other) => Number(other.dataset.id) < id);
+    list!.insertBefore(item, before ?? null);
     updateEmptyState();
   }
 
@@ -316,6 +323,7 @@ function enhance(main: HTMLElement): void {
       const target = neighbour?.querySelector<HTMLElement>('.check') ?? addInput!;
       target.focus();
     }
+    placeOf.set(item, item.nextElementSibling);
     item.remove();
     updateEmptyState();
   }
@@ -465,15 +473,13 @@ function enhance(main: HTMLElement): void {
     pending.classList.add('is-pending', 'is-new');
     pending.setAttribute('aria-busy', 'true');
     pending.inert = true;
-    // New goals go last (oldest first): visible only when this page shows the end of the list.
-    const visible = filter !== 'done' && !hasMore();
+    // New goals go on top: in view unless this is a later page or the Done filter.
+    const visible = filter !== 'done' && !laterPage;
     if (visible) {
-      list!.append(pending);
+      list!.prepend(pending);
       updateEmptyState();
     }
     adjustCounts(1, 1);
-    // New goals go last: on a page with more to load, it joins the ones not loaded yet.
-    if (filter !== 'done' && hasMore()) adjustLater(1);
     addInput!.value = '';
     updateCounter(addInput!);
     announce(
@@ -481,7 +487,7 @@ function enhance(main: HTMLElement): void {
         ? `Added “${checked.name}”.`
         : filter === 'done'
           ? `Added “${checked.name}”. It is listed under Active.`
-          : `Added “${checked.name}” at the end of the list.`,
+          : `Added “${checked.name}” at the top of the list, on the first page.`,
     );
     const key = unsettledCreate?.name === checked.name ? unsettledCreate.key : newIdempotencyKey();
     unsettledCreate = undefined;
@@ -503,7 +509,6 @@ function enhance(main: HTMLElement): void {
     pending.remove();
     updateEmptyState();
     adjustCounts(-1, -1);
-    if (filter !== 'done' && hasMore()) adjustLater(-1);
     if (addInput!.value === '') addInput!.value = raw;
     updateCounter(addInput!);
     // A refused name is the field's problem; an outage is not, so it goes in the banner.
