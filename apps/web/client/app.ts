@@ -204,7 +204,6 @@ function enhance(main: HTMLElement): void {
   const items = () => Array.from(list.querySelectorAll<HTMLLIElement>(':scope > li.goal'));
   const nameOf = (item: HTMLElement) => item.querySelector('.goal-name')?.textContent ?? '';
   const isDone = (item: HTMLElement) => item.dataset.done === 'true';
-  const hasMore = () => !more.hidden;
   const shownHere = (done: boolean) => filter === 'all' || (filter === 'done') === done;
 
   function setDone(item: HTMLElement, done: boolean): void {
@@ -231,10 +230,13 @@ function enhance(main: HTMLElement): void {
     emptyState!.hidden = items().length > 0;
   }
 
-  /** Puts a goal back where its id says it belongs: the list is ordered by id. */
+  /**
+   * Puts a goal back near where it belongs: newer goals above older ones, as the API lists
+   * goals nobody has moved.
+   */
   function insertInOrder(item: HTMLLIElement): void {
     const id = Number(item.dataset.id);
-    const after = items().find((other) => Number(other.dataset.id) > id);
+    const after = items().find((other) => Number(other.dataset.id) < id);
     list!.insertBefore(item, after ?? null);
     updateEmptyState();
   }
@@ -372,10 +374,10 @@ function enhance(main: HTMLElement): void {
     pending.classList.add('is-pending', 'is-new');
     pending.setAttribute('aria-busy', 'true');
     pending.inert = true;
-    // New goals go last (oldest first): visible only when this page shows the end of the list.
-    const visible = filter !== 'done' && !hasMore();
+    // New goals go on top (the API lists them first): visible only on the first page.
+    const visible = filter !== 'done' && !new URLSearchParams(window.location.search).has('after');
     if (visible) {
-      list!.append(pending);
+      list!.prepend(pending);
       updateEmptyState();
     }
     adjustRemaining(1);
@@ -385,7 +387,7 @@ function enhance(main: HTMLElement): void {
         ? `Added “${checked.name}”.`
         : filter === 'done'
           ? `Added “${checked.name}”. It is listed under Active.`
-          : `Added “${checked.name}” at the end of the list.`,
+          : `Added “${checked.name}” at the top of the list.`,
     );
     const result = await api<Goal>(
       'POST',

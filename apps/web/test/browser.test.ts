@@ -134,7 +134,7 @@ describe('with JavaScript', () => {
     await page.getByLabel('What do you want to achieve?').fill('Plan a trip');
     await page.getByRole('button', { name: 'Add goal' }).click();
     await settled(page);
-    expect(await goalNames(page)).toEqual(['Water the plants', 'Plan a trip']);
+    expect(await goalNames(page)).toEqual(['Plan a trip', 'Water the plants']);
     await expect.poll(() => remaining(page)).toBe('2 goals left');
     expect(await page.getByLabel('What do you want to achieve?').inputValue()).toBe('');
 
@@ -144,8 +144,8 @@ describe('with JavaScript', () => {
     ).toBe('true');
     expect(await remaining(page)).toBe('1 goal left');
     await expect.poll(apiState).toEqual([
-      { name: 'Water the plants', done: true },
       { name: 'Plan a trip', done: false },
+      { name: 'Water the plants', done: true },
     ]);
 
     await page.getByRole('link', { name: 'Rename Plan a trip', exact: true }).click();
@@ -154,10 +154,10 @@ describe('with JavaScript', () => {
     await field.fill('Plan a trip to Lisbon');
     await screenshot(page, 'rename-light');
     await field.press('Enter');
-    expect(await goalNames(page)).toEqual(['Water the plants', 'Plan a trip to Lisbon']);
+    expect(await goalNames(page)).toEqual(['Plan a trip to Lisbon', 'Water the plants']);
     await expect.poll(apiState).toEqual([
-      { name: 'Water the plants', done: true },
       { name: 'Plan a trip to Lisbon', done: false },
+      { name: 'Water the plants', done: true },
     ]);
 
     await page.getByRole('button', { name: 'Delete Water the plants', exact: true }).click();
@@ -176,7 +176,7 @@ describe('with JavaScript', () => {
     await goals.create('Also to do');
     const page = await open();
     await navigation(page, () => page.getByRole('link', { name: 'Active', exact: true }).click());
-    expect(await goalNames(page)).toEqual(['Still to do', 'Also to do']);
+    expect(await goalNames(page)).toEqual(['Also to do', 'Still to do']);
     expect(await page.getByRole('link', { name: 'Active' }).getAttribute('aria-current')).toBe(
       'page',
     );
@@ -186,7 +186,7 @@ describe('with JavaScript', () => {
     expect(await remaining(page)).toBe('1 goal left');
 
     await navigation(page, () => page.getByRole('link', { name: 'Done', exact: true }).click());
-    expect(await goalNames(page)).toEqual(['Still to do', 'Already done']);
+    expect(await goalNames(page)).toEqual(['Already done', 'Still to do']);
     await screenshot(page, 'filter-done-light');
   });
 
@@ -197,19 +197,17 @@ describe('with JavaScript', () => {
     const stayed = await markNoReload(page);
     await page.getByRole('link', { name: 'Show more' }).click();
     await expect.poll(() => page.locator('#goals li').count()).toBe(56);
-    expect((await goalNames(page)).slice(-2)).toEqual(['Goal 55', 'Goal 56']);
+    expect((await goalNames(page)).slice(-2)).toEqual(['Goal 2', 'Goal 1']);
     expect(await page.locator('.more').isHidden()).toBe(true);
     expect(await stayed()).toBe(true);
   });
 
-  test('when a goal is added on a page with more to show, then it is counted and announced but not shown out of order', async () => {
+  test('when a goal is added on a first page with more to show, then it is shown on top, counted and announced', async () => {
     const own = await accountWithGoals(api.url, 51);
     const page = await open('/', {}, false, own);
     await page.getByLabel('What do you want to achieve?').fill('The newest');
     await page.keyboard.press('Enter');
-    await expect
-      .poll(() => page.locator('#announcer').textContent())
-      .toBe('Added “The newest” at the end of the list.');
+    await expect.poll(() => page.locator('#announcer').textContent()).toBe('Added “The newest”.');
     expect(await remaining(page)).toBe('52 goals left');
     await expect.poll(async () => (await own.goals.all()).length).toBe(52);
   });
@@ -231,14 +229,14 @@ describe('with JavaScript', () => {
     await page.getByLabel('What do you want to achieve?').fill(IMG_PAYLOAD);
     await page.keyboard.press('Enter');
     await settled(page);
-    expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, IMG_PAYLOAD]);
+    expect(await goalNames(page)).toEqual([IMG_PAYLOAD, SCRIPT_PAYLOAD]);
     await page.getByRole('link', { name: `Rename ${IMG_PAYLOAD}` }).click();
     await page.getByLabel('New name').fill(`${IMG_PAYLOAD}!`);
     await page.keyboard.press('Enter');
-    expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, `${IMG_PAYLOAD}!`]);
+    expect(await goalNames(page)).toEqual([`${IMG_PAYLOAD}!`, SCRIPT_PAYLOAD]);
     expect(await page.locator('#goals img, #goals script').count()).toBe(0);
     await page.reload();
-    expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, `${IMG_PAYLOAD}!`]);
+    expect(await goalNames(page)).toEqual([`${IMG_PAYLOAD}!`, SCRIPT_PAYLOAD]);
     expect(await page.locator('#goals img, #goals script').count()).toBe(0);
   });
 });
@@ -252,7 +250,7 @@ describe('without JavaScript', () => {
     await field.fill(SCRIPT_PAYLOAD);
     await navigation(page, () => page.getByRole('button', { name: 'Add goal' }).click());
     expect(page.url()).toContain('status=added');
-    expect(await goalNames(page)).toEqual(['Bake bread', SCRIPT_PAYLOAD]);
+    expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, 'Bake bread']);
     expect(await page.locator('#notice').textContent()).toContain('Goal added.');
     expect(await remaining(page)).toContain('2 goals left');
 
@@ -270,7 +268,7 @@ describe('without JavaScript', () => {
     expect(await rename.evaluate((element) => element === document.activeElement)).toBe(true);
     await rename.fill('Sourdough <b>starter</b>');
     await navigation(page, () => page.getByRole('button', { name: 'Save' }).click());
-    expect(await goalNames(page)).toEqual(['Bake bread', 'Sourdough <b>starter</b>']);
+    expect(await goalNames(page)).toEqual(['Sourdough <b>starter</b>', 'Bake bread']);
     await screenshot(page, 'no-js-list-light');
 
     await navigation(page, () => page.getByRole('link', { name: 'Done', exact: true }).click());
@@ -287,7 +285,7 @@ describe('without JavaScript', () => {
     const page = await open('/?filter=active', noScript, false, own);
     await navigation(page, () => page.getByRole('link', { name: 'Show more' }).click());
     expect(page.url()).toMatch(/filter=active&after=\d+/);
-    expect(await goalNames(page)).toEqual(['Goal 51', 'Goal 52', 'Goal 53']);
+    expect(await goalNames(page)).toEqual(['Goal 3', 'Goal 2', 'Goal 1']);
     await navigation(page, () =>
       page.getByRole('link', { name: 'Back to the first page' }).click(),
     );
@@ -337,9 +335,9 @@ describe('keyboard only', () => {
     await page.keyboard.type('Typed without a mouse');
     await page.keyboard.press('Enter');
     await settled(page);
-    expect(await goalNames(page)).toEqual(['First goal', 'Typed without a mouse']);
+    expect(await goalNames(page)).toEqual(['Typed without a mouse', 'First goal']);
 
-    await tabTo(page, '#goals li:last-child .check');
+    await tabTo(page, '#goals li:first-child .check');
     expect(await focusRing(page)).toBe('solid');
     await page.keyboard.press('Space');
     expect(await goalItem(page, 'Typed without a mouse').getAttribute('data-done')).toBe('true');
@@ -360,7 +358,7 @@ describe('keyboard only', () => {
     await page.keyboard.press('Control+A');
     await page.keyboard.type('Renamed by keyboard');
     await page.keyboard.press('Enter');
-    expect(await goalNames(page)).toEqual(['First goal', 'Renamed by keyboard']);
+    expect(await goalNames(page)).toEqual(['Renamed by keyboard', 'First goal']);
 
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
@@ -582,7 +580,7 @@ describe('accounts', () => {
       expect(await page.locator('.account-email').textContent()).toBe(first);
       await addGoal(page, 'First person’s goal', script);
       await addGoal(page, SCRIPT_PAYLOAD, script);
-      expect(await goalNames(page)).toEqual(['First person’s goal', SCRIPT_PAYLOAD]);
+      expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, 'First person’s goal']);
       await signOut(page);
 
       const second = uniqueEmail('second');
@@ -596,7 +594,7 @@ describe('accounts', () => {
       await signInAs(page, first);
       expect(new URL(page.url()).pathname).toBe('/');
       expect(await page.locator('.account-email').textContent()).toBe(first);
-      expect(await goalNames(page)).toEqual(['First person’s goal', SCRIPT_PAYLOAD]);
+      expect(await goalNames(page)).toEqual([SCRIPT_PAYLOAD, 'First person’s goal']);
       // A signed-in person sent to the sign-in page goes back to their goals.
       await page.goto(`${webUrl}/signin`);
       expect(new URL(page.url()).pathname).toBe('/');
