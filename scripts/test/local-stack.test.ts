@@ -4,9 +4,9 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { afterAll, describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../lib/local-stack.js';
 
 let runner: ChildProcess | undefined;
 let dataRoot: string | undefined;
@@ -28,7 +28,7 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-describe('npm start (scripts/start.ts)', () => {
+describe('npm start (scripts/local-stack/start.ts)', () => {
   test('when started without DATABASE_URL, then it builds, runs embedded PostgreSQL, the API and the web tier, prints the URL, and Ctrl-C stops all three', async () => {
     const [apiPort, webPort] = [await freePort(), await freePort()];
     dataRoot = await mkdtemp(join(tmpdir(), 'goal-tracker-stack-'));
@@ -41,13 +41,17 @@ describe('npm start (scripts/start.ts)', () => {
       DATA_DIR: dataDir,
     };
     delete env.DATABASE_URL;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Like a terminal's foreground job: Ctrl-C goes to this group.
-      detached: true,
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', 'scripts/local-stack/start.ts'],
+      {
+        cwd: REPOSITORY_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Like a terminal's foreground job: Ctrl-C goes to this group.
+        detached: true,
+      },
+    );
     runner = child;
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -2,11 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, freePort } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
+import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { readDockerfile, replayDockerfile, type ReplayedImage } from './support/dockerfile.js';
 import { copyBuildContext } from './support/dockerignore.js';
-import { REPOSITORY_ROOT, RDS_CA_PATH, RDS_CA_URL } from './support/images.js';
+import { RDS_CA_PATH, RDS_CA_URL } from './support/images.js';
 
 // The Dockerfiles' own steps, replayed in a clean copy of the build context (no Docker engine
 // here): npm ci from the local cache, the workspace build, the runtime stage's copies. Then the

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EMPTY_PAGE, json, startFakeApi } from './support/fake-api.js';
-import { REPOSITORY_ROOT, startServerProcess, type ServerProcess } from './support/processes.js';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
+import { startTier, type ServerProcess } from './support/processes.js';
 import { ensureClientBuilt } from './support/web.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -12,8 +13,7 @@ afterEach(async () => {
 
 async function startWebProcess(apiUrl: string): Promise<ServerProcess> {
   ensureClientBuilt();
-  const web = await startServerProcess({
-    entry: 'apps/web/src/main.ts',
+  const web = await startTier('apps/web/src/main.ts', {
     env: { API_URL: apiUrl },
     readyPath: '/health',
   });
@@ -36,7 +36,7 @@ describe('the web process', () => {
     const response = await inFlight;
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(EMPTY_PAGE);
-    expect(await exitCode).toBe(0);
+    expect((await exitCode).code).toBe(0);
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
