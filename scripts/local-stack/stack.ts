@@ -1,156 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { watch, type FSWatcher } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
+import { isPortFree } from '@goal-tracker/test-support/free-port';
+import { build } from './build.js';
+import { CrashBackoff } from './crash-backoff.js';
+import { say } from './log-lines.js';
+import { watchParent } from './parent-watch.js';
+import { TierProcess, type StackMode, type Tier } from './tier-process.js';
+import { watchForChanges } from './watch.js';
 
 /**
  * The whole stack on one machine: the API (which starts its embedded PostgreSQL when
  * DATABASE_URL is absent) and the web tier, started in order, stopped in reverse order.
- * `start` runs the production builds; `dev` runs the sources and restarts what changed.
+ * `start` runs the production builds and starts a crashed tier again; `dev` runs the sources
+ * and restarts what changed.
  */
-
-const TSC = join(REPOSITORY_ROOT, 'node_modules', '.bin', 'tsc');
-
-export type StackMode = 'start' | 'dev';
-
-interface Tier {
-  name: 'api' | 'web';
-  port: number;
-  readyPath: string;
-  /** Built entry point (start) or TypeScript source (dev). */
-  entry: Record<StackMode, string>;
-  env: Record<string, string>;
-  /** Source folders whose changes restart this tier in dev mode. */
-  watches: string[];
-}
-
-const colours = { api: '\x1b[35m', web: '\x1b[36m', stack: '\x1b[32m' } as const;
-const useColour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-
-function say(source: keyof typeof colours, text: string): void {
-  const label = source.padEnd(5);
-  process.stdout.write(`${useColour ? `${colours[source]}${label}\x1b[0m` : label} ${text}\n`);
-}
-
-/** pino's JSON made readable in a terminal: level, message, and the error when there is one. */
-function formatLogLine(line: string): string | undefined {
-  let entry: { level?: number; msg?: string; err?: { message?: string } } & Record<string, unknown>;
-  try {
-    entry = JSON.parse(line) as typeof entry;
-  } catch {
-    return line;
-  }
-  // Request lines are noise in a terminal; LOG_LEVEL=debug in the environment shows them raw.
-  if (entry.msg === 'incoming request' || entry.msg === 'request completed') return undefined;
-  const level = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }[
-    entry.level ?? 30
-  ];
-  const error = entry.err?.message ? `: ${entry.err.message}` : '';
-  return `${(level ?? 'info').padEnd(5)} ${entry.msg ?? ''}${error}`;
-}
-
-function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const server = createServer();
-    server.once('error', () => resolvePromise(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)));
-  });
-}
-
-function run(command: string, args: string[]): Promise<number> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: REPOSITORY_ROOT, stdio: 'inherit' });
-    child.once('exit', (code) => resolvePromise(code ?? 1));
-  });
-}
-
-async function waitForReady(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error('exited');
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (response.status === 200) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
-  }
-  throw new Error(`${url} did not answer within ${deadlineMs / 1000} s`);
-}
-
-class TierProcess {
-  child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly tier: Tier,
-    private readonly mode: StackMode,
-    private readonly onUnexpectedExit: (tier: TierProcess) => void,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.tier.port}`;
-  }
-
-  async start(): Promise<void> {
-    const { tier } = this;
-    // `node` itself, never a wrapper, so the PID held here is the server's and signals reach it.
-    const args =
-      this.mode === 'dev'
-        ? ['--conditions=source', '--import', 'tsx', tier.entry.dev]
-        : [tier.entry.start];
-    const child = spawn(process.execPath, args, {
-      cwd: REPOSITORY_ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', ...tier.env, PORT: String(tier.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: Ctrl-C reaches only this runner, which stops the tiers in order.
-      detached: true,
-    });
-    this.child = child;
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        const text = formatLogLine(line);
-        if (text !== undefined) say(tier.name, text);
-      });
-    }
-    this.exited = new Promise((resolvePromise) => {
-      child.once('exit', (code, signal) => {
-        if (this.child === child) {
-          this.child = undefined;
-          say(tier.name, `exited (${signal ?? `code ${code}`})`);
-          this.onUnexpectedExit(this);
-        }
-        resolvePromise();
-      });
-    });
-    const deadline = tier.name === 'api' ? 120_000 : 30_000;
-    try {
-      await waitForReady(`${this.url}${tier.readyPath}`, child, deadline);
-    } catch (error) {
-      throw new Error(`${tier.name} did not start: ${(error as Error).message}`);
-    }
-  }
-
-  /** SIGTERM and wait (the tiers drain within 10 s); SIGKILL only if that overruns. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = undefined;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  /** Last-resort cleanup while the runner itself is exiting: synchronous, no waiting. */
-  killNow(): void {
-    this.child?.kill('SIGTERM');
-  }
-}
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -161,10 +22,8 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
-export async function runStack(mode: StackMode): Promise<void> {
-  const apiPort = port('API_PORT', 8080);
-  const webPort = port('WEB_PORT', 3000);
-  const tiers: Tier[] = [
+function tiers(apiPort: number, webPort: number): Tier[] {
+  return [
     {
       name: 'api',
       port: apiPort,
@@ -187,8 +46,13 @@ export async function runStack(mode: StackMode): Promise<void> {
       watches: ['apps/web/src', 'apps/web/client', 'apps/web/public', 'packages/contract/src'],
     },
   ];
+}
 
-  for (const tier of tiers) {
+export async function runStack(mode: StackMode): Promise<void> {
+  const apiPort = port('API_PORT', 8080);
+  const webPort = port('WEB_PORT', 3000);
+
+  for (const tier of tiers(apiPort, webPort)) {
     if (!(await isPortFree(tier.port))) {
       const variable = tier.name === 'api' ? 'API_PORT' : 'WEB_PORT';
       throw new Error(`port ${tier.port} is already in use; set ${variable} to another port`);
@@ -199,16 +63,19 @@ export async function runStack(mode: StackMode): Promise<void> {
   // script). dev: only the page's script, since the servers run from their sources.
   const buildTargets = mode === 'start' ? ['apps/api', 'apps/web'] : ['apps/web/client'];
   say('stack', `building ${buildTargets.join(' and ')}…`);
-  if ((await run(TSC, ['-b', ...buildTargets])) !== 0) throw new Error('the build failed');
+  if (!(await build(buildTargets))) throw new Error('the build failed');
 
   let stopping = false;
   const processes: TierProcess[] = [];
+  const backoffs = new Map<TierProcess, CrashBackoff>();
+  const restartTimers = new Set<NodeJS.Timeout>();
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolvePromise) => (finish = resolvePromise));
 
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    restartTimers.forEach((timer) => clearTimeout(timer));
     say('stack', 'stopping…');
     // Reverse order: the web tier first, then the API, which stops its embedded PostgreSQL.
     for (const tierProcess of [...processes].reverse()) await tierProcess.stop();
@@ -216,29 +83,66 @@ export async function runStack(mode: StackMode): Promise<void> {
     finish(code);
   };
 
+  // start: the web tier keeps serving (its "unavailable" page) while the API comes back.
+  const startAgainLater = (tierProcess: TierProcess) => {
+    if (stopping) return;
+    const { name } = tierProcess.tier;
+    const backoff = backoffs.get(tierProcess) ?? new CrashBackoff();
+    backoffs.set(tierProcess, backoff);
+    const next = backoff.crashed();
+    if (!next) {
+      say('stack', `the ${name} crashed ${backoff.limit + 1} times in a row; giving up`);
+      void stopAll(1);
+      return;
+    }
+    say(
+      'stack',
+      `the ${name} stopped unexpectedly (${next.crash} of ${backoff.limit} restarts in a row); ` +
+        `starting it again in ${next.delayMs / 1000} s`,
+    );
+    const timer = setTimeout(() => {
+      restartTimers.delete(timer);
+      if (stopping) return;
+      tierProcess.start().then(
+        () => {
+          backoff.started();
+          say('stack', `the ${name} is back`);
+        },
+        (error: Error) => {
+          say('stack', error.message);
+          startAgainLater(tierProcess);
+        },
+      );
+    }, next.delayMs);
+    restartTimers.add(timer);
+  };
+
   const onUnexpectedExit = (tierProcess: TierProcess) => {
     if (stopping) return;
-    if (mode === 'start') {
-      say('stack', `${tierProcess.tier.name} stopped unexpectedly; stopping the stack`);
-      void stopAll(1);
-    } else {
-      say('stack', `${tierProcess.tier.name} is down; it restarts on the next change`);
-    }
+    if (mode === 'start') startAgainLater(tierProcess);
+    else say('stack', `${tierProcess.tier.name} is down; it restarts on the next change`);
   };
 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    // Several copies can arrive (the terminal's, and tsx relaying it); one stop is enough.
+    // Several copies can arrive (the terminal's, and npm relaying it); one stop is enough.
     process.on(signal, () => void stopAll(0));
   }
+  watchParent(() => {
+    say('stack', 'the command that started this one has ended');
+    void stopAll(0);
+  });
   process.on('exit', () => processes.forEach((tierProcess) => tierProcess.killNow()));
 
   try {
-    for (const tier of tiers) {
+    for (const tier of tiers(apiPort, webPort)) {
       if (stopping) break;
       const tierProcess = new TierProcess(tier, mode, onUnexpectedExit);
       processes.push(tierProcess);
       say('stack', `starting the ${tier.name} on port ${tier.port}…`);
       await tierProcess.start();
+      const backoff = new CrashBackoff();
+      backoff.started();
+      backoffs.set(tierProcess, backoff);
     }
   } catch (error) {
     say('stack', (error as Error).message);
@@ -247,7 +151,11 @@ export async function runStack(mode: StackMode): Promise<void> {
 
   if (!stopping) {
     say('stack', `Goal Tracker is running at http://localhost:${webPort}`);
-    say('stack', `(API at http://localhost:${apiPort}, docs at /docs). Press Ctrl-C to stop.`);
+    say(
+      'stack',
+      `(the API at http://localhost:${apiPort}, its docs at http://localhost:${apiPort}/docs). ` +
+        'Press Ctrl-C to stop.',
+    );
   }
 
   const watchers = mode === 'dev' && !stopping ? watchForChanges(processes, () => stopping) : [];
@@ -256,66 +164,7 @@ export async function runStack(mode: StackMode): Promise<void> {
   process.exitCode = code;
 }
 
-/** dev: restarts a tier when its sources change (rebuilding the page's script first). */
-function watchForChanges(processes: TierProcess[], isStopping: () => boolean): FSWatcher[] {
-  const pending = new Set<TierProcess>();
-  const changed = new Set<string>();
-  let clientChanged = false;
-  let timer: NodeJS.Timeout | undefined;
-  let restarting = Promise.resolve();
-
-  const restart = () => {
-    const due = [...pending];
-    const rebuildClient = clientChanged;
-    say('stack', `changed: ${[...changed].join(', ')}`);
-    changed.clear();
-    pending.clear();
-    clientChanged = false;
-    restarting = restarting.then(async () => {
-      if (isStopping()) return;
-      if (rebuildClient && (await run(TSC, ['-b', 'apps/web/client'])) !== 0) {
-        say('stack', 'the page script does not compile; fix it and save again');
-        return;
-      }
-      // API first, so the web tier comes back to a ready API.
-      for (const tierProcess of processes.filter((p) => due.includes(p))) {
-        if (isStopping()) return;
-        say('stack', `restarting the ${tierProcess.tier.name}…`);
-        await tierProcess.stop();
-        try {
-          await tierProcess.start();
-          say('stack', `${tierProcess.tier.name} restarted`);
-        } catch (error) {
-          say('stack', (error as Error).message);
-        }
-      }
-    });
-  };
-
-  const watchers: FSWatcher[] = [];
-  const folders = new Map<string, TierProcess[]>();
-  for (const tierProcess of processes) {
-    for (const folder of tierProcess.tier.watches) {
-      folders.set(folder, [...(folders.get(folder) ?? []), tierProcess]);
-    }
-  }
-  for (const [folder, affected] of folders) {
-    watchers.push(
-      watch(join(REPOSITORY_ROOT, folder), { recursive: true }, (_event, file) => {
-        if (file && /(^|\/)\.|~$|\.tsbuildinfo$/.test(String(file))) return;
-        affected.forEach((tierProcess) => pending.add(tierProcess));
-        changed.add(join(folder, String(file ?? '')));
-        if (folder === 'apps/web/client') clientChanged = true;
-        clearTimeout(timer);
-        timer = setTimeout(restart, 250);
-      }),
-    );
-  }
-  say('stack', 'watching for changes');
-  return watchers;
-}
-
-/** The body of scripts/start.ts and scripts/dev.ts: runs the stack, then exits with its code. */
+/** The body of start.ts and dev.ts: runs the stack, then exits with its code. */
 export async function runStackCommand(mode: StackMode): Promise<never> {
   try {
     await runStack(mode);

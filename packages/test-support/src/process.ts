@@ -20,6 +20,8 @@ export interface SpawnOptions {
   detached?: boolean;
   uid?: number;
   gid?: number;
+  /** An IPC channel to the process (it closes, however this process ends). */
+  ipc?: boolean;
   /** Called with each line the process writes, stdout and stderr alike. */
   onLine?: (line: string) => void;
 }
@@ -52,13 +54,14 @@ export function spawnProcess(options: SpawnOptions): RunningProcess {
   const child = spawn(options.command ?? process.execPath, options.args, {
     cwd: options.cwd ?? REPOSITORY_ROOT,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   let output = '';
   for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
     createInterface({ input: stream }).on('line', (line) => {
       output = `${output}${line}\n`.slice(-KEPT_OUTPUT);
       options.onLine?.(line);
