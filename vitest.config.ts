@@ -17,8 +17,8 @@ export default defineConfig({
         replacement: source('packages/server-kit/src/index.ts'),
       },
       {
-        find: /^@goal-tracker\/test-postgres$/,
-        replacement: source('packages/test-postgres/src/index.ts'),
+        find: /^@goal-tracker\/test-support\/(.+)$/,
+        replacement: `${source('packages/test-support/src/')}$1.ts`,
       },
     ],
   },

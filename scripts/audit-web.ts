@@ -10,14 +10,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import desktopConfig from 'lighthouse/core/config/desktop-config.js';
-import { REPO_ROOT } from './lib/local-stack.js';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 
 const CATEGORIES = ['performance', 'accessibility', 'best-practices', 'seo'] as const;
-const REPORT_DIR = join(REPO_ROOT, 'test-results', 'lighthouse');
+const REPORT_DIR = join(REPOSITORY_ROOT, 'test-results', 'lighthouse');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SEED = [
   'Run 5 km without stopping',
@@ -54,11 +54,15 @@ async function startThrowawayStack(): Promise<{
   };
   delete env.DATABASE_URL;
   console.log('No stack at http://localhost:3000; starting a throwaway one…');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', 'scripts/local-stack/start.ts'],
+    {
+      cwd: REPOSITORY_ROOT,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${webPort}`;
   const deadline = Date.now() + 180_000;

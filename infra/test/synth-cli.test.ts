@@ -2,11 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { afterAll, describe, expect, it } from 'vitest';
 import { synthesize, templateOf, type Json } from './support/synth.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The CIDR `npm run synth` passes (infra/package.json): RFC 5737 TEST-NET-3. */
 const SYNTH_SSH_CIDR = '203.0.113.0/24';
 const STACKS = ['goal-tracker-registry', 'goal-tracker-dev', 'goal-tracker-prod'];
@@ -30,7 +29,7 @@ function runSynth(outdir: string) {
     NO_PROXY: '',
   });
   return spawnSync('npm', ['run', '--silent', 'synth', '--', '--output', outdir], {
-    cwd: ROOT,
+    cwd: REPOSITORY_ROOT,
     env,
     encoding: 'utf8',
     timeout: 120_000,

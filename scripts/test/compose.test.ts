@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { healthcheckCommand, readDockerfile } from './support/dockerfile.js';
-import { REPOSITORY_ROOT, TIERS } from './support/images.js';
+import { TIERS } from './support/images.js';
 
 interface Service {
   image?: string;

@@ -12,10 +12,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Stack } from 'aws-cdk-lib';
+import { CfnRepository } from 'aws-cdk-lib/aws-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../lib/deploy-cli.js';
-import { findExecutable } from '../lib/prerequisites.js';
-import { REPOSITORY_ROOT } from './support/images.js';
+import { ENVIRONMENT_NAMES } from '../../infra/config/types.js';
+import { createGoalTrackerApp } from '../../infra/lib/goal-tracker-app.js';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
+import { runCli } from '../deploy/cli.js';
+import { findExecutable } from '../deploy/prerequisites.js';
 
 const execFile = promisify(execFileCallback);
 
@@ -439,8 +443,8 @@ describe('npm run destroy', () => {
 
 describe('the deploy and destroy scripts', () => {
   it.each([
-    ['scripts/deploy.ts', 'usage: npm run deploy'],
-    ['scripts/destroy.ts', 'usage: npm run destroy'],
+    ['scripts/deploy/deploy.ts', 'usage: npm run deploy'],
+    ['scripts/deploy/destroy.ts', 'usage: npm run destroy'],
   ])('when %s is run with --help, then it prints its usage and exits 0', async (script, usage) => {
     const { stdout } = await execFile(process.execPath, ['--import', 'tsx', script, '--help'], {
       cwd: REPOSITORY_ROOT,
@@ -448,10 +452,10 @@ describe('the deploy and destroy scripts', () => {
     expect(stdout).toContain(usage);
   });
 
-  it('when scripts/deploy.ts is given an unknown environment, then the process exits 2', async () => {
+  it('when scripts/deploy/deploy.ts is given an unknown environment, then the process exits 2', async () => {
     const failure = await execFile(
       process.execPath,
-      ['--import', 'tsx', 'scripts/deploy.ts', '--env', 'qa'],
+      ['--import', 'tsx', 'scripts/deploy/deploy.ts', '--env', 'qa'],
       {
         cwd: REPOSITORY_ROOT,
       },
@@ -461,5 +465,35 @@ describe('the deploy and destroy scripts', () => {
     );
     expect(failure?.code).toBe(2);
     expect(failure?.stderr).toContain('unknown environment "qa"');
+  });
+});
+
+describe('the AWS names deploy uses', () => {
+  it('when deploy runs for each environment, then its stacks and ECR repositories are the ones the CDK app creates', async () => {
+    const { app, registry } = createGoalTrackerApp({ context: { sshCidr: '203.0.113.0/24' } });
+    const appStacks = app.node.children
+      .filter((child): child is Stack => child instanceof Stack)
+      .map((stack) => stack.stackName);
+    const appRepositories = registry.node
+      .findAll()
+      .filter((child): child is CfnRepository => child instanceof CfnRepository)
+      .map((repository) => repository.repositoryName);
+
+    const deployed = new Set<string>();
+    const pushed = new Set<string>();
+    for (const env of ENVIRONMENT_NAMES) {
+      const box = await sandbox(allStubs());
+      const args = [...SSH, '--env', env, '--region', 'eu-west-1', '--dry-run'];
+      const { code, out, stderr } = await cli(box, 'deploy', args);
+      expect(code, stderr).toBe(0);
+      for (const line of out) {
+        const stack = /npx --no cdk deploy (\S+)/.exec(line)?.[1];
+        if (stack) deployed.add(stack);
+        const repository = /docker push '[^/]+\/([^:]+):/.exec(line)?.[1];
+        if (repository) pushed.add(repository);
+      }
+    }
+    expect([...deployed].sort()).toEqual([...appStacks].sort());
+    expect([...pushed].sort()).toEqual([...appRepositories].sort());
   });
 });

@@ -11,8 +11,9 @@ import {
   type ParsedDockerfile,
   type Stage,
 } from './support/dockerfile.js';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { parseDockerIgnore } from './support/dockerignore.js';
-import { RDS_CA_PATH, RDS_CA_URL, REPOSITORY_ROOT, TIERS } from './support/images.js';
+import { RDS_CA_PATH, RDS_CA_URL, TIERS } from './support/images.js';
 
 // Every check dockerfile-utils can make, at error severity (several default to warning or off).
 const STRICT = {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALB_HEALTH_CHECK } from '../bench/lib/haproxy.js';
-import { stopAllServers } from '../bench/lib/server.js';
-import { assertBuilt } from '../bench/lib/stack.js';
-import { cacheCoherenceDrill } from '../drill/cache-coherence.js';
-import { instanceLossDrill } from '../drill/instance-loss.js';
-import type { DrillResult } from '../drill/lib/recorder.js';
-import { poolExhaustionDrill } from '../drill/pool-exhaustion.js';
-import { postgresRestartDrill } from '../drill/postgres-restart.js';
-import { sigtermDrill } from '../drill/sigterm.js';
+import { ALB_HEALTH_CHECK } from '../perf/harness/haproxy.js';
+import { stopAllServers } from '../perf/harness/server.js';
+import { assertBuilt } from '../perf/harness/stack.js';
+import { cacheCoherenceDrill } from '../perf/drill/cache-coherence.js';
+import { instanceLossDrill } from '../perf/drill/instance-loss.js';
+import type { DrillResult } from '../perf/drill/lib/recorder.js';
+import { poolExhaustionDrill } from '../perf/drill/pool-exhaustion.js';
+import { postgresRestartDrill } from '../perf/drill/postgres-restart.js';
+import { sigtermDrill } from '../perf/drill/sigterm.js';
 
 // The drills that take under a minute, run against the production builds (`npm test` runs
 // `tsc -b` first). Each drill checks its own outcome; a failure shows what it saw.

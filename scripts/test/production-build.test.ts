@@ -2,11 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, freePort } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
+import { startServer, waitUntilOk, type RunningProcess } from '@goal-tracker/test-support/process';
+import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { readDockerfile, replayDockerfile, type ReplayedImage } from './support/dockerfile.js';
 import { copyBuildContext } from './support/dockerignore.js';
-import { REPOSITORY_ROOT, RDS_CA_PATH, RDS_CA_URL } from './support/images.js';
+import { RDS_CA_PATH, RDS_CA_URL } from './support/images.js';
 
 // The Dockerfiles' own steps, replayed in a clean copy of the build context (no Docker engine
 // here): npm ci from the local cache, the workspace build, the runtime stage's copies. Then the
@@ -55,56 +58,34 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-interface Server {
-  child: ChildProcess;
+interface Server extends RunningProcess {
   origin: string;
   port: number;
-  output: () => string;
+  /** Resolves with the exit code. */
   exit: Promise<number | null>;
 }
 
 /** Runs the image's CMD in its WORKDIR with its ENV plus `env`, and waits for /health. */
 async function startEntrypoint(image: ReplayedImage, env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
   const [program = 'node', ...args] = image.cmd;
-  const child = spawn(program, args, {
+  const server = await startServer({
+    command: program,
+    args,
     cwd: image.workdir,
-    env: { PATH: process.env.PATH, ...image.env, HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, ...image.env, HOST: '127.0.0.1', ...env },
+    readyPath: '/health',
+    deadlineMs: 20_000,
+    pollMs: 150,
     ...(runAsImageUser ? { uid: IMAGE_USER_ID, gid: IMAGE_USER_ID } : {}),
   });
-  running.add(child);
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exit = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
-  );
-  const origin = `http://127.0.0.1:${port}`;
-  const server = { child, origin, port, output: () => output, exit };
-  await waitFor(server, '/health');
-  return server;
+  running.add(server.child);
+  void server.exited.then(() => running.delete(server.child));
+  return { ...server, origin: server.url, exit: server.exited.then(({ code }) => code) };
 }
 
 /** Polls `path` until it answers 200; fails with the server's output if it exits or takes 20 s. */
-async function waitFor(server: Server, path: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  let exited = false;
-  void server.exit.then(() => (exited = true));
-  while (Date.now() < deadline && !exited) {
-    const status = await fetch(server.origin + path).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(
-    `${path} never answered 200 (exited: ${exited}):\n${server.output().slice(-3000)}`,
-  );
+function waitFor(server: Server, path: string): Promise<void> {
+  return waitUntilOk(server.origin + path, server, { deadlineMs: 20_000, pollMs: 150 });
 }
 
 /** Runs the image's HEALTHCHECK command the way Docker would, inside the container's env. */

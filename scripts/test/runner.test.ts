@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { CommandFailedError, createRunner, formatCommand } from '../lib/runner.js';
+import { CommandFailedError, createRunner, formatCommand } from '../deploy/runner.js';
 
 const quiet = () => createRunner({ dryRun: false, cwd: tmpdir(), print: () => undefined });
 

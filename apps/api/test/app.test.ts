@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEEP_ALIVE_TIMEOUT_MS } from '@goal-tracker/server-kit';

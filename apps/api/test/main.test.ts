@@ -1,24 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startPostgres, type PostgresServer } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
+import { fromSource, spawnProcess, startServer } from '@goal-tracker/test-support/process';
+import { startPostgres, type PostgresServer } from '@goal-tracker/test-support/postgres';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { API_ROOT, REPOSITORY_ROOT } from '../src/paths.js';
+import { API_ROOT } from '../src/paths.js';
 import { TEST_PASSWORD, uniqueEmail } from './helpers.js';
 
 /** The real entry points, run from source as `npm run dev` does. */
 const MAIN = join(API_ROOT, 'src/main.ts');
 const MIGRATE = join(API_ROOT, 'src/migrate.ts');
-
-interface RunningProcess {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
 
 const children: ChildProcess[] = [];
 let postgres: PostgresServer;
@@ -33,45 +29,32 @@ afterAll(async () => {
   await postgres?.dispose();
 });
 
-/** Runs an entry point with only the variables given (the test's own DATABASE_URL stays out). */
+/** Only the variables given reach the process (the test's own DATABASE_URL stays out). */
+const onlyThese = (env: Record<string, string>) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/root',
+  ...env,
+});
+
+/** Runs an entry point from source; `exited` resolves with its exit code. */
 function run(
   entry: string,
   env: Record<string, string>,
   user: { uid?: number; gid?: number } = {},
-): RunningProcess {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
-    cwd: REPOSITORY_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...user,
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return { child, output: () => output, exited };
+) {
+  const started = spawnProcess({ args: fromSource(entry), env: onlyThese(env), ...user });
+  children.push(started.child);
+  return { ...started, exited: started.exited.then(({ code }) => code) };
 }
 
-async function startApi(env: Record<string, string>, timeoutMs = 30_000) {
-  const port = await freePort();
-  const api = run(MAIN, { PORT: String(port), HOST: '127.0.0.1', ...env });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await fetch(`${base}/ready`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (api.child.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`the API did not become ready:\n${api.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { ...api, base, port };
+async function startApi(env: Record<string, string>) {
+  const api = await startServer({
+    args: fromSource(MAIN),
+    env: onlyThese(env),
+    readyPath: '/ready',
+  });
+  children.push(api.child);
+  return { ...api, base: api.url, exited: api.exited.then(({ code }) => code) };
 }
 
 function refusesConnections(port: number): Promise<boolean> {

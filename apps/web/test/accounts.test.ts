@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { SIGN_IN_FAILED } from '@goal-tracker/contract';
-import { freePort } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { buildApp } from '../src/app.js';

@@ -1,5 +1,5 @@
 import { SIGN_IN_FAILED } from '@goal-tracker/contract';
-import { createTestDatabase } from '@goal-tracker/test-postgres';
+import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createTestDatabase } from '@goal-tracker/test-postgres';
+import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Goal, GoalPage } from '@goal-tracker/contract';
-import { createTestDatabase } from '@goal-tracker/test-postgres';
+import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { balancerFailure, forward, json, relay, startFakeApi } from './support/fake-api.js';

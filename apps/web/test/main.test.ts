@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EMPTY_PAGE, json, startFakeApi } from './support/fake-api.js';
-import { REPOSITORY_ROOT, startServerProcess, type ServerProcess } from './support/processes.js';
+import { fromSource, spawnProcess } from '@goal-tracker/test-support/process';
+import { startTier, type ServerProcess } from './support/processes.js';
 import { ensureClientBuilt } from './support/web.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -12,8 +12,7 @@ afterEach(async () => {
 
 async function startWebProcess(apiUrl: string): Promise<ServerProcess> {
   ensureClientBuilt();
-  const web = await startServerProcess({
-    entry: 'apps/web/src/main.ts',
+  const web = await startTier('apps/web/src/main.ts', {
     env: { API_URL: apiUrl },
     readyPath: '/health',
   });
@@ -36,7 +35,7 @@ describe('the web process', () => {
     const response = await inFlight;
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(EMPTY_PAGE);
-    expect(await exitCode).toBe(0);
+    expect((await exitCode).code).toBe(0);
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
@@ -58,19 +57,11 @@ describe('the web process', () => {
   });
 
   test('when API_URL is not a URL, then the process exits 1 naming the variable', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', 'apps/web/src/main.ts'],
-      {
-        cwd: REPOSITORY_ROOT,
-        env: { ...process.env, API_URL: 'not a url', PORT: '0' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(code).toBe(1);
-    expect(stderr).toContain('API_URL');
+    const web = spawnProcess({
+      args: fromSource('apps/web/src/main.ts'),
+      env: { ...process.env, API_URL: 'not a url', PORT: '0' },
+    });
+    expect((await web.exited).code).toBe(1);
+    expect(web.output()).toContain('API_URL');
   });
 });

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PASSKEY_SIGN_IN_FAILED } from '@goal-tracker/contract';
-import { createTestDatabase, freePort } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
+import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';

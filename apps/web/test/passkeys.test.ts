@@ -1,5 +1,5 @@
 import { PASSKEY_SIGN_IN_FAILED, PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
-import { freePort } from '@goal-tracker/test-postgres';
+import { freePort } from '@goal-tracker/test-support/free-port';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {

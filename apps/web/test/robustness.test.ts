@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { rawConnection as connectRaw } from '@goal-tracker/test-postgres';
+import { rawConnection as connectRaw } from '@goal-tracker/test-support/raw-connection';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildWeb, SAME_ORIGIN } from './support/web.js';

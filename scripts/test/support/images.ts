@@ -1,7 +1,3 @@
-import { fileURLToPath } from 'node:url';
-
-export const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
 /** The two images as the rules agree them: Dockerfile, port, ECR repository. */
 export const TIERS = [
   {

@@ -1,5 +1,5 @@
 import type { Goal } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, type App, type AppSettings } from '../../src/app.js';
 import type { AbuseLimits } from '../../src/accounts/limits.js';

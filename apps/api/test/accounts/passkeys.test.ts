@@ -7,7 +7,7 @@ import {
   type PasskeyList,
   type SessionCreated,
 } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

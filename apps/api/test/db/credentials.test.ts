@@ -6,12 +6,8 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import {
-  startMoto,
-  startPostgres,
-  type MotoServer,
-  type PostgresServer,
-} from '@goal-tracker/test-postgres';
+import { startMoto, type MotoServer } from '@goal-tracker/test-support/moto';
+import { startPostgres, type PostgresServer } from '@goal-tracker/test-support/postgres';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -1,5 +1,5 @@
 import type { Goal } from '@goal-tracker/contract';
-import { startPostgres, type PostgresServer } from '@goal-tracker/test-postgres';
+import { startPostgres, type PostgresServer } from '@goal-tracker/test-support/postgres';
 import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import type { Goal } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countGoals, createTestApi, postGoal, TEST_SETTINGS, type TestApi } from '../helpers.js';
 

@@ -1,8 +1,5 @@
-import {
-  createTestServer,
-  rawConnection as connectRaw,
-  type TestDatabases,
-} from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
+import { rawConnection as connectRaw } from '@goal-tracker/test-support/raw-connection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, TEST_SETTINGS, type TestApi } from '../helpers.js';
 

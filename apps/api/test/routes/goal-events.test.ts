@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Goal, GoalEvent } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
 import { createTestApi, json, patchGoal, postGoal, signUp, type TestApi } from '../helpers.js';

@@ -1,5 +1,5 @@
 import { GOAL_NAME_PROBLEMS, type Goal } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import type { InjectOptions, LightMyRequestResponse as Response } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countGoals, createTestApi, json, postGoal, type TestApi } from '../helpers.js';

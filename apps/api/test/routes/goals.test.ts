@@ -1,5 +1,5 @@
 import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApi, json, patchGoal, postGoal, resetData, type TestApi } from '../helpers.js';
 

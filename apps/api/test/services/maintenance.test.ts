@@ -1,5 +1,5 @@
 import type { Goal } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-postgres';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, postGoal, type TestApi } from '../helpers.js';
 

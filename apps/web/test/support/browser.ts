@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { AxeResults } from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPOSITORY_ROOT } from './processes.js';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 
 /** Debian's chromium package; `npx playwright install` cannot download browsers here. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

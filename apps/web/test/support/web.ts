@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { REPOSITORY_ROOT } from './processes.js';
+import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 
 let clientBuilt = false;
 
