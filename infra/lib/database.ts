@@ -61,6 +61,10 @@ export class Database extends Construct {
         passwordLength: PASSWORD_LENGTH,
         excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
       },
+      // The password of a retained database must outlive the stack with it.
+      removalPolicy: config.retainOnDelete
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
 
     const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
@@ -110,7 +114,11 @@ export class Database extends Construct {
         ? { monitoringInterval: Duration.seconds(config.enhancedMonitoringSeconds) }
         : {}),
       deletionProtection: config.deletionProtection,
-      removalPolicy: config.snapshotOnDelete ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      // Retained, not snapshotted: the instance and its automated backups outlive the stack,
+      // and RetainExceptOnCreate (RETAIN_ON_UPDATE_OR_DELETE) lets a failed first create clean up after itself.
+      removalPolicy: config.retainOnDelete
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     for (const logGroup of logGroups) this.instance.node.addDependency(logGroup);
     if (!this.instance.secret) throw new Error('The database instance has no attached secret.');

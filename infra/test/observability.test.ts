@@ -53,11 +53,11 @@ describe('CloudWatch log groups', () => {
     },
   );
 
-  it('when dev is deleted, then its log groups go with it; prod keeps them', () => {
+  it('when dev is deleted, then its log groups go with it; prod keeps them, except after a failed first create', () => {
     for (const [, group] of resourcesOf(dev, 'AWS::Logs::LogGroup'))
       expect(group.DeletionPolicy).toBe('Delete');
     for (const [, group] of resourcesOf(prod, 'AWS::Logs::LogGroup'))
-      expect(group.DeletionPolicy).toBe('Retain');
+      expect(group.DeletionPolicy).toBe('RetainExceptOnCreate');
   });
 });
 
@@ -206,7 +206,7 @@ describe('alarms to SNS', () => {
     });
   });
 
-  it('when CloudWatch or EventBridge publish, then the topic policy lets them, over TLS only', () => {
+  it("when CloudWatch or EventBridge publish, then the topic policy lets them, over TLS only, CloudWatch only for this account's alarms", () => {
     const [[, policy]] = resourcesOf(dev, 'AWS::SNS::TopicPolicy') as [[string, Resource]];
     expect(policy.Properties.Topics).toEqual([topicOf(dev)]);
     expect((policy.Properties.PolicyDocument as Json).Statement).toEqual([
@@ -214,10 +214,28 @@ describe('alarms to SNS', () => {
         Effect: 'Deny',
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
       }),
+      {
+        Sid: 'CloudWatchAlarmsOfThisAccount',
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Resource: topicOf(dev),
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                ['arn:aws:cloudwatch:us-east-1:', { Ref: 'AWS::AccountId' }, ':alarm:*'],
+              ],
+            },
+          },
+        },
+      },
       expect.objectContaining({
         Effect: 'Allow',
         Action: 'sns:Publish',
-        Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+        Principal: { Service: 'events.amazonaws.com' },
       }),
     ]);
     expect(resources(dev)[topicOf(dev).Ref]?.Properties.TopicName).toBe('dev-goal-tracker-alarms');
@@ -289,6 +307,7 @@ describe('outputs', () => {
         'DatabaseEndpoint',
         'DatabaseSecretName',
         'FrontendRepositoryUri',
+        'LoadBalancerDnsName',
       ].sort(),
     );
     expect(outputs.DatabaseSecretName?.Value).toBe(`${env}-goal-tracker-db-credentials`);
