@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -131,13 +131,24 @@ export class Database extends Construct {
       'PostgreSQL from the backend',
     );
     if (config.rotationDays !== undefined) {
-      this.instance.addRotationSingleUser({
+      const rotation = this.instance.addRotationSingleUser({
         automaticallyAfter: Duration.days(config.rotationDays),
         excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
         vpcSubnets: { subnetGroupName: props.rotationSubnetGroupName },
         // The backend's group, so that RDS keeps admitting exactly one source.
         securityGroup: props.clientSecurityGroup,
       });
+      // The rotation function comes from a Serverless Application Repository app; its name is
+      // SecretRotation's (the last 64 characters of its unique ID), so its log group can be
+      // made first, with a retention, instead of by Lambda on the first rotation.
+      const uniqueId = Names.uniqueId(rotation);
+      const functionName = uniqueId.substring(Math.max(uniqueId.length - 64, 0));
+      const rotationLogs = new logs.LogGroup(this, 'RotationLogGroup', {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: props.logRetention,
+        removalPolicy: props.logRemovalPolicy,
+      });
+      rotation.node.addDependency(rotationLogs);
     }
 
     this.acknowledgeFindings(config, credentials);

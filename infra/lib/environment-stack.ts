@@ -80,8 +80,18 @@ export class EnvironmentStack extends Stack {
     const logRemovalPolicy = disposable
       ? RemovalPolicy.DESTROY
       : RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
-    Tags.of(this).add('Project', PROJECT);
-    Tags.of(this).add('Environment', config.envName);
+    // Not on listeners, listener rules or dashboards: CloudFormation takes Tags there only
+    // since recently, and cfn-lint's schema (infra/test/cfn-lint.test.ts) still refuses them.
+    // Costs are found by the tags on the load balancers and everything else.
+    const untagged = {
+      excludeResourceTypes: [
+        'AWS::ElasticLoadBalancingV2::Listener',
+        'AWS::ElasticLoadBalancingV2::ListenerRule',
+        'AWS::CloudWatch::Dashboard',
+      ],
+    };
+    Tags.of(this).add('Project', PROJECT, untagged);
+    Tags.of(this).add('Environment', config.envName, untagged);
 
     this.network = new Network(this, 'Network', {
       natGateways: config.natGateways,

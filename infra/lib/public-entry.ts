@@ -39,7 +39,7 @@ export type PublicListener =
  */
 export class PublicEntry extends Construct {
   readonly listener: PublicListener;
-  /** Where the CloudFront shape keeps its header value; rotate by redeploying (README). */
+  /** Where the CloudFront shape keeps its header value (rotation: infra/README.md). */
   readonly originSecret: secretsmanager.Secret | undefined;
   private readonly domain: string | undefined;
   private readonly zone: route53.IHostedZone | undefined;
@@ -91,8 +91,8 @@ export class PublicEntry extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'The origin header value is copied into the CloudFront distribution and the ALB ' +
-        'listener rule at deploy time; a rotation Lambda would change it under both. It is ' +
-        'rotated by a redeploy (infra/README.md).',
+        'listener rule at deploy time; a rotation Lambda would change it under neither. It is ' +
+        'rotated by hand (infra/README.md, runbook).',
     });
     this.listener = {
       kind: 'origin-header',

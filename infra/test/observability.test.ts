@@ -39,17 +39,41 @@ describe('CloudWatch log groups', () => {
     (env, template, days) => {
       const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
       expect(
-        groups.map(([, { Properties }]) => Properties.LogGroupName ?? 'flow logs').sort(),
+        groups.map(([, { Properties }]) => Properties.LogGroupName ?? 'unnamed').sort(),
       ).toEqual(
         [
+          ...(env === 'prod'
+            ? ['/aws/lambda/goaltrackerprodDatabaseInstanceRotationSingleUser0DD30CA7']
+            : []),
+          'unnamed', // the default security group's custom-resource Lambda
           `/aws/ec2/${env}-goal-tracker/backend`,
           `/aws/ec2/${env}-goal-tracker/frontend`,
           `/aws/rds/instance/${env}-goal-tracker-postgres/postgresql`,
           `/aws/rds/instance/${env}-goal-tracker-postgres/upgrade`,
-          'flow logs',
+          'unnamed', // flow logs
         ].sort(),
       );
       for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(days);
+    },
+  );
+
+  it.each([
+    ['dev', dev],
+    ['prod', prod],
+  ] as const)(
+    'when %s runs a Lambda (custom resource or rotation), then it logs into a group with a retention',
+    (_, template) => {
+      for (const [, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
+        const ref = ((fn.Properties.LoggingConfig as Json).LogGroup as Json).Ref as string;
+        expect(resources(template)[ref]?.Properties.RetentionInDays).toBeGreaterThan(0);
+      }
+      for (const [id, app] of resourcesOf(template, 'AWS::Serverless::Application')) {
+        const name = (app.Properties.Parameters as Json).functionName as string;
+        const groupId = resourcesOf(template, 'AWS::Logs::LogGroup', {
+          Properties: { LogGroupName: `/aws/lambda/${name}` },
+        })[0]?.[0];
+        expect(resources(template)[id]?.DependsOn).toContain(groupId);
+      }
     },
   );
 
