@@ -11,7 +11,7 @@ export const devConfig: EnvironmentConfig = {
     allocatedStorageGiB: 20,
     multiAz: false,
     deletionProtection: false,
-    snapshotOnDelete: false,
+    retainOnDelete: false,
     performanceInsights: false,
     enhancedMonitoringSeconds: 0,
     rotationDays: undefined,

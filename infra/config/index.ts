@@ -22,6 +22,8 @@ export const environmentConfigs: Readonly<Record<EnvironmentName, EnvironmentCon
 export interface ContextOverrides {
   readonly sshCidr?: string | undefined;
   readonly certificateArn?: string | undefined;
+  readonly domain?: string | undefined;
+  readonly hostedZoneId?: string | undefined;
   readonly alarmEmail?: string | undefined;
   readonly imageTag?: string | undefined;
 }
@@ -53,7 +55,9 @@ export function resolveEnvironmentConfig(
     ...base,
     sshCidr: pick(overrides.sshCidr, base.sshCidr),
     certificateArn: pick(overrides.certificateArn, base.certificateArn),
+    domain: pick(overrides.domain, base.domain)?.toLowerCase().replace(/\.$/, ''),
+    hostedZoneId: pick(overrides.hostedZoneId, base.hostedZoneId),
     alarmEmail: pick(overrides.alarmEmail, base.alarmEmail),
-    imageTag: pick(overrides.imageTag, base.imageTag) ?? base.imageTag,
+    imageTag: pick(overrides.imageTag, base.imageTag),
   };
 }

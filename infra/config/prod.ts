@@ -1,7 +1,7 @@
 import { specificationDefaults } from './shared.js';
 import type { EnvironmentConfig } from './types.js';
 
-/** Prod: one NAT gateway per AZ, Multi-AZ database kept on delete, rotation, longer retention. */
+/** Prod: one NAT gateway per AZ, Multi-AZ database retained on delete, rotation, longer retention. */
 export const prodConfig: EnvironmentConfig = {
   envName: 'prod',
   natGateways: 2,
@@ -11,7 +11,7 @@ export const prodConfig: EnvironmentConfig = {
     allocatedStorageGiB: 20,
     multiAz: true,
     deletionProtection: true,
-    snapshotOnDelete: true,
+    retainOnDelete: true,
     performanceInsights: true,
     enhancedMonitoringSeconds: 60,
     rotationDays: 30,

@@ -15,8 +15,11 @@ export interface DatabaseConfig {
   /** The specification: "Multi-AZ: Optional (Dev: Single)". */
   readonly multiAz: boolean;
   readonly deletionProtection: boolean;
-  /** Prod keeps a final snapshot when the instance is deleted; dev deletes it outright. */
-  readonly snapshotOnDelete: boolean;
+  /**
+   * Prod keeps the instance (and its secret) when the stack or the resource goes away, except
+   * when its own first create fails; dev deletes it outright.
+   */
+  readonly retainOnDelete: boolean;
   readonly performanceInsights: boolean;
   /** Enhanced monitoring interval in seconds; 0 turns it off. */
   readonly enhancedMonitoringSeconds: 0 | 1 | 5 | 10 | 15 | 30 | 60;
@@ -35,13 +38,28 @@ export interface EnvironmentConfig {
   readonly natGateways: number;
   /** The only source allowed to SSH into the bastion. Required; never 0.0.0.0/0. */
   readonly sshCidr: string | undefined;
-  /** ACM certificate for the public ALB; when set, 443 serves TLS and 80 redirects to it. */
+  /**
+   * The site's DNS name (e.g. goals.example.com): TLS on the public ALB with an ACM
+   * certificate and an alias record in `hostedZoneId`. Undefined: CloudFront in front, on its
+   * own *.cloudfront.net name (us-east-1 only, for its WAF).
+   */
+  readonly domain: string | undefined;
+  /** The Route 53 hosted zone of `domain` (required with it). */
+  readonly hostedZoneId: string | undefined;
+  /** An existing ACM certificate for `domain`; unset, a DNS-validated one is created. */
   readonly certificateArn: string | undefined;
+  /** `com.amazonaws.global.cloudfront.origin-facing` in us-east-1, which admits CloudFront. */
+  readonly cloudFrontPrefixListId: string;
   /** Optional e-mail subscribed to the alarm topic. */
   readonly alarmEmail: string | undefined;
-  /** Image tag both tiers run; the deploy script passes the git commit. */
-  readonly imageTag: string;
+  /**
+   * Image tag both tiers run; the deploy script passes the git commit. No default: `latest`
+   * is never pushed, so an environment synthesized without a tag fails (see EnvironmentStack).
+   */
+  readonly imageTag: string | undefined;
   readonly appInstanceType: string;
+  /** The app instances' AMI by region (Amazon Linux 2023, x86_64), pinned; see infra/README.md. */
+  readonly machineImages: Readonly<Record<string, string>>;
   readonly bastionInstanceType: string;
   readonly rootVolumeGiB: number;
   readonly frontend: TierCapacity;

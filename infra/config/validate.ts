@@ -1,4 +1,5 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { SCRATCH_TAG_PREFIX } from '../lib/registry.js';
 import { ENVIRONMENT_NAMES, type EnvironmentConfig, type TierCapacity } from './types.js';
 
 /** AZs the VPC spans; NAT gateways cannot outnumber them. */
@@ -8,6 +9,9 @@ const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 // Docker's tag grammar: https://docs.docker.com/reference/cli/docker/image/tag/
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
@@ -21,8 +25,20 @@ export function validateEnvironmentConfig(config: EnvironmentConfig): void {
     ...checkNatGateways(config.natGateways),
     ...checkCapacity('frontend', config.frontend),
     ...checkCapacity('backend', config.backend),
-    ...checkImageTag(config.imageTag),
+    ...checkOptional('imageTag', config.imageTag, IMAGE_TAG, `a Docker tag (${IMAGE_TAG.source})`),
+    ...checkNotScratch(config.imageTag),
     ...checkOptional('certificateArn', config.certificateArn, ACM_CERTIFICATE_ARN, 'an ACM ARN'),
+    ...checkOptional('domain', config.domain, DOMAIN, 'a DNS name such as goals.example.com'),
+    ...checkOptional(
+      'hostedZoneId',
+      config.hostedZoneId,
+      HOSTED_ZONE_ID,
+      'a Route 53 hosted zone ID',
+    ),
+    ...checkDomainSettings(config),
+    ...Object.entries(config.machineImages).flatMap(([region, ami]) =>
+      checkOptional(`machineImages.${region}`, ami, AMI_ID, 'an AMI ID'),
+    ),
     ...checkOptional('alarmEmail', config.alarmEmail, EMAIL, 'an e-mail address'),
     ...checkLogRetention(config.logRetentionDays),
     ...checkPositiveInteger('accessLogRetentionDays', config.accessLogRetentionDays),
@@ -91,10 +107,33 @@ function checkCapacity(tier: string, capacity: TierCapacity): string[] {
       ];
 }
 
-function checkImageTag(imageTag: string): string[] {
-  return IMAGE_TAG.test(imageTag)
-    ? []
-    : [`imageTag "${imageTag}" is not a Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}).`];
+function checkDomainSettings(config: EnvironmentConfig): string[] {
+  const problems: string[] = [];
+  if (config.domain !== undefined && config.hostedZoneId === undefined) {
+    problems.push(
+      `domain "${config.domain}" needs its Route 53 hosted zone: pass -c hostedZoneId=<Z...> ` +
+        '(a lookup by name would need credentials at synth).',
+    );
+  }
+  if (config.domain === undefined && config.certificateArn !== undefined) {
+    problems.push(
+      'certificateArn is set without a domain: a certificate names a domain, so pass ' +
+        '-c domain=<name> -c hostedZoneId=<id> with it (without a domain, CloudFront serves HTTPS).',
+    );
+  }
+  if (config.domain === undefined && config.hostedZoneId !== undefined) {
+    problems.push('hostedZoneId is set without a domain: pass -c domain=<name> too.');
+  }
+  return problems;
+}
+
+function checkNotScratch(imageTag: string | undefined): string[] {
+  return imageTag?.startsWith(SCRATCH_TAG_PREFIX)
+    ? [
+        `imageTag "${imageTag}" starts with "${SCRATCH_TAG_PREFIX}": the registry expires those ` +
+          'images, so an environment must not run one.',
+      ]
+    : [];
 }
 
 function checkOptional(

@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -40,12 +41,22 @@ export interface AppTierProps {
   readonly repository: ecr.IRepository;
   readonly imageTag: string;
   readonly containerPort: number;
+  /** The tier's target group: the group joins it, and new instances wait for its check. */
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The path the target group checks; the container's own check uses the same one. */
   readonly healthPath: string;
   readonly containerEnvironment: Readonly<Record<string, string>>;
   readonly logGroupName: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly autoScalingGroupName: string;
+  /**
+   * IMDSv2 hop limit: 1 keeps the instance role away from containers (their calls cross the
+   * Docker bridge, one hop more); 2 only for a tier whose container uses the role itself.
+   */
+  readonly metadataHopLimit: 1 | 2;
+  /** The pinned AMI per region (config `machineImages`). */
+  readonly machineImages: Readonly<Record<string, string>>;
 }
 
 /**
@@ -86,6 +97,21 @@ export class AppTier extends Construct {
       });
     }
 
+    // The user data waits for its target to be healthy before it signals CloudFormation.
+    // DescribeTargetHealth has no resource-level permissions: "*" is the only resource it takes.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['elasticloadbalancing:DescribeTargetHealth'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'elasticloadbalancing:DescribeTargetHealth supports no resource-level scoping; it is ' +
+        'read-only and lets the instance signal success only once its target is healthy.',
+    });
+
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       logGroupName: props.logGroupName,
       retention: props.logRetention,
@@ -101,6 +127,7 @@ export class AppTier extends Construct {
           image: props.repository.repositoryUriForTag(props.imageTag),
           containerPort: props.containerPort,
           healthPath: props.healthPath,
+          targetGroupArn: props.targetGroup.targetGroupArn,
           logGroupName: this.logGroup.logGroupName,
           stackName: Stack.of(this).stackName,
           signalResource: Stack.of(this).getLogicalId(
@@ -111,17 +138,18 @@ export class AppTier extends Construct {
     });
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       userData: ec2.UserData.custom(userData),
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({
-        cpuType: ec2.AmazonLinuxCpuType.X86_64,
-      }),
+      // Pinned, not "latest": a new AMI would otherwise replace every instance on whichever
+      // deploy happened to see it. Bumped on purpose in config (infra/README.md).
+      machineImage: ec2.MachineImage.genericLinux({ ...props.machineImages }),
       instanceType: new ec2.InstanceType(props.instanceType),
+      // t3 stays in unlimited credit mode (the default): a standard-mode instance out of
+      // credits is held at its baseline (10 % per vCPU on t3.micro) and reports too little
+      // CPU ever to reach the 70 % scale-out alarm, so the group would never grow.
       role: this.role,
       securityGroup: props.securityGroup,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
       httpEndpoint: true,
-      // The backend container reads Secrets Manager with the instance role: its IMDSv2 calls
-      // cross the Docker bridge, one hop more than the default limit of 1 allows.
-      httpPutResponseHopLimit: 2,
+      httpPutResponseHopLimit: props.metadataHopLimit,
       blockDevices: [
         {
           deviceName: '/dev/xvda',
@@ -154,7 +182,7 @@ export class AppTier extends Construct {
       groupMetrics: [autoscaling.GroupMetrics.all()],
       signals: autoscaling.Signals.waitForMinCapacity({ timeout: SIGNAL_TIMEOUT }),
       // One instance at a time, never below minCapacity in service; each new instance must
-      // cfn-signal success (container healthy) or the update fails and CloudFormation rolls
+      // cfn-signal success (target healthy in its group) or the update fails and CloudFormation rolls
       // the group back to the previous launch template version.
       updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
         maxBatchSize: 1,
@@ -163,6 +191,13 @@ export class AppTier extends Construct {
         pauseTime: SIGNAL_TIMEOUT,
       }),
     });
+    this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
+    // Instances need NAT to install Docker and pull their image: without this, CloudFormation
+    // may launch them before the private subnets' default routes exist, and they fail.
+    this.autoScalingGroup.node.addDependency(
+      props.vpc.selectSubnets({ subnetGroupName: props.subnetGroupName })
+        .internetConnectivityEstablished,
+    );
 
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',

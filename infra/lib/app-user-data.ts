@@ -14,6 +14,8 @@ export interface AppUserDataParams {
   readonly stackName: string;
   /** Logical ID of the Auto Scaling group that waits for the instance's cfn-signal. */
   readonly signalResource: string;
+  /** The target group whose check of `healthPath` must pass before the instance signals. */
+  readonly targetGroupArn: string;
   /** The container's environment variables. */
   readonly environment: Readonly<Record<string, string>>;
 }
@@ -41,7 +43,8 @@ export function shellQuote(value: string): string {
 /**
  * Renders an app instance's user data: a bash script (`set -euo pipefail`) that installs
  * Docker, logs in to ECR, pulls the image, runs it under systemd with the awslogs driver and a
- * health check, restarts it when unhealthy, and sends cfn-signal once it is healthy.
+ * health check, restarts it when unhealthy, and sends cfn-signal once its load balancer target
+ * is healthy.
  */
 export function renderAppUserData(params: AppUserDataParams): string {
   for (const name of Object.keys(params.environment)) {
@@ -60,6 +63,7 @@ export function renderAppUserData(params: AppUserDataParams): string {
     `readonly LOG_GROUP=${shellQuote(params.logGroupName)}`,
     `readonly STACK_NAME=${shellQuote(params.stackName)}`,
     `readonly SIGNAL_RESOURCE=${shellQuote(params.signalResource)}`,
+    `readonly TARGET_GROUP_ARN=${shellQuote(params.targetGroupArn)}`,
     'readonly CONTAINER_ENVIRONMENT=(',
     ...Object.entries(params.environment).map(
       ([name, value]) => `  ${shellQuote(`${name}=${value}`)}`,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -61,6 +61,10 @@ export class Database extends Construct {
         passwordLength: PASSWORD_LENGTH,
         excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
       },
+      // The password of a retained database must outlive the stack with it.
+      removalPolicy: config.retainOnDelete
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
 
     const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
@@ -110,7 +114,11 @@ export class Database extends Construct {
         ? { monitoringInterval: Duration.seconds(config.enhancedMonitoringSeconds) }
         : {}),
       deletionProtection: config.deletionProtection,
-      removalPolicy: config.snapshotOnDelete ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      // Retained, not snapshotted: the instance and its automated backups outlive the stack,
+      // and RetainExceptOnCreate (RETAIN_ON_UPDATE_OR_DELETE) lets a failed first create clean up after itself.
+      removalPolicy: config.retainOnDelete
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     for (const logGroup of logGroups) this.instance.node.addDependency(logGroup);
     if (!this.instance.secret) throw new Error('The database instance has no attached secret.');
@@ -123,13 +131,24 @@ export class Database extends Construct {
       'PostgreSQL from the backend',
     );
     if (config.rotationDays !== undefined) {
-      this.instance.addRotationSingleUser({
+      const rotation = this.instance.addRotationSingleUser({
         automaticallyAfter: Duration.days(config.rotationDays),
         excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
         vpcSubnets: { subnetGroupName: props.rotationSubnetGroupName },
         // The backend's group, so that RDS keeps admitting exactly one source.
         securityGroup: props.clientSecurityGroup,
       });
+      // The rotation function comes from a Serverless Application Repository app; its name is
+      // SecretRotation's (the last 64 characters of its unique ID), so its log group can be
+      // made first, with a retention, instead of by Lambda on the first rotation.
+      const uniqueId = Names.uniqueId(rotation);
+      const functionName = uniqueId.substring(Math.max(uniqueId.length - 64, 0));
+      const rotationLogs = new logs.LogGroup(this, 'RotationLogGroup', {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: props.logRetention,
+        removalPolicy: props.logRemovalPolicy,
+      });
+      rotation.node.addDependency(rotationLogs);
     }
 
     this.acknowledgeFindings(config, credentials);

@@ -45,6 +45,8 @@ export function createGoalTrackerApp(options: GoalTrackerAppOptions = {}): GoalT
   const overrides = {
     sshCidr: contextString(app, 'sshCidr'),
     certificateArn: contextString(app, 'certificateArn'),
+    domain: contextString(app, 'domain'),
+    hostedZoneId: contextString(app, 'hostedZoneId'),
     alarmEmail: contextString(app, 'alarmEmail'),
     imageTag: contextString(app, 'imageTag'),
   };

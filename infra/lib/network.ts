@@ -1,4 +1,4 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Stack, type CfnResource, type RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -72,5 +72,19 @@ export class Network extends Construct {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.ALL,
     });
+
+    // The Lambda behind restrictDefaultSecurityGroup would log into a group it creates on
+    // first run, kept forever; this one has the environment's retention.
+    const provider = Stack.of(this).node.tryFindChild(
+      'Custom::VpcRestrictDefaultSGCustomResourceProvider',
+    );
+    const handler = provider?.node.tryFindChild('Handler') as CfnResource | undefined;
+    if (handler) {
+      const handlerLogs = new logs.LogGroup(this, 'RestrictDefaultSgLogGroup', {
+        retention: props.flowLogRetention,
+        removalPolicy: props.removalPolicy,
+      });
+      handler.addPropertyOverride('LoggingConfig', { LogGroup: handlerLogs.logGroupName });
+    }
   }
 }

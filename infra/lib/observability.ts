@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,6 +12,7 @@ import type { AppTier } from './app-tier.js';
 import type { Database } from './database.js';
 import type { TierName } from './naming.js';
 import type { TierLoadBalancer } from './tier-load-balancer.js';
+import type { WebAcl } from './web-acl.js';
 
 /** Alarm thresholds (the specification's where it gives one). */
 export const THRESHOLDS = {
@@ -37,6 +38,7 @@ export interface ObservabilityProps {
   readonly loadBalancers: Readonly<Record<TierName, TierLoadBalancer>>;
   readonly database: Database;
   readonly alarmEmail?: string | undefined;
+  readonly webAcl: WebAcl;
 }
 
 /**
@@ -56,8 +58,22 @@ export class Observability extends Construct {
       displayName: `Goal Tracker ${props.namePrefix} alarms`,
       enforceSSL: true,
     });
-    // The topic policy replaces SNS's default one, so CloudWatch needs an explicit grant.
-    this.topic.grantPublish(new iam.ServicePrincipal('cloudwatch.amazonaws.com'));
+    // The topic policy replaces SNS's default one, so CloudWatch needs an explicit grant;
+    // scoped to this account's alarms, so no other account's alarm can publish through the
+    // service principal (the confused deputy).
+    const { account, region, partition } = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+        },
+      }),
+    );
     if (props.alarmEmail !== undefined) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
@@ -126,7 +142,17 @@ export class Observability extends Construct {
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.namePrefix,
       defaultInterval: Duration.hours(3),
-      widgets: dashboardRows(this.alarms, tiers, loadBalancers, database),
+      widgets: [
+        ...dashboardRows(this.alarms, tiers, loadBalancers, database),
+        [
+          new cloudwatch.GraphWidget({
+            title: 'WAF blocked requests per rule',
+            left: props.webAcl.blockedRequestMetrics(),
+            width: 24,
+            height: 6,
+          }),
+        ],
+      ],
     });
   }
 

@@ -1,10 +1,18 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Construct } from 'constructs';
 import { repositoryName, type TierName } from './naming.js';
 
-/** How many images each repository keeps; older ones expire. */
-export const IMAGES_KEPT = 20;
+/**
+ * Tags with this prefix are throwaway builds (CI, experiments) and expire; an environment may
+ * never run one (config/validate.ts refuses it), so expiry never pulls an image from under an
+ * Auto Scaling group. Every other tag (the git commits deploys push) is kept until removed
+ * by hand: a count- or age-based rule could expire the tag prod still runs while dev moves on.
+ */
+export const SCRATCH_TAG_PREFIX = 'scratch-';
+export const SCRATCH_IMAGE_DAYS = 14;
+/** Untagged images (layers a failed push left) serve nothing. */
+export const UNTAGGED_IMAGE_DAYS = 1;
 
 /**
  * The ECR repositories `goal-tracker-frontend` and `goal-tracker-backend`. They live in their
@@ -46,9 +54,15 @@ export class Registry extends Construct {
       encryption: ecr.RepositoryEncryption.AES_256,
       lifecycleRules: [
         {
-          description: `Keep the last ${IMAGES_KEPT} images`,
-          tagStatus: ecr.TagStatus.ANY,
-          maxImageCount: IMAGES_KEPT,
+          description: `Expire untagged images after ${UNTAGGED_IMAGE_DAYS} day`,
+          tagStatus: ecr.TagStatus.UNTAGGED,
+          maxImageAge: Duration.days(UNTAGGED_IMAGE_DAYS),
+        },
+        {
+          description: `Expire ${SCRATCH_TAG_PREFIX}* images after ${SCRATCH_IMAGE_DAYS} days`,
+          tagStatus: ecr.TagStatus.TAGGED,
+          tagPrefixList: [SCRATCH_TAG_PREFIX],
+          maxImageAge: Duration.days(SCRATCH_IMAGE_DAYS),
         },
       ],
       // Environment stacks come and go without touching the registry; deleting the registry

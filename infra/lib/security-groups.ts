@@ -7,6 +7,11 @@ export interface SecurityGroupsProps {
   readonly vpc: ec2.IVpc;
   /** The one network allowed to SSH into the bastion (validated: never 0.0.0.0/0). */
   readonly sshCidr: string;
+  /**
+   * Who may reach the public ALB: the internet on 80 and 443 (a domain, TLS on the ALB), or
+   * only CloudFront on 80, through this managed prefix list (CloudFront in front).
+   */
+  readonly publicAlbSource: { readonly cloudFrontPrefixListId: string } | 'internet';
 }
 
 const SSH = ec2.Port.tcp(22);
@@ -43,12 +48,22 @@ export class SecurityGroups extends Construct {
     this.database = group('Database', 'RDS PostgreSQL: connections from the backend tier');
     this.bastion = group('Bastion', 'Bastion host: SSH from the configured CIDR');
 
-    this.publicAlb.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP from the internet');
-    this.publicAlb.addIngressRule(ec2.Peer.anyIpv4(), HTTPS, 'HTTPS from the internet');
-    Validations.of(this.publicAlb).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason: 'The internet-facing ALB serves the public web application on 80 and 443.',
-    });
+    if (props.publicAlbSource === 'internet') {
+      this.publicAlb.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP from the internet');
+      this.publicAlb.addIngressRule(ec2.Peer.anyIpv4(), HTTPS, 'HTTPS from the internet');
+      Validations.of(this.publicAlb).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason: 'The internet-facing ALB serves the public web application on 80 and 443.',
+      });
+    } else {
+      // com.amazonaws.global.cloudfront.origin-facing: CloudFront's addresses only. It counts
+      // as 55 rules against the group's quota of 60, so it is the group's only rule.
+      this.publicAlb.addIngressRule(
+        ec2.Peer.prefixList(props.publicAlbSource.cloudFrontPrefixListId),
+        ec2.Port.tcp(80),
+        'HTTP from CloudFront origin-facing addresses only',
+      );
+    }
 
     const frontendPort = ec2.Port.tcp(FRONTEND_PORT);
     const backendPort = ec2.Port.tcp(BACKEND_PORT);

@@ -3,6 +3,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { PublicListener } from './public-entry.js';
 
 /** The apps stop within 10 s of SIGTERM; draining longer than that only slows deploys. */
 export const DEREGISTRATION_DELAY = Duration.seconds(10);
@@ -25,8 +26,12 @@ export interface TierLoadBalancerProps {
   readonly unhealthyThresholdCount: number;
   readonly accessLogBucket: s3.IBucket;
   readonly accessLogPrefix: string;
-  /** When set: HTTPS on 443 with this ACM certificate, and the HTTP listener redirects to it. */
-  readonly certificateArn?: string | undefined;
+  /**
+   * Unset: plain HTTP forwarding (the internal ALB). `https`: 443 with the certificate, and
+   * the HTTP listener redirects to it. `origin-header`: HTTP forwards only requests carrying
+   * the header's value (from CloudFront); anything else gets 403.
+   */
+  readonly publicListener?: PublicListener | undefined;
 }
 
 /**
@@ -37,11 +42,14 @@ export interface TierLoadBalancerProps {
 export class TierLoadBalancer extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The path the target group checks (GET, 200 expected). */
+  readonly healthCheckPath: string;
   /** The URL clients use (https:// when a certificate is configured, port when not 80). */
   readonly url: string;
 
   constructor(scope: Construct, id: string, props: TierLoadBalancerProps) {
     super(scope, id);
+    this.healthCheckPath = props.healthCheckPath;
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
@@ -70,7 +78,8 @@ export class TierLoadBalancer extends Construct {
     });
 
     // Security groups are opened by SecurityGroups, not by the listeners (open: false).
-    if (props.certificateArn === undefined) {
+    const shape = props.publicListener;
+    if (shape === undefined) {
       this.loadBalancer.addListener('Http', {
         port: props.listenerPort,
         protocol: elbv2.ApplicationProtocol.HTTP,
@@ -79,11 +88,27 @@ export class TierLoadBalancer extends Construct {
       });
       const port = props.listenerPort === 80 ? '' : `:${props.listenerPort}`;
       this.url = `http://${this.loadBalancer.loadBalancerDnsName}${port}`;
+    } else if (shape.kind === 'origin-header') {
+      const http = this.loadBalancer.addListener('Http', {
+        port: props.listenerPort,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: elbv2.ListenerAction.fixedResponse(403, {
+          contentType: 'text/plain',
+          messageBody: 'Forbidden',
+        }),
+      });
+      http.addTargetGroups('FromCloudFront', {
+        priority: 1,
+        conditions: [elbv2.ListenerCondition.httpHeader(shape.header, [shape.value])],
+        targetGroups: [this.targetGroup],
+      });
+      this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
     } else {
       this.loadBalancer.addListener('Https', {
         port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
-        certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn)],
+        certificates: [shape.certificate],
         sslPolicy: TLS_POLICY,
         open: false,
         defaultTargetGroups: [this.targetGroup],

@@ -4,27 +4,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { devConfig } from '../config/index.js';
 import { renderAppUserData, USER_DATA_DIR } from '../lib/app-user-data.js';
 import {
   renderIntrinsic,
   resourcesOf,
   synthesize,
   templateOf,
-  TEST_CERTIFICATE_ARN,
+  WITH_DOMAIN,
+  TEST_IMAGE_TAG,
   type Json,
 } from './support/synth.js';
 
 const app = synthesize();
-const withCertificate = synthesize({ env: 'dev', certificateArn: TEST_CERTIFICATE_ARN });
+const withDomain = synthesize({ env: 'dev', ...WITH_DOMAIN });
 const newImage = synthesize({ env: 'dev', imageTag: 'abc1234' });
 const scratch = mkdtempSync(join(tmpdir(), 'goal-tracker-user-data-'));
 afterAll(() => {
-  for (const synthesized of [app, withCertificate, newImage]) synthesized.dispose();
+  for (const synthesized of [app, withDomain, newImage]) synthesized.dispose();
   rmSync(scratch, { recursive: true, force: true });
 });
 const dev = templateOf(app, 'goal-tracker-dev');
 const prod = templateOf(app, 'goal-tracker-prod');
-const devWithCertificate = templateOf(withCertificate, 'goal-tracker-dev');
+const devWithDomain = templateOf(withDomain, 'goal-tracker-dev');
 
 const TIERS = [
   {
@@ -96,16 +98,17 @@ function shellcheck(script: string, name: string) {
 
 describe('app tiers: launch templates', () => {
   it.each(TIERS)(
-    'when the $tier tier launches, then it runs Amazon Linux 2023 on t3.micro, IMDSv2 only, encrypted gp3',
-    ({ id }) => {
+    'when the $tier tier launches, then it runs the pinned Amazon Linux 2023 AMI on t3.micro, IMDSv2 only, encrypted gp3',
+    ({ id, tier }) => {
       const data = resource(dev, `${id}LaunchTemplate`).Properties.LaunchTemplateData as Json;
       expect(data).toMatchObject({
         InstanceType: 't3.micro',
-        // Hop limit 2: the backend container reaches the instance role through Docker's bridge.
+        // Hop limit 2 only where the container itself uses the instance role (the backend
+        // reads Secrets Manager): the extra hop is Docker's bridge.
         MetadataOptions: {
           HttpTokens: 'required',
           HttpEndpoint: 'enabled',
-          HttpPutResponseHopLimit: 2,
+          HttpPutResponseHopLimit: tier === 'backend' ? 2 : 1,
         },
         BlockDeviceMappings: [
           {
@@ -114,14 +117,27 @@ describe('app tiers: launch templates', () => {
           },
         ],
       });
-      expect(dev.toJSON()).toMatchObject({
-        Parameters: {
-          [(data.ImageId as Json).Ref as string]: {
-            Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
-            Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64',
-          },
-        },
-      });
+      // A literal ID from config, never an SSM "latest" parameter that moves under a deploy.
+      expect(data.ImageId).toBe(devConfig.machineImages['us-east-1']);
+      expect(data.ImageId).toMatch(/^ami-[0-9a-f]{8,17}$/);
+      expect(data).not.toHaveProperty('CreditSpecification');
+    },
+  );
+
+  it.each(TIERS)(
+    'when the $tier group is created, then it waits for the NAT routes of its private subnets',
+    ({ id, subnets }) => {
+      const dependsOn = resource(dev, `${id}GroupASG`).DependsOn as string[];
+      const routes = resourcesOf(dev, 'AWS::EC2::Route', {
+        Properties: { DestinationCidrBlock: '0.0.0.0/0' },
+      })
+        .filter(([, { Properties }]) => 'NatGatewayId' in Properties)
+        .map(([routeId]) => routeId)
+        .filter((routeId) =>
+          routeId.toLowerCase().startsWith(`network vpc${subnets}`.replaceAll(' ', '')),
+        );
+      expect(routes.length).toBeGreaterThan(0);
+      expect(dependsOn).toEqual(expect.arrayContaining(routes));
     },
   );
 
@@ -153,8 +169,14 @@ describe('app tiers: launch templates', () => {
       Effect: 'Allow',
       Resource: { Ref: 'AWS::StackId' },
     };
-    expect(statementsOf('Frontend')).toEqual([signal]);
+    const targetHealth = {
+      Action: 'elasticloadbalancing:DescribeTargetHealth',
+      Effect: 'Allow',
+      Resource: '*',
+    };
+    expect(statementsOf('Frontend')).toEqual([targetHealth, signal]);
     expect(statementsOf('Backend')).toEqual([
+      targetHealth,
       signal,
       {
         Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -309,6 +331,8 @@ describe('app tiers: user data', () => {
       logGroupName: '/aws/ec2/prod-goal-tracker/backend',
       stackName: 'goal-tracker-prod',
       signalResource: 'BackendGroupASG0123ABCD',
+      targetGroupArn:
+        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/goal-tracker/0123456789abcdef',
       environment: { QUOTED: `it's "quoted" & <odd>`, EMPTY: '' },
     });
     expect(shellcheck(rendered, 'rendered.sh')).toEqual({ status: 0, output: '' });
@@ -328,6 +352,7 @@ describe('app tiers: user data', () => {
         logGroupName: 'g',
         stackName: 's',
         signalResource: 'r',
+        targetGroupArn: 't',
         environment: { 'BAD NAME': 'x' },
       }),
     ).toThrow('Invalid container environment name "BAD NAME".');
@@ -361,7 +386,7 @@ describe('app tiers: user data', () => {
       expect(script).toContain('dnf install -y docker aws-cfn-bootstrap amazon-cloudwatch-agent');
       expect(script).toContain('systemctl enable --now docker');
       expect(script).toContain(
-        `readonly IMAGE='123456789012.dkr.ecr.us-east-1.amazonaws.com/goal-tracker-${tier}:latest'`,
+        `readonly IMAGE='123456789012.dkr.ecr.us-east-1.amazonaws.com/goal-tracker-${tier}:${TEST_IMAGE_TAG}'`,
       );
       expect(script).toMatch(
         /aws ecr get-login-password --region "\$REGION" \|\s+docker login --username AWS --password-stdin "\$\{IMAGE%%\/\*\}"/,
@@ -420,8 +445,8 @@ describe('app tiers: user data', () => {
   );
 
   it.each(TIERS)(
-    'when the $tier container is started, then cfn-signal reports success only once it is healthy',
-    ({ id }) => {
+    'when the $tier container is started, then cfn-signal reports success only once its target is healthy in its target group',
+    ({ id, port, loadBalancer }) => {
       const script = userDataOf(dev, id);
       expect(script).toContain("readonly STACK_NAME='goal-tracker-dev'");
       expect(script).toContain(`readonly SIGNAL_RESOURCE='${logicalId(dev, `${id}GroupASG`)}'`);
@@ -430,13 +455,41 @@ describe('app tiers: user data', () => {
       expect(started).toBeGreaterThan(0);
       expect(success).toBeGreaterThan(started);
       expect(script.match(/signal_cloudformation 0/g)).toHaveLength(1);
+      // First the container's own check, then the load balancer's, of the same path.
+      const containerReady = script.search(
+        /if \[\[ "\$\(container_health \|\| true\)" == healthy \]\]/,
+      );
+      expect(containerReady).toBeGreaterThan(started);
       expect(script).toMatch(
-        /if \[\[ "\$\(container_health \|\| true\)" == healthy \]\]; then\n\s+signal_cloudformation 0\n/,
+        /if \[\[ "\$\(target_health \|\| true\)" == healthy \]\]; then\n\s+signal_cloudformation 0\n/,
+      );
+      expect(success).toBeGreaterThan(containerReady);
+      expect(script).toContain(
+        `readonly TARGET_GROUP_ARN='REF_${logicalId(dev, `${loadBalancer}Targets`)}'`,
+      );
+      expect(script).toContain(
+        'aws elbv2 describe-target-health --region "$REGION" --target-group-arn "$TARGET_GROUP_ARN"',
+      );
+      expect(script).toContain('--targets "Id=${instance_id},Port=${CONTAINER_PORT}"');
+      expect(script).toContain(`readonly CONTAINER_PORT='${port}'`);
+      expect(resource(dev, `${loadBalancer}Targets`).Properties.HealthCheckPath).toBe('/health');
+      expect(script).toContain("readonly HEALTH_PATH='/health'");
+      // Bounded: 36 x 10 s, well inside the 15-minute signal timeout.
+      expect(script).toContain('readonly TARGET_WAIT_ATTEMPTS=36');
+      expect(script).toMatch(
+        /for \(\(attempt = 1; attempt <= TARGET_WAIT_ATTEMPTS; attempt\+\+\)\)/,
       );
       // Every failure path signals failure at once, so CloudFormation rolls back without waiting.
       expect(script).toContain('trap \'fail "command failed at line $LINENO"\' ERR');
       expect(script).toMatch(/fail\(\) \{[\s\S]*?signal_cloudformation 1/);
-      expect(script.trimEnd().endsWith('fail "${CONTAINER} did not become healthy"')).toBe(true);
+      expect(script).toContain('|| fail "${CONTAINER} did not become healthy"');
+      expect(
+        script
+          .trimEnd()
+          .endsWith(
+            'fail "${instance_id}:${CONTAINER_PORT} did not become healthy in its target group"',
+          ),
+      ).toBe(true);
     },
   );
 
@@ -448,11 +501,7 @@ describe('app tiers: user data', () => {
     expect(userDataOf(dev, 'Frontend')).toContain(`\n  'TRUSTED_PROXIES=10.0.0.0/16'\n`);
   });
 
-  it('when the frontend starts, then it answers only for the name people open: the public ALB', () => {
-    const publicAlb = logicalId(dev, 'PublicLoadBalancer');
-    expect(userDataOf(dev, 'Frontend')).toContain(
-      `\n  'ALLOWED_HOSTS=GETATT_${publicAlb}_DNSName'\n`,
-    );
+  it('when the backend starts, then it is not given ALLOWED_HOSTS (only the web tier checks Host)', () => {
     expect(userDataOf(dev, 'Backend')).not.toContain('ALLOWED_HOSTS');
   });
 
@@ -467,7 +516,7 @@ describe('app tiers: user data', () => {
       'DB_SSL_CA=/app/certs/rds-global-bundle.pem',
       'AWS_REGION=us-east-1',
       'TRUSTED_PROXIES=10.0.0.0/16',
-      `WEBAUTHN_RP_ID=GETATT_${logicalId(dev, 'PublicLoadBalancer')}_DNSName`,
+      `WEBAUTHN_RP_ID=GETATT_${logicalId(dev, 'PublicEntryDistribution')}_DomainName`,
     ]) {
       expect(script).toContain(`\n  '${variable}'\n`);
     }
@@ -478,7 +527,7 @@ describe('app tiers: user data', () => {
 });
 
 describe('load balancers', () => {
-  it('when a request arrives from the internet, then the public ALB forwards port 80 to the frontend on 3000', () => {
+  it('when there is no domain, then the public ALB on 80 forwards to the frontend on 3000 only requests carrying the CloudFront origin secret; others get 403', () => {
     const publicAlb = resource(dev, 'PublicLoadBalancer').Properties;
     expect(publicAlb).toMatchObject({
       Scheme: 'internet-facing',
@@ -494,18 +543,127 @@ describe('load balancers', () => {
         Port: 80,
         Protocol: 'HTTP',
         DefaultActions: [
-          { Type: 'forward', TargetGroupArn: { Ref: logicalId(dev, 'PublicLoadBalancerTargets') } },
+          {
+            Type: 'fixed-response',
+            FixedResponseConfig: {
+              StatusCode: '403',
+              ContentType: 'text/plain',
+              MessageBody: 'Forbidden',
+            },
+          },
         ],
       }),
     ]);
+    const secret = logicalId(dev, 'PublicEntryOriginSecret');
+    const secretValue = {
+      'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secret }, ':SecretString:::}}']],
+    };
+    const rules = resourcesOf(dev, 'AWS::ElasticLoadBalancingV2::ListenerRule');
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.[1].Properties).toMatchObject({
+      ListenerArn: { Ref: listeners[0]?.[0] },
+      Priority: 1,
+      Conditions: [
+        {
+          Field: 'http-header',
+          HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [secretValue] },
+        },
+      ],
+      Actions: [
+        { Type: 'forward', TargetGroupArn: { Ref: logicalId(dev, 'PublicLoadBalancerTargets') } },
+      ],
+    });
+    // Letters and digits only: * and ? are wildcards in ALB header conditions.
+    expect(resource(dev, 'PublicEntryOriginSecret').Properties.GenerateSecretString).toMatchObject({
+      PasswordLength: 48,
+      ExcludePunctuation: true,
+    });
+    const distribution = resourcesOf(dev, 'AWS::CloudFront::Distribution')[0]?.[1];
+    const config = distribution?.Properties.DistributionConfig as Json;
+    expect((config.Origins as Json[])[0]).toMatchObject({
+      DomainName: { 'Fn::GetAtt': [logicalId(dev, 'PublicLoadBalancer'), 'DNSName'] },
+      CustomOriginConfig: { OriginProtocolPolicy: 'http-only' },
+      OriginCustomHeaders: [{ HeaderName: 'X-Origin-Verify', HeaderValue: secretValue }],
+    });
   });
 
-  it('when the frontend target group checks health, then it is GET / every 30 s on port 3000', () => {
+  it('when there is no domain, then CloudFront redirects to HTTPS, caches nothing, allows every method and forwards headers, cookies and query', () => {
+    for (const template of [dev, prod]) {
+      const distribution = resourcesOf(template, 'AWS::CloudFront::Distribution')[0]?.[1];
+      const config = distribution?.Properties.DistributionConfig as Json;
+      expect(config.DefaultCacheBehavior).toMatchObject({
+        ViewerProtocolPolicy: 'redirect-to-https',
+        // Managed-CachingDisabled and Managed-AllViewerAndCloudFrontHeaders-2022-06.
+        CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+        OriginRequestPolicyId: '33f36d7e-f396-46d9-90e0-52428a34d9dc',
+        AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+      });
+      expect(config).not.toHaveProperty('ViewerCertificate');
+      expect(config.WebACLId).toEqual({
+        'Fn::GetAtt': [logicalId(template, 'WafWebAcl'), 'Arn'],
+      });
+      expect(template.toJSON()).toMatchObject({
+        Outputs: {
+          ApplicationUrl: {
+            Value: {
+              'Fn::Join': [
+                '',
+                [
+                  'https://',
+                  { 'Fn::GetAtt': [logicalId(template, 'PublicEntryDistribution'), 'DomainName'] },
+                ],
+              ],
+            },
+          },
+        },
+      });
+    }
+  });
+
+  it('when there is no domain, then the public ALB admits only CloudFront origin-facing addresses, on 80', () => {
+    expect(resource(dev, 'SecurityGroupsPublicAlb').Properties).not.toHaveProperty(
+      'SecurityGroupIngress',
+    );
+    const ingress = resourcesOf(dev, 'AWS::EC2::SecurityGroupIngress').filter(
+      ([, { Properties }]) =>
+        ((Properties.GroupId as Json)['Fn::GetAtt'] as string[])[0] ===
+        logicalId(dev, 'SecurityGroupsPublicAlb'),
+    );
+    expect(ingress.map(([, { Properties }]) => Properties)).toEqual([
+      {
+        GroupId: expect.anything() as unknown,
+        IpProtocol: 'tcp',
+        FromPort: 80,
+        ToPort: 80,
+        SourcePrefixListId: 'pl-3b927c52',
+        Description: 'HTTP from CloudFront origin-facing addresses only',
+      },
+    ]);
+  });
+
+  it('when the frontend starts, then it answers to the public name and the ALB name, and trusts CloudFront-Forwarded-Proto only behind CloudFront', () => {
+    const alb = `GETATT_${logicalId(dev, 'PublicLoadBalancer')}_DNSName`;
+    const cloudFront = `GETATT_${logicalId(dev, 'PublicEntryDistribution')}_DomainName`;
+    expect(userDataOf(dev, 'Frontend')).toContain(`\n  'ALLOWED_HOSTS=${cloudFront},${alb}'\n`);
+    expect(userDataOf(dev, 'Frontend')).toContain(
+      `\n  'FORWARDED_PROTO_HEADER=cloudfront-forwarded-proto'\n`,
+    );
+    const domainAlb = `GETATT_${logicalId(devWithDomain, 'PublicLoadBalancer')}_DNSName`;
+    expect(userDataOf(devWithDomain, 'Frontend')).toContain(
+      `\n  'ALLOWED_HOSTS=goals.example.com,${domainAlb}'\n`,
+    );
+    expect(userDataOf(devWithDomain, 'Frontend')).not.toContain('FORWARDED_PROTO_HEADER');
+    expect(userDataOf(devWithDomain, 'Backend')).toContain(
+      `\n  'WEBAUTHN_ORIGINS=https://goals.example.com'\n`,
+    );
+  });
+
+  it('when the frontend target group checks health, then it is GET /health (200; a signed-out GET / answers 303) every 30 s on port 3000', () => {
     expect(resource(dev, 'PublicLoadBalancerTargets').Properties).toMatchObject({
       Port: 3000,
       Protocol: 'HTTP',
       TargetType: 'instance',
-      HealthCheckPath: '/',
+      HealthCheckPath: '/health',
       HealthCheckIntervalSeconds: 30,
       HealthCheckTimeoutSeconds: 10,
       HealthyThresholdCount: 2,
@@ -604,28 +762,30 @@ describe('load balancers', () => {
     );
   });
 
-  it('when no certificate is configured, then the application URL is plain HTTP', () => {
-    expect(dev.toJSON()).toMatchObject({
-      Outputs: {
-        ApplicationUrl: {
-          Value: {
-            'Fn::Join': [
-              '',
-              ['http://', { 'Fn::GetAtt': [logicalId(dev, 'PublicLoadBalancer'), 'DNSName'] }],
-            ],
-          },
-        },
-      },
+  it('when a domain is configured, then 443 serves TLS 1.3 with a DNS-validated certificate, 80 redirects, an alias record names the ALB, and the URL is https://<domain>', () => {
+    const template = devWithDomain;
+    expect(resource(template, 'PublicEntryCertificate').Properties).toEqual({
+      DomainName: 'goals.example.com',
+      DomainValidationOptions: [
+        { DomainName: 'goals.example.com', HostedZoneId: 'Z0123456789EXAMPLE' },
+      ],
+      ValidationMethod: 'DNS',
+      Tags: expect.any(Array) as unknown,
     });
-  });
-
-  it('when a certificate is configured, then 443 serves TLS 1.3 and 80 redirects to it', () => {
-    const template = devWithCertificate;
+    expect(resource(template, 'PublicEntryAliasRecord').Properties).toMatchObject({
+      Name: 'goals.example.com.',
+      Type: 'A',
+      HostedZoneId: 'Z0123456789EXAMPLE',
+    });
+    template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    expect(template.toJSON()).toMatchObject({
+      Outputs: { ApplicationUrl: { Value: 'https://goals.example.com' } },
+    });
     const https = resource(template, 'PublicLoadBalancerHttps').Properties;
     expect(https).toMatchObject({
       Port: 443,
       Protocol: 'HTTPS',
-      Certificates: [{ CertificateArn: TEST_CERTIFICATE_ARN }],
+      Certificates: [{ CertificateArn: { Ref: logicalId(template, 'PublicEntryCertificate') } }],
       SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
       DefaultActions: [
         {
@@ -643,9 +803,6 @@ describe('load balancers', () => {
           RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' },
         },
       ],
-    });
-    expect(template.toJSON()).toMatchObject({
-      Outputs: { ApplicationUrl: { Value: { 'Fn::Join': ['', ['https://', expect.anything()]] } } },
     });
   });
 });

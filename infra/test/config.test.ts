@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   devConfig,
@@ -13,9 +14,14 @@ import {
 import { validateEnvironmentConfig } from '../config/validate.js';
 import { EnvironmentStack } from '../lib/environment-stack.js';
 import { createGoalTrackerApp, type GoalTrackerAppOptions } from '../lib/goal-tracker-app.js';
-import { CDK_JSON_CONTEXT, TEST_SSH_CIDR } from './support/synth.js';
+import {
+  CDK_JSON_CONTEXT,
+  TEST_CERTIFICATE_ARN,
+  TEST_SSH_CIDR,
+  WITH_DOMAIN,
+} from './support/synth.js';
 
-const valid: EnvironmentConfig = { ...devConfig, sshCidr: TEST_SSH_CIDR };
+const valid: EnvironmentConfig = { ...devConfig, sshCidr: TEST_SSH_CIDR, imageTag: 'abc1234' };
 
 // Apps are built, never synthesized, here; they still need a cloud assembly directory.
 const outdir = mkdtempSync(join(tmpdir(), 'goal-tracker-config-'));
@@ -120,6 +126,63 @@ describe('bad configuration fails synthesis with a clear message', () => {
   });
 });
 
+describe('public entry settings', () => {
+  it('when there is no domain outside us-east-1, then synthesis fails: the CloudFront WAF lives only there', () => {
+    expect(() =>
+      createApp({ region: 'eu-west-1', context: { ...CDK_JSON_CONTEXT, sshCidr: TEST_SSH_CIDR } }),
+    ).toThrow(/WAF must be in us-east-1; this stack is in eu-west-1.*-c domain=<name>/);
+  });
+
+  it('when a domain comes without its hosted zone, or a certificate without a domain, then validation names the fix', () => {
+    expect(() => validateEnvironmentConfig({ ...valid, domain: 'goals.example.com' })).toThrow(
+      /domain "goals.example.com" needs its Route 53 hosted zone: pass -c hostedZoneId=/,
+    );
+    expect(() =>
+      validateEnvironmentConfig({ ...valid, certificateArn: TEST_CERTIFICATE_ARN }),
+    ).toThrow(/certificateArn is set without a domain/);
+    expect(() =>
+      validateEnvironmentConfig({ ...valid, ...WITH_DOMAIN, domain: 'not a name' }),
+    ).toThrow(/domain "not a name" is not a DNS name/);
+  });
+
+  it('when the domain is given with a trailing dot or capitals, then it is used as a plain lower-case name', () => {
+    expect(
+      resolveEnvironmentConfig('dev', { domain: 'Goals.Example.com.', hostedZoneId: 'Z1' }).domain,
+    ).toBe('goals.example.com');
+  });
+});
+
+describe('image tag', () => {
+  it('when no imageTag is given, then synth of an environment fails saying how to pass one', () => {
+    const { app } = createApp({
+      context: { ...CDK_JSON_CONTEXT, sshCidr: TEST_SSH_CIDR, env: 'dev' },
+    });
+    expect(() => app.synth()).toThrow(
+      /imageTag is missing for goal-tracker-dev: pass .* `-c imageTag=<tag>`.*`latest` is never pushed/,
+    );
+  }, 120_000);
+
+  it('when the CLI builds no stack for real (cdk destroy, or deploy of the registry alone), then a missing imageTag is no error', () => {
+    const { environments } = createApp({
+      context: {
+        ...CDK_JSON_CONTEXT,
+        sshCidr: TEST_SSH_CIDR,
+        env: 'dev',
+        // What `cdk destroy` sets; `deploy goal-tracker-registry --exclusively` names only it.
+        'aws:cdk:bundling-stacks': ['goal-tracker-registry'],
+      },
+    });
+    const stack = environments.dev as EnvironmentStack;
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('when cdk.json is read, then it names no image tag (the old default, latest, is never pushed)', () => {
+    expect(CDK_JSON_CONTEXT).not.toHaveProperty('imageTag');
+    expect(devConfig.imageTag).toBeUndefined();
+    expect(prodConfig.imageTag).toBeUndefined();
+  });
+});
+
 describe('typed configuration', () => {
   it('when dev and prod are compared, then only the documented settings differ', () => {
     expect(devConfig).toMatchObject({
@@ -168,13 +231,22 @@ describe('typed configuration', () => {
     expect(environments.dev?.stackName).toBe('goal-tracker-dev');
   });
 
+  it('when a region has no pinned AMI, then building fails naming the region', () => {
+    expect(() =>
+      createApp({
+        region: 'eu-west-1',
+        context: { ...CDK_JSON_CONTEXT, sshCidr: TEST_SSH_CIDR, ...WITH_DOMAIN },
+      }),
+    ).toThrow(/no AMI specified for region 'eu-west-1'/);
+  });
+
   it('when stacks are built, then they are account-agnostic so synthesis needs no credentials', () => {
     const { registry, environments } = createApp({
-      region: 'eu-west-1',
-      context: { ...CDK_JSON_CONTEXT, sshCidr: TEST_SSH_CIDR },
+      region: 'us-east-1',
+      context: { ...CDK_JSON_CONTEXT, sshCidr: TEST_SSH_CIDR, ...WITH_DOMAIN },
     });
     for (const stack of [registry, ...Object.values(environments)]) {
-      expect(stack.region).toBe('eu-west-1');
+      expect(stack.region).toBe('us-east-1');
       expect(stack.account).toMatch(/^\$\{Token\[AWS\.AccountId/);
     }
   });

@@ -13,6 +13,15 @@ const environments = [
 ] as const;
 
 type Resource = { Type: string; Properties: Json } & Json;
+/** The database's secret (the CloudFront shape has a second one: the origin header). */
+const databaseSecret = (template: Template): [string, Resource] => {
+  const found = resourcesOf(template, 'AWS::SecretsManager::Secret').filter(([, secret]) =>
+    String(secret.Properties.Name).endsWith('-db-credentials'),
+  );
+  if (found.length !== 1) throw new Error(`Expected one database secret, found ${found.length}`);
+  return found[0] as [string, Resource];
+};
+
 const only = (template: Template, type: string): [string, Resource] => {
   const found = resourcesOf(template, type);
   expect(found).toHaveLength(1);
@@ -81,11 +90,11 @@ describe('RDS PostgreSQL', () => {
     expect(instance.Properties).not.toHaveProperty('MonitoringInterval');
   });
 
-  it('when prod is synthesized, then it is Multi-AZ, protected, snapshotted on delete, with PI and 60 s monitoring', () => {
+  it('when prod is synthesized, then it is Multi-AZ, protected, retained on delete or replacement (but not after a failed first create), with PI and 60 s monitoring', () => {
     const [, instance] = only(prod, 'AWS::RDS::DBInstance');
     expect(instance).toMatchObject({
-      DeletionPolicy: 'Snapshot',
-      UpdateReplacePolicy: 'Snapshot',
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         MultiAZ: true,
         DeletionProtection: true,
@@ -139,7 +148,7 @@ describe('database credentials in Secrets Manager', () => {
   it.each(environments)(
     'when %s creates the secret, then it holds postgres, goalsdb and a generated 32-character password',
     (env, template) => {
-      const [secretId, secret] = only(template, 'AWS::SecretsManager::Secret');
+      const [secretId, secret] = databaseSecret(template);
       expect(secret.Properties).toMatchObject({
         Name: `${env}-goal-tracker-db-credentials`,
         GenerateSecretString: {
@@ -164,8 +173,38 @@ describe('database credentials in Secrets Manager', () => {
     },
   );
 
+  it.each(environments)(
+    'when %s is deleted, then its secret goes with the database (prod: both retained, except after a failed first create)',
+    (env, template) => {
+      const [, secret] = databaseSecret(template);
+      const [, instance] = only(template, 'AWS::RDS::DBInstance');
+      const policy = env === 'prod' ? 'RetainExceptOnCreate' : 'Delete';
+      expect(secret.DeletionPolicy).toBe(policy);
+      expect(instance.DeletionPolicy).toBe(policy);
+    },
+  );
+
+  it('when prod is torn down or a first create fails, then every retained resource with a fixed name is RetainExceptOnCreate, so a failed create leaves no name behind', () => {
+    const retained = Object.entries(
+      prod.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>,
+    ).filter(([, resource]) => resource.DeletionPolicy?.startsWith('Retain'));
+    const plainRetain = retained
+      .filter(([, resource]) => resource.DeletionPolicy === 'Retain')
+      .map(([, resource]) => resource.Type);
+    // The access-log bucket has a generated name (nothing to collide with on the next create)
+    // and may already hold logs, which would make a rollback's delete fail.
+    expect(plainRetain).toEqual(['AWS::S3::Bucket']);
+    expect(retained.map(([, resource]) => resource.Type).sort()).toEqual(
+      expect.arrayContaining([
+        'AWS::Logs::LogGroup',
+        'AWS::RDS::DBInstance',
+        'AWS::SecretsManager::Secret',
+      ]),
+    );
+  });
+
   it('when the instance exists, then the secret is attached to it, which adds engine, host and port', () => {
-    const [secretId] = only(dev, 'AWS::SecretsManager::Secret');
+    const [secretId] = databaseSecret(dev);
     const [instanceId] = only(dev, 'AWS::RDS::DBInstance');
     expect(only(dev, 'AWS::SecretsManager::SecretTargetAttachment')[1].Properties).toEqual({
       SecretId: { Ref: secretId },
@@ -215,7 +254,7 @@ function renderSubnets(parameters: unknown): string {
 
 describe('ECR registry', () => {
   it.each(['frontend', 'backend'])(
-    'when the %s repository is created, then it scans on push, has immutable tags and keeps the last 20 images',
+    'when the %s repository is created, then it scans on push, has immutable tags and expires only untagged and scratch- images',
     (tier) => {
       const [[, repository]] = resourcesOf(registry, 'AWS::ECR::Repository', {
         Properties: { RepositoryName: `goal-tracker-${tier}` },
@@ -234,14 +273,37 @@ describe('ECR registry', () => {
         rules: [
           {
             rulePriority: 1,
-            description: 'Keep the last 20 images',
-            selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 20 },
+            description: 'Expire untagged images after 1 day',
+            selection: {
+              tagStatus: 'untagged',
+              countType: 'sinceImagePushed',
+              countUnit: 'days',
+              countNumber: 1,
+            },
+            action: { type: 'expire' },
+          },
+          {
+            rulePriority: 2,
+            description: 'Expire scratch-* images after 14 days',
+            selection: {
+              tagStatus: 'tagged',
+              tagPrefixList: ['scratch-'],
+              countType: 'sinceImagePushed',
+              countUnit: 'days',
+              countNumber: 14,
+            },
             action: { type: 'expire' },
           },
         ],
       });
     },
   );
+
+  it('when an environment is given a scratch- tag, then synth refuses it: the registry expires those', () => {
+    expect(() => synthesize({ env: 'dev', imageTag: 'scratch-1' })).toThrow(
+      /imageTag "scratch-1" starts with "scratch-"/,
+    );
+  });
 
   it('when the registry stack itself is deleted, then its repositories go too, so a redeploy can recreate them', () => {
     for (const [, repository] of resourcesOf(registry, 'AWS::ECR::Repository')) {

@@ -13,19 +13,19 @@ import {
   resourcesOf,
   synthesize,
   templateOf,
-  TEST_CERTIFICATE_ARN,
   TEST_SSH_CIDR,
+  WITH_DOMAIN,
   type Json,
   type Synthesized,
 } from './support/synth.js';
 
 const app = synthesize();
-const devWithCertificate = synthesize({ env: 'dev', certificateArn: TEST_CERTIFICATE_ARN });
-const prodWithEmail = synthesize({ env: 'prod', alarmEmail: 'ops@example.com' });
+const devWithCertificate = synthesize({ env: 'dev', ...WITH_DOMAIN });
+const prodWithDomain = synthesize({ env: 'prod', ...WITH_DOMAIN, alarmEmail: 'ops@example.com' });
 const variants: [string, Synthesized][] = [
-  ['dev and prod', app],
-  ['dev with a certificate', devWithCertificate],
-  ['prod with an alarm e-mail', prodWithEmail],
+  ['dev and prod behind CloudFront', app],
+  ['dev with a domain', devWithCertificate],
+  ['prod with a domain and an alarm e-mail', prodWithDomain],
 ];
 afterAll(() => {
   for (const [, synthesized] of variants) synthesized.dispose();
@@ -33,7 +33,7 @@ afterAll(() => {
 
 /** Synthesizes dev with a certificate after `mutate` has changed its environment stack. */
 function synthesizeDevWith(mutate: (stack: EnvironmentStack) => void): Synthesized {
-  return synthesize({ env: 'dev', certificateArn: TEST_CERTIFICATE_ARN }, ({ environments }) => {
+  return synthesize({ env: 'dev', ...WITH_DOMAIN }, ({ environments }) => {
     if (!environments.dev) throw new Error('dev was not built');
     mutate(environments.dev);
   });
@@ -87,15 +87,23 @@ const INSTANCE_POLICIES = [
 ].map(policy);
 
 /** Every acknowledgement, by environment: the rule and the construct it sits on. */
-const EXPECTED_ACKNOWLEDGEMENTS = (env: 'dev' | 'prod') => [
+const EXPECTED_ACKNOWLEDGEMENTS = (env: 'dev' | 'prod', domain: boolean) => [
   ...['Frontend', 'Backend'].flatMap((tier) => [
     ...INSTANCE_POLICIES.map((rule) => `${tier}/InstanceRole ${rule}`),
     `${tier}/Group AwsSolutions-AS3`,
+    `${tier}/InstanceRole/DefaultPolicy AwsSolutions-IAM5[Resource::*]`,
   ]),
   `Bastion/Role ${policy('AmazonSSMManagedInstanceCore')}`,
   'Bastion/Instance AwsSolutions-EC28',
   'Bastion/Instance AwsSolutions-EC29',
-  'SecurityGroups/PublicAlb AwsSolutions-EC23',
+  ...(domain
+    ? ['SecurityGroups/PublicAlb AwsSolutions-EC23']
+    : [
+        'PublicEntry/OriginSecret AwsSolutions-SMG4',
+        ...['CFR1', 'CFR3', 'CFR4', 'CFR5'].map(
+          (rule) => `PublicEntry/Distribution AwsSolutions-${rule}`,
+        ),
+      ]),
   'AccessLogs/Bucket AwsSolutions-S1',
   'Database/Instance AwsSolutions-RDS11',
   ...(env === 'dev'
@@ -151,7 +159,18 @@ describe('cdk-nag AwsSolutions on every synthesis', () => {
           .filter(({ path }) => path.startsWith(`goal-tracker-${env}/`))
           .map(({ path, rule }) => `${path.replace(`goal-tracker-${env}/`, '')} ${rule}`)
           .sort(),
-      ).toEqual(EXPECTED_ACKNOWLEDGEMENTS(env).sort());
+      ).toEqual(EXPECTED_ACKNOWLEDGEMENTS(env, false).sort());
+    }
+    for (const [env, synthesized] of [
+      ['dev', devWithCertificate],
+      ['prod', prodWithDomain],
+    ] as const) {
+      expect(
+        acknowledgements(synthesized.app)
+          .filter(({ path }) => path.startsWith(`goal-tracker-${env}/`))
+          .map(({ path, rule }) => `${path.replace(`goal-tracker-${env}/`, '')} ${rule}`)
+          .sort(),
+      ).toEqual(EXPECTED_ACKNOWLEDGEMENTS(env, true).sort());
     }
     expect(acks.filter(({ path }) => path.startsWith('goal-tracker-registry'))).toEqual([]);
     for (const ack of acks) {
@@ -188,7 +207,7 @@ const NOT_CHECKED_BY_AWS_SOLUTIONS: [string, (template: Template) => void][] = [
     },
   ],
   [
-    'with a certificate, HTTP redirects to HTTPS',
+    'with a domain, HTTP redirects to HTTPS',
     (template) => {
       const listeners = resourcesOf(template, 'AWS::ElasticLoadBalancingV2::Listener').map(
         ([, { Properties }]) => Properties,
@@ -323,8 +342,8 @@ describe('what AwsSolutions does not check', () => {
     expect(() => check(brokenTemplate)).toThrow();
   });
 
-  it.each(NOT_CHECKED_BY_AWS_SOLUTIONS.filter(([name]) => !name.startsWith('with a certificate')))(
-    'when dev without a certificate and prod are checked, then %s',
+  it.each(NOT_CHECKED_BY_AWS_SOLUTIONS.filter(([name]) => !name.startsWith('with a domain')))(
+    'when dev and prod behind CloudFront are checked, then %s',
     (_, check) => {
       check(templateOf(app, 'goal-tracker-dev'));
       check(templateOf(app, 'goal-tracker-prod'));

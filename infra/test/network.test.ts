@@ -185,6 +185,7 @@ function securityGroupRules(template: Template): Record<string, { in: Rule[]; ou
   };
   const peer = (rule: Json) =>
     (rule.CidrIp as string | undefined) ??
+    (rule.SourcePrefixListId as string | undefined) ??
     `sg:${name(rule.SourceSecurityGroupId ?? rule.DestinationSecurityGroupId)}`;
   // The database's port is the instance's Endpoint.Port attribute (5432, asserted elsewhere).
   const port = (value: unknown) =>
@@ -222,7 +223,8 @@ describe('security groups chained as the specification draws them', () => {
       const nothing = 'icmp/252-86 to 255.255.255.255/32'; // CDK's "no traffic" placeholder
       expect(securityGroupRules(template)).toEqual({
         PublicAlb: {
-          in: ['tcp/443 from 0.0.0.0/0', 'tcp/80 from 0.0.0.0/0'],
+          // CloudFront's origin-facing prefix list only (no domain: CloudFront in front).
+          in: ['tcp/80 from pl-3b927c52'],
           out: ['tcp/3000 to sg:Frontend'],
         },
         Frontend: {

@@ -39,25 +39,49 @@ describe('CloudWatch log groups', () => {
     (env, template, days) => {
       const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
       expect(
-        groups.map(([, { Properties }]) => Properties.LogGroupName ?? 'flow logs').sort(),
+        groups.map(([, { Properties }]) => Properties.LogGroupName ?? 'unnamed').sort(),
       ).toEqual(
         [
+          ...(env === 'prod'
+            ? ['/aws/lambda/goaltrackerprodDatabaseInstanceRotationSingleUser0DD30CA7']
+            : []),
+          'unnamed', // the default security group's custom-resource Lambda
           `/aws/ec2/${env}-goal-tracker/backend`,
           `/aws/ec2/${env}-goal-tracker/frontend`,
           `/aws/rds/instance/${env}-goal-tracker-postgres/postgresql`,
           `/aws/rds/instance/${env}-goal-tracker-postgres/upgrade`,
-          'flow logs',
+          'unnamed', // flow logs
         ].sort(),
       );
       for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(days);
     },
   );
 
-  it('when dev is deleted, then its log groups go with it; prod keeps them', () => {
+  it.each([
+    ['dev', dev],
+    ['prod', prod],
+  ] as const)(
+    'when %s runs a Lambda (custom resource or rotation), then it logs into a group with a retention',
+    (_, template) => {
+      for (const [, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
+        const ref = ((fn.Properties.LoggingConfig as Json).LogGroup as Json).Ref as string;
+        expect(resources(template)[ref]?.Properties.RetentionInDays).toBeGreaterThan(0);
+      }
+      for (const [id, app] of resourcesOf(template, 'AWS::Serverless::Application')) {
+        const name = (app.Properties.Parameters as Json).functionName as string;
+        const groupId = resourcesOf(template, 'AWS::Logs::LogGroup', {
+          Properties: { LogGroupName: `/aws/lambda/${name}` },
+        })[0]?.[0];
+        expect(resources(template)[id]?.DependsOn).toContain(groupId);
+      }
+    },
+  );
+
+  it('when dev is deleted, then its log groups go with it; prod keeps them, except after a failed first create', () => {
     for (const [, group] of resourcesOf(dev, 'AWS::Logs::LogGroup'))
       expect(group.DeletionPolicy).toBe('Delete');
     for (const [, group] of resourcesOf(prod, 'AWS::Logs::LogGroup'))
-      expect(group.DeletionPolicy).toBe('Retain');
+      expect(group.DeletionPolicy).toBe('RetainExceptOnCreate');
   });
 });
 
@@ -206,7 +230,7 @@ describe('alarms to SNS', () => {
     });
   });
 
-  it('when CloudWatch or EventBridge publish, then the topic policy lets them, over TLS only', () => {
+  it("when CloudWatch or EventBridge publish, then the topic policy lets them, over TLS only, CloudWatch only for this account's alarms", () => {
     const [[, policy]] = resourcesOf(dev, 'AWS::SNS::TopicPolicy') as [[string, Resource]];
     expect(policy.Properties.Topics).toEqual([topicOf(dev)]);
     expect((policy.Properties.PolicyDocument as Json).Statement).toEqual([
@@ -214,10 +238,28 @@ describe('alarms to SNS', () => {
         Effect: 'Deny',
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
       }),
+      {
+        Sid: 'CloudWatchAlarmsOfThisAccount',
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Resource: topicOf(dev),
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                ['arn:aws:cloudwatch:us-east-1:', { Ref: 'AWS::AccountId' }, ':alarm:*'],
+              ],
+            },
+          },
+        },
+      },
       expect.objectContaining({
         Effect: 'Allow',
         Action: 'sns:Publish',
-        Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+        Principal: { Service: 'events.amazonaws.com' },
       }),
     ]);
     expect(resources(dev)[topicOf(dev).Ref]?.Properties.TopicName).toBe('dev-goal-tracker-alarms');
@@ -289,6 +331,7 @@ describe('outputs', () => {
         'DatabaseEndpoint',
         'DatabaseSecretName',
         'FrontendRepositoryUri',
+        'LoadBalancerDnsName',
       ].sort(),
     );
     expect(outputs.DatabaseSecretName?.Value).toBe(`${env}-goal-tracker-db-credentials`);

@@ -8,6 +8,8 @@ import { synthesize, templateOf, type Json } from './support/synth.js';
 
 /** The CIDR `npm run synth` passes (infra/package.json): RFC 5737 TEST-NET-3. */
 const SYNTH_SSH_CIDR = '203.0.113.0/24';
+/** The image tag `npm run synth` passes: synth of an environment needs one. */
+const SYNTH_IMAGE_TAG = 'synth-check';
 const STACKS = ['goal-tracker-registry', 'goal-tracker-dev', 'goal-tracker-prod'];
 
 const scratch = mkdtempSync(join(tmpdir(), 'goal-tracker-synth-'));
@@ -71,7 +73,7 @@ describe('npm run synth', () => {
   });
 
   it('when the tests build the app from cdk.json, then they see the templates synth writes', () => {
-    const inProcess = synthesize({ sshCidr: SYNTH_SSH_CIDR });
+    const inProcess = synthesize({ sshCidr: SYNTH_SSH_CIDR, imageTag: SYNTH_IMAGE_TAG });
     try {
       for (const stack of STACKS) {
         const written = JSON.parse(
@@ -84,5 +86,5 @@ describe('npm run synth', () => {
     } finally {
       inProcess.dispose();
     }
-  });
+  }, 120_000);
 });

@@ -1,13 +1,16 @@
 # Body of the app instances' user data. lib/app-user-data.ts prepends the shebang,
 # `set -euo pipefail` and the tier's parameters (TIER, REGION, IMAGE, CONTAINER_PORT,
-# HEALTH_PATH, LOG_GROUP, STACK_NAME, SIGNAL_RESOURCE, CONTAINER_ENVIRONMENT), and inlines the
-# watchdog script. Amazon Linux 2023 runs it once, as root, on first boot.
+# HEALTH_PATH, LOG_GROUP, STACK_NAME, SIGNAL_RESOURCE, TARGET_GROUP_ARN, CONTAINER_ENVIRONMENT),
+# and inlines the watchdog script. Amazon Linux 2023 runs it once, as root, on first boot.
 
 readonly CONTAINER="goal-tracker-${TIER}"
 readonly SERVICE="${CONTAINER}.service"
 readonly WATCHDOG=/usr/local/bin/goal-tracker-watchdog
 readonly CWAGENT_CONFIG=/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
 readonly HEALTHY_WAIT_ATTEMPTS=60 # x 5 s: the image's start-up plus three health checks
+# x 10 s: registration once InService, then the target group's healthy threshold (2 x 30 s at
+# most), with room to spare inside the 15-minute signal timeout.
+readonly TARGET_WAIT_ATTEMPTS=36
 readonly CFN_SIGNAL=/opt/aws/bin/cfn-signal
 
 signal_cloudformation() {
@@ -47,6 +50,12 @@ ecr_login() {
     docker login --username AWS --password-stdin "${IMAGE%%/*}"
 }
 
+target_health() {
+  aws elbv2 describe-target-health --region "$REGION" --target-group-arn "$TARGET_GROUP_ARN" \
+    --targets "Id=${instance_id},Port=${CONTAINER_PORT}" \
+    --query 'TargetHealthDescriptions[0].TargetHealth.State' --output text
+}
+
 container_health() {
   docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$CONTAINER"
 }
@@ -55,8 +64,11 @@ retry dnf install -y docker aws-cfn-bootstrap amazon-cloudwatch-agent
 systemctl enable --now docker
 
 # Memory and root-disk usage per Auto Scaling group, for the dashboard (EC2 has no such metric).
+# omit_hostname: the group dimension alone, so metrics aggregate across instances instead of
+# one series per host that the dashboard's per-group queries would never match.
 cat >"$CWAGENT_CONFIG" <<'JSON'
 {
+  "agent": { "omit_hostname": true },
   "metrics": {
     "namespace": "CWAgent",
     "append_dimensions": { "AutoScalingGroupName": "${aws:AutoScalingGroupName}" },
@@ -142,12 +154,23 @@ UNIT
 systemctl daemon-reload
 systemctl enable --now "$SERVICE" "${CONTAINER}-watchdog.timer"
 
-# CloudFormation hears "success" only once the application answers its health check.
+# CloudFormation hears "success" only once the load balancer sends the instance traffic: the
+# container answers its own check first, then the target group's check of the same path.
+container_ready=false
 for ((attempt = 1; attempt <= HEALTHY_WAIT_ATTEMPTS; attempt++)); do
   if [[ "$(container_health || true)" == healthy ]]; then
-    signal_cloudformation 0
-    exit 0
+    container_ready=true
+    break
   fi
   sleep 5
 done
-fail "${CONTAINER} did not become healthy"
+[[ "$container_ready" == true ]] || fail "${CONTAINER} did not become healthy"
+
+for ((attempt = 1; attempt <= TARGET_WAIT_ATTEMPTS; attempt++)); do
+  if [[ "$(target_health || true)" == healthy ]]; then
+    signal_cloudformation 0
+    exit 0
+  fi
+  sleep 10
+done
+fail "${instance_id}:${CONTAINER_PORT} did not become healthy in its target group"

@@ -12,12 +12,17 @@ import { createGoalsApi } from './goals-api.js';
 import { registerPages } from './pages.js';
 import { errorStatus, registerApiProxy, sendErrorProblem, sendProblem } from './proxy.js';
 import { sendHtml } from './responses.js';
-import { applySecurityHeaders, isAllowedHost, SECURITY_HEADERS } from './security.js';
+import {
+  adoptForwardedProto,
+  applySecurityHeaders,
+  isAllowedHost,
+  SECURITY_HEADERS,
+} from './security.js';
 import { errorPage } from './views/layout.js';
 
 export interface BuildAppOptions {
   config: Pick<WebConfig, 'apiUrl' | 'apiConnectTimeoutMs' | 'apiTimeoutMs'> &
-    Partial<Pick<WebConfig, 'trustedProxies' | 'allowedHosts'>>;
+    Partial<Pick<WebConfig, 'trustedProxies' | 'allowedHosts' | 'forwardedProtoHeader'>>;
   logger?: FastifyServerOptions['logger'];
   /** Request timeouts and the connection cap; tests shorten them. */
   connections?: Partial<ConnectionLimits>;
@@ -79,7 +84,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onClose', () => client.close());
 
   const allowedHosts = new Set(options.config.allowedHosts ?? DEFAULT_ALLOWED_HOSTS);
+  const forwardedProtoHeader = options.config.forwardedProtoHeader ?? 'x-forwarded-proto';
   app.addHook('onRequest', (request, reply, done) => {
+    adoptForwardedProto(request, forwardedProtoHeader);
     reply.header(REQUEST_ID_HEADER, request.id);
     applySecurityHeaders(request, reply);
     if (isAllowedHost(request, allowedHosts)) return done();

@@ -15,6 +15,7 @@ export const EnvSchema = Type.Object({
   API_CONNECT_TIMEOUT_MS: Milliseconds(2_000),
   API_TIMEOUT_MS: Milliseconds(5_000),
   ALLOWED_HOSTS: Type.String({ default: DEFAULT_ALLOWED_HOSTS.join(',') }),
+  FORWARDED_PROTO_HEADER: Type.String({ pattern: '^[A-Za-z0-9-]+$', default: 'x-forwarded-proto' }),
 });
 
 /** The web tier's settings, read once from the environment and validated before anything starts. */
@@ -41,6 +42,12 @@ export interface WebConfig {
    * naming another Host is refused, so a page on a rebound DNS name cannot drive it.
    */
   allowedHosts: string[];
+  /**
+   * FORWARDED_PROTO_HEADER: the header that carries the visitor's scheme (lower case).
+   * Behind CloudFront it is `cloudfront-forwarded-proto`: the ALB between them overwrites
+   * X-Forwarded-Proto with its own leg's "http".
+   */
+  forwardedProtoHeader: string;
 }
 
 /** A host name or address as a Host header carries it: no scheme, port, path or wildcard. */
@@ -77,5 +84,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): WebCon
     logLevel: env.LOG_LEVEL,
     trustedProxies: list(env.TRUSTED_PROXIES),
     allowedHosts,
+    forwardedProtoHeader: env.FORWARDED_PROTO_HEADER.toLowerCase(),
   };
 }

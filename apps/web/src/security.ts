@@ -30,6 +30,20 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
 };
 
+/**
+ * Behind CloudFront the ALB overwrites X-Forwarded-Proto with "http" (its own leg), and the
+ * visitor's scheme comes in `header` instead (CloudFront-Forwarded-Proto). Copied over
+ * X-Forwarded-Proto before anything reads it, so the Secure cookie, HSTS and the Origin check
+ * (request.protocol) all see the scheme the visitor used. Only the configured proxy chain can
+ * set it: the ALB forwards nothing that lacks CloudFront's origin secret.
+ */
+export function adoptForwardedProto(request: FastifyRequest, header: string): void {
+  const value = request.headers[header];
+  if (header !== 'x-forwarded-proto' && typeof value === 'string') {
+    request.headers['x-forwarded-proto'] = value;
+  }
+}
+
 export function applySecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
   reply.headers(SECURITY_HEADERS);
   // Behind the load balancer's HTTPS listener; never on plain local HTTP.
@@ -48,7 +62,7 @@ function hostName(header: string | undefined): string | undefined {
 }
 
 /**
- * The load balancer's health checks (`GET /` on the public one, `/health` for the container)
+ * The load balancers' health checks (`GET /health`; `GET /` by address is let through too)
  * name the target's private address as Host, which ALLOWED_HOSTS cannot list. An address is
  * no DNS name, so it cannot be a rebinding: the checks are let through by any address.
  */

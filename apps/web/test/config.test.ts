@@ -12,7 +12,15 @@ describe('loadConfig', () => {
       logLevel: 'info',
       trustedProxies: [],
       allowedHosts: ['localhost', '127.0.0.1'],
+      forwardedProtoHeader: 'x-forwarded-proto',
     });
+  });
+
+  test("when FORWARDED_PROTO_HEADER names CloudFront's header, then it is read in lower case; a header list is refused", () => {
+    expect(
+      loadConfig({ FORWARDED_PROTO_HEADER: 'CloudFront-Forwarded-Proto' }).forwardedProtoHeader,
+    ).toBe('cloudfront-forwarded-proto');
+    expect(() => loadConfig({ FORWARDED_PROTO_HEADER: 'a, b' })).toThrow(/FORWARDED_PROTO_HEADER/);
   });
 
   test('when ALLOWED_HOSTS lists names, then they are read in lower case, blanks dropped', () => {

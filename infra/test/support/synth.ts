@@ -7,6 +7,12 @@ import { createGoalTrackerApp, type GoalTrackerApp } from '../../lib/goal-tracke
 
 /** A CIDR from RFC 5737's documentation ranges, standing in for an operator's network. */
 export const TEST_SSH_CIDR = '198.51.100.0/24';
+/** The image tag tests deploy (synth of an environment needs one: there is no default). */
+export const TEST_IMAGE_TAG = '0123abc';
+/** A domain from RFC 2606's reserved names, and a hosted zone ID of the right form. */
+export const TEST_DOMAIN = 'goals.example.com';
+export const TEST_HOSTED_ZONE_ID = 'Z0123456789EXAMPLE';
+export const WITH_DOMAIN = { domain: TEST_DOMAIN, hostedZoneId: TEST_HOSTED_ZONE_ID } as const;
 export const TEST_CERTIFICATE_ARN =
   'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
 
@@ -33,7 +39,8 @@ export interface Synthesized extends GoalTrackerApp {
 }
 
 /**
- * Synthesizes the app once with cdk.json's context, the test SSH CIDR, and `context` on top.
+ * Synthesizes the app once with cdk.json's context, the test SSH CIDR and image tag, and
+ * `context` on top.
  * Synthesis runs cdk-nag and throws on any unacknowledged error, like `cdk synth`.
  * `beforeSynth` may change the built app first (tests of what the checks catch).
  */
@@ -45,7 +52,7 @@ export function synthesize(
   const built = createGoalTrackerApp({
     outdir,
     region: 'us-east-1',
-    context: { ...CDK_JSON_CONTEXT, sshCidr: TEST_SSH_CIDR, ...context },
+    context: { ...CDK_JSON_CONTEXT, sshCidr: TEST_SSH_CIDR, imageTag: TEST_IMAGE_TAG, ...context },
   });
   try {
     beforeSynth?.(built);
