@@ -70,7 +70,8 @@ export async function cacheCoherenceDrill(
       let seenAfter = Number.POSITIVE_INFINITY;
       let latest = before;
       while (performance.now() - acknowledgedAt < maxStaleMs * 3) {
-        latest = await ask(reader, { path: `/goals?limit=100&after=${id - 1}` });
+        // Newest first: the goal made this round heads the first page.
+        latest = await ask(reader, { path: '/goals?limit=100' });
         const full = await ask(reader, { path: list });
         if (
           renamed.status === 200 &&

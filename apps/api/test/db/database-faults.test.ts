@@ -142,7 +142,10 @@ describe('when the database stops mid-run', () => {
     expect(ready).toBe(200);
     const page = await api.inject({ method: 'GET', url: '/goals?limit=100' });
     expect(page.statusCode).toBe(200);
-    expect(page.json<{ goals: Goal[] }>().goals.map((goal) => goal.id)).toEqual(acknowledged);
+    // Listed newest first.
+    expect(page.json<{ goals: Goal[] }>().goals.map((goal) => goal.id)).toEqual(
+      [...acknowledged].reverse(),
+    );
     const after = await postGoal(api, 'After');
     expect(after.statusCode).toBe(201);
   });
