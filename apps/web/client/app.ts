@@ -19,7 +19,31 @@ import {
 } from '../src/views/goal-wording.js';
 
 type Result<T> =
-  { ok: true; status: number; value: T } | { ok: false; status: number; message: string };
+  | { ok: true; status: number; value: T; etag: string | null }
+  | { ok: false; status: number; message: string };
+/** How to take back one change: restore a deleted goal, or PATCH the old values back. */
+type UndoAction =
+  | { kind: 'restore'; id: number; name: string }
+  | {
+      kind: 'patch';
+      id: number;
+      name: string;
+      changes: { done?: boolean; name?: string };
+      /** The values the change set: the undo applies only while they are still in place. */
+      expected: { done?: boolean; name?: string };
+      /** The goal's version after the change (If-Match), so a later change is not clobbered. */
+      etag: string | null;
+    };
+interface PendingUndo {
+  text: string;
+  expires: number;
+  action: UndoAction;
+}
+/** How long each change offers Undo (the API keeps a deleted goal restorable for 10 minutes). */
+const UNDO_MS = 8_000;
+/** Offers still open survive a reload of the tab (not other tabs: each has its own). */
+const UNDO_STORAGE_KEY = 'goal-tracker-undo';
+
 /** A goal as the page shows it. */
 interface Shown {
   done: boolean;
@@ -85,7 +109,7 @@ async function api<T>(
   }
   if (response.ok) {
     const value = (response.status === 204 ? null : await response.json()) as T;
-    return { ok: true, status: response.status, value };
+    return { ok: true, status: response.status, value, etag: response.headers.get('etag') };
   }
   const problem = (await response.json().catch(() => ({}))) as { title?: string; detail?: string };
   return {
@@ -140,6 +164,8 @@ function enhance(main: HTMLElement): void {
   const inFlight = new WeakMap<HTMLElement, number>();
   /** Where each goal taken out of view stood: the goal that followed it. */
   const placeOf = new WeakMap<HTMLElement, Element | null>();
+  /** The rows of goals deleted here, by id, so an undo puts the same row back in its place. */
+  const deletedItems = new Map<number, HTMLLIElement>();
   /** Goals deleted on screen, whether or not the server has confirmed it yet. */
   const deleted = new WeakSet<HTMLElement>();
 
@@ -341,6 +367,8 @@ function enhance(main: HTMLElement): void {
     setName(item, next.name);
     if (next.deleted) deleted.add(item);
     else deleted.delete(item);
+    if (next.deleted) deletedItems.set(Number(item.dataset.id), item);
+    else deletedItems.delete(Number(item.dataset.id));
     const visible = !next.deleted && shownHere(next.done);
     if (visible && !item.isConnected) insertInOrder(item);
     else if (!visible && item.isConnected) detach(item);
@@ -382,7 +410,17 @@ function enhance(main: HTMLElement): void {
     const result = await change(item, { ...shownState(item), done: now }, () =>
       api<Goal>('PATCH', `/goals/${id}`, { done: now }),
     );
-    if (result.ok) return;
+    if (result.ok) {
+      offerUndo(`Marked “${name}” ${now ? 'done' : 'not done'}.`, {
+        kind: 'patch',
+        id: Number(id),
+        name,
+        changes: { done: !now },
+        expected: { done: now },
+        etag: result.etag,
+      });
+      return;
+    }
     if (result.status === 404) showError(`“${name}” no longer exists.`);
     else showError(`Could not mark “${name}” ${now ? 'done' : 'not done'}. ${result.message}`);
   }
@@ -395,7 +433,11 @@ function enhance(main: HTMLElement): void {
     const result = await change(item, { ...shownState(item), deleted: true }, () =>
       api<null>('DELETE', `/goals/${id}`),
     );
-    if (result.ok || result.status === 404) return;
+    if (result.ok) {
+      offerUndo(`Deleted “${name}”.`, { kind: 'restore', id: Number(id), name });
+      return;
+    }
+    if (result.status === 404) return;
     showError(`Could not delete “${name}”. ${result.message}`);
   }
 
@@ -443,7 +485,17 @@ function enhance(main: HTMLElement): void {
     const result = await change(item, { ...shownState(item), name: checked.name }, () =>
       api<Goal>('PATCH', `/goals/${id}`, { name: checked.name }),
     );
-    if (result.ok) return;
+    if (result.ok) {
+      offerUndo(`Renamed “${old}” to “${checked.name}”.`, {
+        kind: 'patch',
+        id: Number(id),
+        name: checked.name,
+        changes: { name: old },
+        expected: { name: checked.name },
+        etag: result.etag,
+      });
+      return;
+    }
     if (result.status === 404) {
       showError(`“${old}” no longer exists.`);
       return;
@@ -572,6 +624,111 @@ function enhance(main: HTMLElement): void {
     announce(`Showing ${added.length} more ${added.length === 1 ? 'goal' : 'goals'}.`);
   }
 
+  // Undo: each change offers to take itself back for UNDO_MS, in a toast that is reachable by
+  // keyboard right after the status messages and announced, but never takes the focus.
+  const toasts = document.createElement('div');
+  toasts.className = 'toasts';
+  toasts.id = 'toasts';
+  messages.after(toasts);
+
+  function storedUndos(): PendingUndo[] {
+    try {
+      const stored = JSON.parse(sessionStorage.getItem(UNDO_STORAGE_KEY) ?? '[]') as PendingUndo[];
+      return stored.filter((pending) => pending.expires > Date.now());
+    } catch {
+      return [];
+    }
+  }
+
+  function storeUndos(change: (pending: PendingUndo[]) => PendingUndo[]): void {
+    try {
+      sessionStorage.setItem(UNDO_STORAGE_KEY, JSON.stringify(change(storedUndos())));
+    } catch {
+      // Storage full or refused: the toast still works until the page is left.
+    }
+  }
+
+  function offerUndo(text: string, action: UndoAction): void {
+    const pending = { text, expires: Date.now() + UNDO_MS, action };
+    storeUndos((all) => [...all, pending]);
+    showToast(pending);
+  }
+
+  function showToast(pending: PendingUndo): void {
+    const toast = document.createElement('p');
+    toast.className = 'toast';
+    const text = document.createElement('span');
+    text.textContent = pending.text;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'button ghost small toast-undo';
+    button.textContent = 'Undo';
+    button.setAttribute('aria-label', `Undo: ${pending.text}`);
+    toast.append(text, button);
+    toasts.append(toast);
+    const close = () => {
+      window.clearTimeout(timer);
+      // Focus never falls to the page's start when the toast goes from under it.
+      if (toast.contains(document.activeElement)) addInput!.focus();
+      toast.remove();
+      storeUndos((all) => all.filter((other) => other.expires !== pending.expires));
+    };
+    const timer = window.setTimeout(close, pending.expires - Date.now());
+    button.addEventListener('click', () => {
+      close();
+      void undo(pending.action);
+    });
+  }
+
+  const itemById = (id: number) =>
+    items().find((item) => item.dataset.id === String(id)) ?? deletedItems.get(id);
+
+  async function undo(action: UndoAction): Promise<void> {
+    clearError();
+    if (action.kind === 'restore') {
+      const result = await api<Goal>('POST', `/goals/${action.id}/restore`);
+      if (!result.ok) {
+        showError(
+          result.status === 404 || result.status === 410
+            ? `“${action.name}” can no longer be restored.`
+            : `Could not restore “${action.name}”. ${result.message}`,
+        );
+        return;
+      }
+      let item = itemById(action.id);
+      if (!item) {
+        // Deleted before a reload: a new row, counted as it comes back.
+        item = buildGoal(result.value);
+        deleted.add(item);
+      }
+      confirmed.set(item, { done: result.value.done, name: result.value.name, deleted: false });
+      display(item, { done: result.value.done, name: result.value.name, deleted: false });
+      announce(`Restored “${action.name}”.`);
+      return;
+    }
+    const item = itemById(action.id);
+    const send = (etag: string | null) =>
+      api<Goal>('PATCH', `/goals/${action.id}`, action.changes, etag ? { 'if-match': etag } : {});
+    const request = async (): Promise<Result<Goal>> => {
+      const first = await send(action.etag);
+      if (first.ok || first.status !== 412) return first;
+      // Changed since (by another undo, tab or device): undo only if this change still stands.
+      const current = await api<Goal>('GET', `/goals/${action.id}`);
+      if (!current.ok) return current;
+      const stands = Object.entries(action.expected).every(
+        ([field, value]) => current.value[field as keyof Goal] === value,
+      );
+      return stands
+        ? send(current.etag)
+        : { ok: false, status: 412, message: 'It has changed since.' };
+    };
+    const result = item
+      ? await change(item, { ...shownState(item), ...action.changes }, request)
+      : await request();
+    if (result.ok) announce(`Undone: “${result.value.name}” is back as it was.`);
+    else showError(`Could not undo the change to “${action.name}”. ${result.message}`);
+  }
+
   addForm.addEventListener('submit', (event) => {
     event.preventDefault();
     void add();
@@ -637,6 +794,17 @@ function enhance(main: HTMLElement): void {
     void loadMore();
   });
 
+  // The second click of a double-click on a bin would land on the next goal's bin, which slides
+  // under the pointer when the first goal goes: only a fresh click deletes.
+  list.addEventListener(
+    'click',
+    (event) => {
+      const target = event.target as Element;
+      if (event.detail > 1 && target.closest('.delete-form button')) event.preventDefault();
+    },
+    { capture: true },
+  );
+  for (const pending of storedUndos()) showToast(pending);
   for (const item of items()) makeTabbable(item, rowControls(item)[0]);
   const keysHint = document.createElement('p');
   keysHint.id = 'list-keys';
@@ -649,7 +817,7 @@ function enhance(main: HTMLElement): void {
 
 // A status message belongs to the redirect that brought it; reloading should not repeat it.
 const url = new URL(window.location.href);
-const oneTime = ['status', 'adopted'].filter((name) => url.searchParams.has(name));
+const oneTime = ['status', 'adopted', 'deleted'].filter((name) => url.searchParams.has(name));
 if (oneTime.length > 0) {
   for (const name of oneTime) url.searchParams.delete(name);
   window.history.replaceState(null, '', url.pathname + url.search + url.hash);

@@ -22,6 +22,8 @@ export interface GoalsApi {
   createGoal(name: string, idempotencyKey: string, caller: Caller): Promise<ApiResult<Goal>>;
   updateGoal(id: number, changes: UpdateGoalInput, caller: Caller): Promise<ApiResult<Goal>>;
   deleteGoal(id: number, caller: Caller): Promise<ApiResult<null>>;
+  /** Undoes a delete, within the API's window (then 410). */
+  restoreGoal(id: number, caller: Caller): Promise<ApiResult<Goal>>;
   /** Drops what was remembered for a session that has ended. */
   forget(token: string): void;
 }
@@ -148,6 +150,18 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
       });
       // 404 is reported as such; the pages count it as done (already gone is what was wanted).
       return noContent(response);
+    },
+
+    async restoreGoal(id, caller) {
+      const response = await client.request({
+        method: 'POST',
+        path: `/goals/${id}/restore`,
+        headers: bearer(caller.token),
+        requestId: caller.requestId,
+        // Restoring twice leaves the goal as once: safe to resend after a lost connection.
+        idempotent: true,
+      });
+      return json<Goal>(response, 200);
     },
 
     forget: (token) => remembered.forget(token),

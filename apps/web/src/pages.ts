@@ -180,6 +180,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
           ? flash.edit
           : editing && { id: editing.id, value: editing.name };
       const notice = status ? STATUSES[status] : adopted && adoptedText(adopted);
+      const deleted = status === 'deleted' ? parseId(query.deleted) : undefined;
       const model: GoalsPageModel = {
         view,
         list,
@@ -189,6 +190,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
         ...(edit ? { edit } : {}),
         ...(flash?.error ? { error: flash.error } : {}),
         ...(notice ? { notice } : {}),
+        ...(deleted === undefined ? {} : { undoDelete: deleted }),
       };
       return sendHtml(request, reply, 200, goalsPage(model));
     }),
@@ -279,9 +281,28 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const result = await settle(goalsApi.deleteGoal(id, caller));
       // Already gone is what the person wanted.
       if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
-        return seeOther(reply, view, 'deleted');
+        // The status line offers Undo for this goal (see GET /).
+        return reply.redirect(viewUrl(view, { status: 'deleted', deleted: id }), 303);
       }
       return redirectWithFailure(request, reply, view, result, 'the deletion', {}, 'page');
+    }),
+  );
+
+  app.post(
+    '/goals/:id/restore',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const view = parseView(request.query as Query);
+      const id = parseId((request.params as { id: string }).id);
+      if (id === undefined) return sendNotFound(request, reply, assets);
+      const result = await settle(goalsApi.restoreGoal(id, caller));
+      if (isRefusal(result, 404) || isRefusal(result, 410)) {
+        return seeOther(reply, view, 'unrestorable');
+      }
+      if (result instanceof ApiError || !result.ok) {
+        return redirectWithFailure(request, reply, view, result, 'the undo', {}, 'page');
+      }
+      return seeOther(reply, view, 'restored', id);
     }),
   );
 }

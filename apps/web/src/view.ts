@@ -17,6 +17,8 @@ export const STATUSES = {
   added: 'Goal added.',
   renamed: 'Goal renamed.',
   deleted: 'Goal deleted.',
+  restored: 'Goal restored.',
+  unrestorable: 'That goal can no longer be restored: deleted goals are kept for 10 minutes.',
   done: 'Goal marked done.',
   undone: 'Goal marked not done.',
   missing: 'That goal no longer exists.',

@@ -480,6 +480,113 @@ describe('rough edges', () => {
   });
 });
 
+describe('undo', () => {
+  const undoButton = (page: Page, text: string) =>
+    page.getByRole('button', { name: `Undo: ${text}`, exact: true });
+
+  test('when a goal is deleted, then Undo in the toast puts it back in its place, without taking the focus', async () => {
+    for (const name of ['Oldest', 'Middle', 'Newest']) await goals.create(name);
+    const page = await open();
+    await page.getByRole('button', { name: 'Delete Middle', exact: true }).click();
+    await expect.poll(() => goalNames(page)).toEqual(['Newest', 'Oldest']);
+    await expect.poll(() => apiState()).toHaveLength(2);
+    const undo = undoButton(page, 'Deleted “Middle”.');
+    expect(await undo.isVisible()).toBe(true);
+    expect(await undo.evaluate((button) => button === document.activeElement)).toBe(false);
+    await undo.click();
+    await expect.poll(() => goalNames(page)).toEqual(['Newest', 'Middle', 'Oldest']);
+    expect(await remaining(page)).toBe('3 goals left');
+    expect(await apiState()).toEqual([
+      { name: 'Newest', done: false },
+      { name: 'Middle', done: false },
+      { name: 'Oldest', done: false },
+    ]);
+    expect(await undo.count()).toBe(0);
+  });
+
+  test('when several changes are pending, then each Undo takes back its own, even after a reload', async () => {
+    for (const name of ['Walk', 'Read', 'Cook']) await goals.create(name);
+    const page = await open();
+    await page.getByRole('checkbox', { name: 'Walk' }).click();
+    await expect.poll(() => undoButton(page, 'Marked “Walk” done.').count()).toBe(1);
+    await page.getByRole('button', { name: 'Delete Read', exact: true }).click();
+    await expect.poll(() => undoButton(page, 'Deleted “Read”.').count()).toBe(1);
+    await page.getByRole('link', { name: 'Rename Cook', exact: true }).click();
+    await page.getByLabel('New name').fill('Cook dinner');
+    await page.getByLabel('New name').press('Enter');
+    await expect.poll(() => undoButton(page, 'Renamed “Cook” to “Cook dinner”.').count()).toBe(1);
+
+    await page.reload();
+    await undoButton(page, 'Deleted “Read”.').click();
+    await expect
+      .poll(() => apiState())
+      .toEqual([
+        { name: 'Cook dinner', done: false },
+        { name: 'Read', done: false },
+        { name: 'Walk', done: true },
+      ]);
+    await undoButton(page, 'Marked “Walk” done.').click();
+    await undoButton(page, 'Renamed “Cook” to “Cook dinner”.').click();
+    await expect
+      .poll(() => apiState())
+      .toEqual([
+        { name: 'Cook', done: false },
+        { name: 'Read', done: false },
+        { name: 'Walk', done: false },
+      ]);
+    await expect.poll(() => goalNames(page)).toEqual(['Cook', 'Read', 'Walk']);
+    expect(await remaining(page)).toBe('3 goals left');
+  });
+
+  test('when an undo meets a newer change, then it undoes only its own change, or says it cannot', async () => {
+    const goal = await goals.create('Swim');
+    // The refused PATCH (412) is logged by the browser itself.
+    const page = await open('/', {}, true);
+    await page.getByRole('checkbox', { name: 'Swim' }).click();
+    await expect.poll(() => undoButton(page, 'Marked “Swim” done.').count()).toBe(1);
+    // Elsewhere, meanwhile: a rename. Undoing the tick keeps it.
+    await goals.update(goal.id, { name: 'Swim 1 km' });
+    await undoButton(page, 'Marked “Swim” done.').click();
+    await expect.poll(() => apiState()).toEqual([{ name: 'Swim 1 km', done: false }]);
+
+    await page.reload();
+    await page.getByRole('link', { name: 'Rename Swim 1 km', exact: true }).click();
+    await page.getByLabel('New name').fill('Swim 2 km');
+    await page.getByLabel('New name').press('Enter');
+    await expect
+      .poll(() => undoButton(page, 'Renamed “Swim 1 km” to “Swim 2 km”.').count())
+      .toBe(1);
+    // Elsewhere, meanwhile: another rename. Undoing ours would overwrite it, so it is refused.
+    await goals.update(goal.id, { name: 'Swim 3 km' });
+    await undoButton(page, 'Renamed “Swim 1 km” to “Swim 2 km”.').click();
+    await expect.poll(() => page.locator('#messages').textContent()).toContain('Could not undo');
+    expect(await apiState()).toEqual([{ name: 'Swim 3 km', done: false }]);
+  });
+
+  test('when a bin is double-clicked, then only the goal aimed at is deleted', async () => {
+    for (const name of ['Keep me', 'Aimed at']) await goals.create(name);
+    const page = await open();
+    await page.getByRole('button', { name: 'Delete Aimed at', exact: true }).dblclick();
+    await expect.poll(() => apiState()).toEqual([{ name: 'Keep me', done: false }]);
+    await page.waitForLoadState('networkidle');
+    expect(await apiState()).toEqual([{ name: 'Keep me', done: false }]);
+    expect(await goalNames(page)).toEqual(['Keep me']);
+  });
+
+  test('when a goal is deleted without JavaScript, then the status line offers Undo, which restores it', async () => {
+    await goals.create('Plain forms');
+    const page = await open('/', noScript);
+    await navigation(page, () =>
+      page.getByRole('button', { name: 'Delete Plain forms', exact: true }).click(),
+    );
+    expect(await page.locator('#notice').textContent()).toContain('Goal deleted.');
+    await navigation(page, () => page.getByRole('button', { name: 'Undo' }).click());
+    expect(await page.locator('#notice').textContent()).toContain('Goal restored.');
+    expect(await goalNames(page)).toEqual(['Plain forms']);
+    expect(await apiState()).toEqual([{ name: 'Plain forms', done: false }]);
+  });
+});
+
 describe('accessibility', () => {
   for (const colorScheme of ['light', 'dark'] as const) {
     test(`when the main states are shown in the ${colorScheme} scheme, then axe finds no serious or critical violations`, async () => {

@@ -33,6 +33,8 @@ export interface GoalsPageModel {
   edit?: FieldState & { id: number };
   /** What the last action did, after its redirect. */
   notice?: string;
+  /** The goal the last action deleted: the notice offers to restore it. */
+  undoDelete?: number;
   /** Why the last action failed. */
   error?: string;
   /** Who is signed in; undefined when the API could not say. */
@@ -339,6 +341,18 @@ function renderGoalList(
     >`;
 }
 
+/** Undo for a delete without JavaScript: a form in the status line that restores the goal. */
+function undoForm(view: View, id: number | undefined): SafeHtml | '' {
+  if (id === undefined) return '';
+  return html`<form
+    class="undo-form"
+    method="post"
+    action="${viewUrl(view, {}, `/goals/${id}/restore`)}"
+  >
+    <button class="button ghost small" type="submit">Undo</button>
+  </form>`;
+}
+
 /** The page's closing part: the same on every page. */
 // prettier-ignore
 const MAIN_END = html`<div
@@ -381,7 +395,7 @@ export function goalsPage(model: GoalsPageModel): Markup {
     <div class="messages" id="messages" role="alert">
       ${model.error && html`<p class="message message-error">${model.error}</p>`}
     </div>
-    ${model.notice && html`<p class="notice" id="notice">${icons.check}<span>${model.notice}</span></p>`}`;
+    ${model.notice && html`<p class="notice" id="notice">${icons.check}<span>${model.notice}</span>${undoForm(view, model.undoDelete)}</p>`}`;
   // The list is its own piece: unchanged goals keep their rendering, bytes and all.
   const main =
     list.state === 'ok' ? goalList(model, list.page) : unavailableState(view, model.edit);
