@@ -152,14 +152,13 @@ async function resolveRegion(
 async function checkAws(
   context: DeployContext,
   check: Checklist,
-  requestedRegion: string | undefined,
-  needsBootstrap: boolean,
+  needs: PrerequisiteNeeds,
 ): Promise<AwsTarget | undefined> {
   if (!findExecutable('aws', context.env.PATH)) {
     check.missing('AWS CLI', `not found on PATH; ${INSTALL.aws}`);
     return undefined;
   }
-  const region = await resolveRegion(context, requestedRegion);
+  const region = await resolveRegion(context, needs.region);
   if (!region) {
     check.missing(
       'AWS region',
@@ -167,6 +166,9 @@ async function checkAws(
     );
     return undefined;
   }
+  // Not a missing prerequisite but a wrong choice: stop before asking AWS anything.
+  const refusal = needs.refuseRegion?.(region);
+  if (refusal) throw new DeployError(refusal);
   const identity = await context.runner.ask(
     {
       program: 'aws',
@@ -192,7 +194,7 @@ async function checkAws(
   }
   const account = identity.stdout;
   check.ok(`AWS account ${account}, region ${region}`);
-  if (needsBootstrap) await checkBootstrap(context, check, { account, region });
+  if (needs.bootstrap) await checkBootstrap(context, check, { account, region });
   return { account, region };
 }
 
@@ -248,6 +250,8 @@ export interface PrerequisiteNeeds {
   docker: boolean;
   bootstrap: boolean;
   region: string | undefined;
+  /** A reason the resolved region cannot be used, if there is one. */
+  refuseRegion?: ((region: string) => string | undefined) | undefined;
 }
 
 /**
@@ -261,7 +265,7 @@ export async function checkPrerequisites(
   const problems: string[] = [];
   const check = checklist(context.print, problems);
   if (needs.docker) await checkDocker(context, check);
-  const target = await checkAws(context, check, needs.region, needs.bootstrap);
+  const target = await checkAws(context, check, needs);
   checkCdkCli(context, check);
   if (problems.length > 0 || !target) {
     throw new DeployError(

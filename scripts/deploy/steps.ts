@@ -26,6 +26,20 @@ export const IMAGES = [
 /** TEST-NET-1 (RFC 5737): reaches nobody. */
 const PLACEHOLDER_SSH_CIDR = '192.0.2.1/32';
 
+/**
+ * Without a domain CloudFront serves the site, and its WebACL exists only in us-east-1
+ * (infra/lib/public-entry.ts's CLOUDFRONT_REGION, not imported: that module loads the CDK).
+ */
+export const CLOUDFRONT_REGION = 'us-east-1';
+
+function refuseRegionWithoutDomain(region: string): string | undefined {
+  return region === CLOUDFRONT_REGION
+    ? undefined
+    : `without --domain the site is served by CloudFront, which must be deployed in ${CLOUDFRONT_REGION}, ` +
+        `not ${region}: pass --domain <name> --hosted-zone-id <id> to serve it from ${region}, ` +
+        `or --region ${CLOUDFRONT_REGION}`;
+}
+
 /** The instances are x86_64 (t3/t2), whatever machine builds the images. */
 export const PLATFORM = 'linux/amd64';
 
@@ -38,6 +52,8 @@ function contextArgs(env: EnvironmentName, context: StackContext, tag?: string):
     ['env', env],
     ['imageTag', tag],
     ['sshCidr', context.sshCidr],
+    ['domain', context.domain],
+    ['hostedZoneId', context.hostedZoneId],
     ['certificateArn', context.certificateArn],
     ['alarmEmail', context.alarmEmail],
   ];
@@ -99,6 +115,7 @@ export async function deploy(
     docker: true,
     bootstrap: true,
     region: options.region,
+    refuseRegion: options.context.domain === undefined ? refuseRegionWithoutDomain : undefined,
   });
   const approval = options.yes ? ['--require-approval', 'never'] : [];
   // Both deploys pass the same context, so the CDK app synthesizes the same way each time.
