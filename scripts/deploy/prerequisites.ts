@@ -41,7 +41,7 @@ export function findExecutable(name: string, path = ''): string | undefined {
   return undefined;
 }
 
-function firstLine(text: string): string {
+export function firstLine(text: string): string {
   return (
     text
       .split('\n')

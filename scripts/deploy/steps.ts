@@ -12,6 +12,7 @@ import {
   type DeployContext,
   DeployError,
   checkPrerequisites,
+  firstLine,
   imageTag,
   readGitState,
 } from './prerequisites.js';
@@ -68,6 +69,51 @@ function cdk(context: DeployContext, region: string, args: string[]): Command {
     cwd: join(context.root, 'infra'),
     env: { AWS_REGION: region, AWS_DEFAULT_REGION: region },
   };
+}
+
+type ImageReference = (typeof IMAGES)[number] & { reference: string };
+
+/**
+ * The images whose tag is not in ECR yet. The repositories' tags are immutable, so pushing
+ * one again fails: a redeploy of the same commit must build and push only what is missing.
+ * A dry run shows the questions and answers as for a first deploy.
+ */
+async function imagesNotInRegistry(
+  { runner }: DeployContext,
+  region: string,
+  images: ImageReference[],
+  tag: string,
+): Promise<ImageReference[]> {
+  const missing: ImageReference[] = [];
+  for (const image of images) {
+    const found = await runner.ask(
+      {
+        program: 'aws',
+        args: [
+          'ecr',
+          'describe-images',
+          '--repository-name',
+          image.repository,
+          '--image-ids',
+          `imageTag=${tag}`,
+          '--query',
+          'imageDetails[0].imageDigest',
+          '--output',
+          'text',
+          '--region',
+          region,
+        ],
+      },
+      '<image-not-found>',
+    );
+    if (runner.dryRun || found.stderr.includes('ImageNotFoundException')) missing.push(image);
+    else if (found.code !== 0) {
+      throw new DeployError(
+        `cannot tell whether ${image.repository}:${tag} is already in ECR: ${firstLine(found.stderr)}`,
+      );
+    }
+  }
+  return missing;
 }
 
 function steps(print: (line: string) => void, total: number) {
@@ -139,7 +185,11 @@ export async function deploy(
     reference: `${registry}/${image.repository}:${tag}`,
   }));
   step(`Building the images for ${PLATFORM}, tagged ${tag}`);
-  for (const image of references) {
+  const missing = await imagesNotInRegistry(context, target.region, references, tag);
+  for (const image of references.filter((image) => !missing.includes(image))) {
+    print(`  skipped: ${image.repository}:${tag} is already in ECR, so it is not built again`);
+  }
+  for (const image of missing) {
     await runner.execute({
       program: 'docker',
       args: [
@@ -160,16 +210,20 @@ export async function deploy(
   }
 
   step(`Pushing the images to ${registry}`);
-  await runner.execute({
-    program: 'docker',
-    args: ['login', '--username', 'AWS', '--password-stdin', registry],
-    stdinFrom: {
-      program: 'aws',
-      args: ['ecr', 'get-login-password', '--region', target.region],
-    },
-  });
-  for (const image of references) {
-    await runner.execute({ program: 'docker', args: ['push', image.reference] });
+  if (missing.length === 0) {
+    print(`  skipped: both images are already in ECR with tag ${tag}`);
+  } else {
+    await runner.execute({
+      program: 'docker',
+      args: ['login', '--username', 'AWS', '--password-stdin', registry],
+      stdinFrom: {
+        program: 'aws',
+        args: ['ecr', 'get-login-password', '--region', target.region],
+      },
+    });
+    for (const image of missing) {
+      await runner.execute({ program: 'docker', args: ['push', image.reference] });
+    }
   }
 
   step(`Deploying ${stack} with image tag ${tag} (the Auto Scaling groups roll to it)`);

@@ -33,8 +33,13 @@ const HEALTHY_DOCKER = `case "$1" in
 esac
 exit 0`;
 
+/** What the AWS CLI says, on stderr with exit code 254, for a tag the repository lacks. */
+const IMAGE_NOT_FOUND = `echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageDigest:'null', imageTag:'\${6#imageTag=}'} does not exist within the repository with name '$4' in the registry with id '123456789012'" >&2; exit 254`;
+
+/** A first deploy: AWS answers every question, and neither image is in ECR yet. */
 const HEALTHY_AWS = `case "$1 $2" in
   "sts get-caller-identity") echo 123456789012 ;;
+  "ecr describe-images") ${IMAGE_NOT_FOUND} ;;
   "ssm get-parameter") echo 21 ;;
   "ecr get-login-password") echo s3cr3t-ecr-token ;;
   "cloudformation describe-stacks") echo http://goal-tracker-dev-1234.us-east-1.elb.amazonaws.com ;;
@@ -401,18 +406,20 @@ esac`,
     const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
     const infra = join(box.repo, 'infra');
     // Both ends of the login pipe start together, so their two log lines may come in either order.
-    const pipe = result.calls.slice(8, 10).sort();
+    const pipe = result.calls.slice(10, 12).sort();
     expect(pipe).toEqual([
       'aws ecr get-login-password --region us-east-1',
       `docker login --username AWS --password-stdin ${registry}`,
     ]);
-    expect([...result.calls.slice(0, 8), ...result.calls.slice(10)]).toEqual([
+    expect([...result.calls.slice(0, 10), ...result.calls.slice(12)]).toEqual([
       'docker buildx version',
       'docker info --format {{.ServerVersion}}',
       'aws sts get-caller-identity --query Account --output text --region us-east-1',
       'aws ssm get-parameter --name /cdk-bootstrap/hnb659fds/version --query Parameter.Value --output text --region us-east-1',
       `npx --no cdk deploy goal-tracker-registry --exclusively -c env=dev -c imageTag=${box.commit} -c sshCidr=203.0.113.7/32`,
       `npx-cwd ${infra}`,
+      `aws ecr describe-images --repository-name goal-tracker-backend --image-ids imageTag=${box.commit} --query imageDetails[0].imageDigest --output text --region us-east-1`,
+      `aws ecr describe-images --repository-name goal-tracker-frontend --image-ids imageTag=${box.commit} --query imageDetails[0].imageDigest --output text --region us-east-1`,
       expect.stringMatching(
         new RegExp(
           `^docker buildx build --platform linux/amd64 --file apps/api/Dockerfile --tag ${registry}/goal-tracker-backend:${box.commit} --label org.opencontainers.image.revision=[0-9a-f]{40} --load \\.$`,
@@ -434,6 +441,69 @@ esac`,
     );
     expect(result.stdout).toContain('ok: AWS account 123456789012, region us-east-1');
     expect(result.stdout).toContain('ok: CDK bootstrap version 21');
+  });
+
+  it('when both images of the commit are already in ECR, then it builds and pushes nothing and says so, and still deploys the stack', async () => {
+    const box = await sandbox({
+      docker: HEALTHY_DOCKER,
+      aws: `[ "$2" = describe-images ] && { echo sha256:0123abcd; exit 0; }\n${HEALTHY_AWS}`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', DEV);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.calls.filter((call) => call.startsWith('docker'))).toEqual([
+      'docker buildx version',
+      'docker info --format {{.ServerVersion}}',
+    ]);
+    expect(result.calls).not.toContain('aws ecr get-login-password --region us-east-1');
+    for (const repository of ['goal-tracker-backend', 'goal-tracker-frontend']) {
+      expect(result.stdout).toContain(
+        `skipped: ${repository}:${box.commit} is already in ECR, so it is not built again`,
+      );
+    }
+    expect(result.stdout).toContain(
+      `skipped: both images are already in ECR with tag ${box.commit}`,
+    );
+    expect(result.calls).toContain(
+      `npx --no cdk deploy goal-tracker-dev --exclusively -c env=dev -c imageTag=${box.commit} -c sshCidr=203.0.113.7/32`,
+    );
+  });
+
+  it('when only the backend image is in ECR (an earlier deploy stopped half-way), then only the frontend is built and pushed', async () => {
+    const box = await sandbox({
+      docker: HEALTHY_DOCKER,
+      aws: `[ "$4" = goal-tracker-backend ] && { echo sha256:0123abcd; exit 0; }\n${HEALTHY_AWS}`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', DEV);
+    expect(result.code).toBe(0);
+    const docker = result.calls.filter(
+      (call) => call.startsWith('docker buildx build') || call.startsWith('docker push'),
+    );
+    expect(docker).toEqual([
+      expect.stringMatching(
+        /^docker buildx build .*--file apps\/web\/Dockerfile --tag \S+\/goal-tracker-frontend:/,
+      ),
+      `docker push 123456789012.dkr.ecr.us-east-1.amazonaws.com/goal-tracker-frontend:${box.commit}`,
+    ]);
+    expect(result.stdout).toContain(
+      `skipped: goal-tracker-backend:${box.commit} is already in ECR`,
+    );
+  });
+
+  it('when ECR cannot say whether an image is there, then it stops with the reason before building', async () => {
+    const box = await sandbox({
+      docker: HEALTHY_DOCKER,
+      aws: `[ "$2" = describe-images ] && { echo "An error occurred (AccessDeniedException) when calling the DescribeImages operation: not authorized" >&2; exit 254; }\n${HEALTHY_AWS}`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', DEV);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: cannot tell whether goal-tracker-backend:${box.commit} is already in ECR: An error occurred (AccessDeniedException) when calling the DescribeImages operation: not authorized`,
+    );
+    expect(result.calls.some((call) => call.startsWith('docker buildx build'))).toBe(false);
   });
 
   it('when a push fails, then it stops with the failing command and does not deploy the stack', async () => {
