@@ -21,6 +21,8 @@ interface SharedOptions {
   /** Deploy: `--require-approval never` for the CDK; destroy: no "are you sure" question. */
   yes: boolean;
   region?: string | undefined;
+  /** Where every AWS call goes instead of AWS (a rehearsal against moto, say). */
+  endpointUrl?: string | undefined;
   context: StackContext;
 }
 
@@ -51,6 +53,8 @@ export const DEPLOY_USAGE = `usage: npm run deploy -- --env ${NAMES} [options]
   --alarm-email <address>   where CloudWatch alarms are sent
   --allow-dirty             build from a working tree with uncommitted changes
   --yes                     do not ask to approve security-related changes
+  --endpoint-url <url>      send every AWS and CDK call there (default: AWS_ENDPOINT_URL), e.g.
+                            a moto server for a rehearsal
   --dry-run                 print every command without running any
   --help                    show this help`;
 
@@ -60,11 +64,14 @@ export const DESTROY_USAGE = `usage: npm run destroy -- --env ${NAMES} [options]
   --region <region>         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the AWS CLI's)
   --with-registry           also delete the ECR repositories (shared by all environments)
   --yes                     do not ask for confirmation
+  --endpoint-url <url>      send every AWS and CDK call there (default: AWS_ENDPOINT_URL), e.g.
+                            a moto server for a rehearsal
   --dry-run                 print every command without running any
   --help                    show this help`;
 
 const contextOptions = {
   region: { type: 'string' },
+  'endpoint-url': { type: 'string' },
   'ssh-cidr': { type: 'string' },
   domain: { type: 'string' },
   'hosted-zone-id': { type: 'string' },
@@ -95,6 +102,13 @@ function environment(value: string | undefined): EnvironmentName {
 function region(value: string | undefined): string | undefined {
   if (value !== undefined && !REGION.test(value)) {
     throw new UsageError(`--region "${value}" is not an AWS region name such as eu-west-1`);
+  }
+  return value;
+}
+
+function endpointUrl(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^https?:\/\/./.test(value)) {
+    throw new UsageError(`--endpoint-url "${value}" is not a URL such as http://localhost:5000`);
   }
   return value;
 }
@@ -180,6 +194,7 @@ function parseCommand(
       dryRun: values['dry-run'],
       yes: values.yes,
       region: region(values.region),
+      endpointUrl: endpointUrl(values['endpoint-url']),
       context: stackContext(values),
     },
     ownSwitch: (values as Record<string, unknown>)[ownSwitch] === true,

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Runner } from './runner.js';
+import type { Command, Runner } from './runner.js';
 
 /** A refusal or a failed step: the script prints the message and exits with 1. */
 export class DeployError extends Error {
@@ -15,6 +15,18 @@ export interface DeployContext {
   root: string;
   /** The caller's environment: PATH and the AWS_REGION defaults are read from it. */
   env: NodeJS.ProcessEnv;
+  /** `--endpoint-url`, else AWS_ENDPOINT_URL: where AWS calls go instead of AWS. */
+  endpointUrl?: string | undefined;
+}
+
+/** An AWS CLI call in `region`, sent to the endpoint the deploy was given, if any. */
+export function awsCommand(
+  { endpointUrl }: DeployContext,
+  region: string,
+  args: readonly string[],
+): Command {
+  const endpoint = endpointUrl === undefined ? [] : ['--endpoint-url', endpointUrl];
+  return { program: 'aws', args: [...args, '--region', region, ...endpoint] };
 }
 
 /** The bootstrap stack's version parameter (default qualifier); the CDK itself reads this. */
@@ -170,19 +182,14 @@ async function checkAws(
   const refusal = needs.refuseRegion?.(region);
   if (refusal) throw new DeployError(refusal);
   const identity = await context.runner.ask(
-    {
-      program: 'aws',
-      args: [
-        'sts',
-        'get-caller-identity',
-        '--query',
-        'Account',
-        '--output',
-        'text',
-        '--region',
-        region,
-      ],
-    },
+    awsCommand(context, region, [
+      'sts',
+      'get-caller-identity',
+      '--query',
+      'Account',
+      '--output',
+      'text',
+    ]),
     '<account-id>',
   );
   if (identity.code !== 0 || !identity.stdout) {
@@ -199,26 +206,21 @@ async function checkAws(
 }
 
 async function checkBootstrap(
-  { runner }: DeployContext,
+  context: DeployContext,
   check: Checklist,
   { account, region }: AwsTarget,
 ): Promise<void> {
-  const parameter = await runner.ask(
-    {
-      program: 'aws',
-      args: [
-        'ssm',
-        'get-parameter',
-        '--name',
-        BOOTSTRAP_VERSION_PARAMETER,
-        '--query',
-        'Parameter.Value',
-        '--output',
-        'text',
-        '--region',
-        region,
-      ],
-    },
+  const parameter = await context.runner.ask(
+    awsCommand(context, region, [
+      'ssm',
+      'get-parameter',
+      '--name',
+      BOOTSTRAP_VERSION_PARAMETER,
+      '--query',
+      'Parameter.Value',
+      '--output',
+      'text',
+    ]),
     '<bootstrap-version>',
   );
   const bootstrap = `npx cdk bootstrap aws://${account}/${region}`;

@@ -11,6 +11,7 @@ import {
   type AwsTarget,
   type DeployContext,
   DeployError,
+  awsCommand,
   checkPrerequisites,
   firstLine,
   imageTag,
@@ -67,7 +68,12 @@ function cdk(context: DeployContext, region: string, args: string[]): Command {
     program: 'npx',
     args: ['--no', 'cdk', ...args],
     cwd: join(context.root, 'infra'),
-    env: { AWS_REGION: region, AWS_DEFAULT_REGION: region },
+    env: {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      // The CDK CLI has no --endpoint-url; it reads this, as the SDK it is built on does.
+      ...(context.endpointUrl === undefined ? {} : { AWS_ENDPOINT_URL: context.endpointUrl }),
+    },
   };
 }
 
@@ -79,34 +85,30 @@ type ImageReference = (typeof IMAGES)[number] & { reference: string };
  * A dry run shows the questions and answers as for a first deploy.
  */
 async function imagesNotInRegistry(
-  { runner }: DeployContext,
+  context: DeployContext,
   region: string,
   images: ImageReference[],
   tag: string,
 ): Promise<ImageReference[]> {
   const missing: ImageReference[] = [];
   for (const image of images) {
-    const found = await runner.ask(
-      {
-        program: 'aws',
-        args: [
-          'ecr',
-          'describe-images',
-          '--repository-name',
-          image.repository,
-          '--image-ids',
-          `imageTag=${tag}`,
-          '--query',
-          'imageDetails[0].imageDigest',
-          '--output',
-          'text',
-          '--region',
-          region,
-        ],
-      },
+    const found = await context.runner.ask(
+      awsCommand(context, region, [
+        'ecr',
+        'describe-images',
+        '--repository-name',
+        image.repository,
+        '--image-ids',
+        `imageTag=${tag}`,
+        '--query',
+        'imageDetails[0].imageDigest',
+        '--output',
+        'text',
+      ]),
       '<image-not-found>',
     );
-    if (runner.dryRun || found.stderr.includes('ImageNotFoundException')) missing.push(image);
+    if (context.runner.dryRun || found.stderr.includes('ImageNotFoundException'))
+      missing.push(image);
     else if (found.code !== 0) {
       throw new DeployError(
         `cannot tell whether ${image.repository}:${tag} is already in ECR: ${firstLine(found.stderr)}`,
@@ -216,10 +218,7 @@ export async function deploy(
     await runner.execute({
       program: 'docker',
       args: ['login', '--username', 'AWS', '--password-stdin', registry],
-      stdinFrom: {
-        program: 'aws',
-        args: ['ecr', 'get-login-password', '--region', target.region],
-      },
+      stdinFrom: awsCommand(context, target.region, ['ecr', 'get-login-password']),
     });
     for (const image of missing) {
       await runner.execute({ program: 'docker', args: ['push', image.reference] });
@@ -231,21 +230,16 @@ export async function deploy(
 
   step('Reading the application URL');
   const url = await runner.ask(
-    {
-      program: 'aws',
-      args: [
-        'cloudformation',
-        'describe-stacks',
-        '--stack-name',
-        stack,
-        '--query',
-        "Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0]",
-        '--output',
-        'text',
-        '--region',
-        target.region,
-      ],
-    },
+    awsCommand(context, target.region, [
+      'cloudformation',
+      'describe-stacks',
+      '--stack-name',
+      stack,
+      '--query',
+      "Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0]",
+      '--output',
+      'text',
+    ]),
     '<ApplicationUrl>',
   );
   if (url.code !== 0 || !url.stdout || url.stdout === 'None') {

@@ -237,6 +237,7 @@ describe('npm run deploy -- --dry-run', () => {
     [['--env', 'dev', '--ssh-cidr', '0.0.0.0/0'], 'would open SSH to the whole internet'],
     [['--env', 'dev'], '--ssh-cidr is required'],
     [['--env', 'dev', '--region', 'mars'], 'is not an AWS region name'],
+    [[...SSH, '--env', 'dev', '--endpoint-url', 'localhost:5000'], 'is not a URL'],
     [
       [...SSH, '--env', 'dev', '--domain', 'goals.example.com'],
       '--domain and --hosted-zone-id go together',
@@ -519,6 +520,64 @@ esac`,
     );
     expect(result.calls.some((call) => call.includes('cdk deploy goal-tracker-dev'))).toBe(false);
     expect(result.stdout).not.toContain('[5/6]');
+  });
+});
+
+describe('npm run deploy and destroy against another endpoint (a moto rehearsal)', () => {
+  const ENDPOINT = 'http://localhost:5000';
+  // The CDK has no --endpoint-url: the stand-in records what it would read instead.
+  const NPX_LOGS_ENDPOINT =
+    'printf "npx-endpoint %s\\n" "$AWS_ENDPOINT_URL" >> "$STUB_LOG"\nexit 0';
+  const stubs = () => ({ docker: HEALTHY_DOCKER, aws: HEALTHY_AWS, npx: NPX_LOGS_ENDPOINT });
+
+  function expectEveryCallAt(calls: string[], endpoint: string) {
+    const aws = calls.filter((call) => call.startsWith('aws '));
+    expect(aws.length).toBeGreaterThanOrEqual(6);
+    for (const call of aws) expect(call).toMatch(new RegExp(` --endpoint-url ${endpoint}$`));
+    const cdk = calls.filter((call) => call.startsWith('npx-endpoint'));
+    expect(cdk).toEqual([`npx-endpoint ${endpoint}`, `npx-endpoint ${endpoint}`]);
+  }
+
+  it('when --endpoint-url is given, then every aws call and both CDK deploys go there', async () => {
+    const box = await sandbox(stubs());
+    const result = await cli(box, 'deploy', [...DEV, '--endpoint-url', ENDPOINT]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expectEveryCallAt(result.calls, ENDPOINT);
+  });
+
+  it('when AWS_ENDPOINT_URL is set, then it is the endpoint, and --endpoint-url wins over it', async () => {
+    const fromEnv = await sandbox(stubs());
+    const result = await cli(fromEnv, 'deploy', DEV, { AWS_ENDPOINT_URL: ENDPOINT });
+    expect(result.code).toBe(0);
+    expectEveryCallAt(result.calls, ENDPOINT);
+
+    const both = await sandbox(stubs());
+    const other = 'http://localhost:5001';
+    const overridden = await cli(both, 'deploy', [...DEV, '--endpoint-url', other], {
+      AWS_ENDPOINT_URL: ENDPOINT,
+    });
+    expect(overridden.code).toBe(0);
+    expectEveryCallAt(overridden.calls, other);
+  });
+
+  it('when destroy is given --endpoint-url, then its aws call and cdk destroy go there', async () => {
+    const box = await sandbox(stubs());
+    const result = await cli(box, 'destroy', [
+      '--env',
+      'dev',
+      '--yes',
+      '--region',
+      'us-east-1',
+      '--endpoint-url',
+      ENDPOINT,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([
+      `aws sts get-caller-identity --query Account --output text --region us-east-1 --endpoint-url ${ENDPOINT}`,
+      'npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev -c sshCidr=192.0.2.1/32 --force',
+      `npx-endpoint ${ENDPOINT}`,
+    ]);
   });
 });
 
