@@ -23,7 +23,10 @@ const defaultIo: CliIo = {
   cwd: process.cwd(),
 };
 
-async function contextFor(dryRun: boolean, io: CliIo): Promise<DeployContext> {
+async function contextFor(
+  { dryRun, endpointUrl }: { dryRun: boolean; endpointUrl?: string | undefined },
+  io: CliIo,
+): Promise<DeployContext> {
   const probe = createRunner({ dryRun, cwd: io.cwd, print: io.print, env: io.env });
   const top = await probe.inspect({ program: 'git', args: ['rev-parse', '--show-toplevel'] });
   if (top.code !== 0) {
@@ -34,6 +37,7 @@ async function contextFor(dryRun: boolean, io: CliIo): Promise<DeployContext> {
     print: io.print,
     root: top.stdout,
     env: io.env,
+    endpointUrl: endpointUrl ?? (io.env.AWS_ENDPOINT_URL || undefined),
   };
 }
 
@@ -47,11 +51,11 @@ export async function runCli(
   try {
     if (command === 'deploy') {
       const options = parseDeployArgs(argv);
-      if (options) await deploy(await contextFor(options.dryRun, io), options);
+      if (options) await deploy(await contextFor(options, io), options);
       else io.print(usage);
     } else {
       const options = parseDestroyArgs(argv);
-      if (options) await destroy(await contextFor(options.dryRun, io), options);
+      if (options) await destroy(await contextFor(options, io), options);
       else io.print(usage);
     }
     return 0;

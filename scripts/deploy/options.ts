@@ -9,6 +9,8 @@ export class UsageError extends Error {
 /** Values passed to the CDK app as `-c key=value` (the keys infra/bin/goal-tracker.ts reads). */
 export interface StackContext {
   sshCidr?: string;
+  domain?: string;
+  hostedZoneId?: string;
   certificateArn?: string;
   alarmEmail?: string;
 }
@@ -19,6 +21,8 @@ interface SharedOptions {
   /** Deploy: `--require-approval never` for the CDK; destroy: no "are you sure" question. */
   yes: boolean;
   region?: string | undefined;
+  /** Where every AWS call goes instead of AWS (a rehearsal against moto, say). */
+  endpointUrl?: string | undefined;
   context: StackContext;
 }
 
@@ -41,10 +45,16 @@ export const DEPLOY_USAGE = `usage: npm run deploy -- --env ${NAMES} [options]
   --region <region>         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the AWS CLI's)
   --ssh-cidr <cidr>         address range allowed to SSH to the bastion (required), e.g. your
                             public IP: --ssh-cidr $(curl -s https://checkip.amazonaws.com)/32
-  --certificate-arn <arn>   ACM certificate for HTTPS on the load balancer
+  --domain <name>           the site's name, served by the load balancer with an ACM certificate
+                            (needs --hosted-zone-id); without it CloudFront serves the site and
+                            the region must be us-east-1
+  --hosted-zone-id <id>     the Route 53 hosted zone that holds --domain
+  --certificate-arn <arn>   an existing ACM certificate for --domain (default: the stack creates one)
   --alarm-email <address>   where CloudWatch alarms are sent
   --allow-dirty             build from a working tree with uncommitted changes
   --yes                     do not ask to approve security-related changes
+  --endpoint-url <url>      send every AWS and CDK call there (default: AWS_ENDPOINT_URL), e.g.
+                            a moto server for a rehearsal
   --dry-run                 print every command without running any
   --help                    show this help`;
 
@@ -54,12 +64,17 @@ export const DESTROY_USAGE = `usage: npm run destroy -- --env ${NAMES} [options]
   --region <region>         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the AWS CLI's)
   --with-registry           also delete the ECR repositories (shared by all environments)
   --yes                     do not ask for confirmation
+  --endpoint-url <url>      send every AWS and CDK call there (default: AWS_ENDPOINT_URL), e.g.
+                            a moto server for a rehearsal
   --dry-run                 print every command without running any
   --help                    show this help`;
 
 const contextOptions = {
   region: { type: 'string' },
+  'endpoint-url': { type: 'string' },
   'ssh-cidr': { type: 'string' },
+  domain: { type: 'string' },
+  'hosted-zone-id': { type: 'string' },
   'certificate-arn': { type: 'string' },
   'alarm-email': { type: 'string' },
 } as const;
@@ -91,8 +106,17 @@ function region(value: string | undefined): string | undefined {
   return value;
 }
 
+function endpointUrl(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^https?:\/\/./.test(value)) {
+    throw new UsageError(`--endpoint-url "${value}" is not a URL such as http://localhost:5000`);
+  }
+  return value;
+}
+
 function stackContext(values: {
   'ssh-cidr'?: string | undefined;
+  domain?: string | undefined;
+  'hosted-zone-id'?: string | undefined;
   'certificate-arn'?: string | undefined;
   'alarm-email'?: string | undefined;
 }): StackContext {
@@ -109,10 +133,27 @@ function stackContext(values: {
     }
     context.sshCidr = sshCidr;
   }
+  const { domain, 'hosted-zone-id': hostedZoneId } = values;
+  // The CDK app refuses these combinations too, but only after the registry is deployed.
+  if ((domain === undefined) !== (hostedZoneId === undefined)) {
+    throw new UsageError(
+      '--domain and --hosted-zone-id go together: the certificate and the alias record live in that zone',
+    );
+  }
+  if (domain !== undefined && hostedZoneId !== undefined) {
+    context.domain = domain;
+    context.hostedZoneId = hostedZoneId;
+  }
   const certificateArn = values['certificate-arn'];
   if (certificateArn !== undefined) {
     if (!certificateArn.startsWith('arn:aws')) {
       throw new UsageError(`--certificate-arn "${certificateArn}" is not an ARN`);
+    }
+    if (domain === undefined) {
+      throw new UsageError(
+        '--certificate-arn needs --domain and --hosted-zone-id: the certificate is for that domain ' +
+          '(without a domain, CloudFront serves HTTPS with its own certificate)',
+      );
     }
     context.certificateArn = certificateArn;
   }
@@ -153,6 +194,7 @@ function parseCommand(
       dryRun: values['dry-run'],
       yes: values.yes,
       region: region(values.region),
+      endpointUrl: endpointUrl(values['endpoint-url']),
       context: stackContext(values),
     },
     ownSwitch: (values as Record<string, unknown>)[ownSwitch] === true,

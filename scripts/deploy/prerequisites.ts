@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Runner } from './runner.js';
+import type { Command, Runner } from './runner.js';
 
 /** A refusal or a failed step: the script prints the message and exits with 1. */
 export class DeployError extends Error {
@@ -15,6 +15,18 @@ export interface DeployContext {
   root: string;
   /** The caller's environment: PATH and the AWS_REGION defaults are read from it. */
   env: NodeJS.ProcessEnv;
+  /** `--endpoint-url`, else AWS_ENDPOINT_URL: where AWS calls go instead of AWS. */
+  endpointUrl?: string | undefined;
+}
+
+/** An AWS CLI call in `region`, sent to the endpoint the deploy was given, if any. */
+export function awsCommand(
+  { endpointUrl }: DeployContext,
+  region: string,
+  args: readonly string[],
+): Command {
+  const endpoint = endpointUrl === undefined ? [] : ['--endpoint-url', endpointUrl];
+  return { program: 'aws', args: [...args, '--region', region, ...endpoint] };
 }
 
 /** The bootstrap stack's version parameter (default qualifier); the CDK itself reads this. */
@@ -41,7 +53,7 @@ export function findExecutable(name: string, path = ''): string | undefined {
   return undefined;
 }
 
-function firstLine(text: string): string {
+export function firstLine(text: string): string {
   return (
     text
       .split('\n')
@@ -152,14 +164,13 @@ async function resolveRegion(
 async function checkAws(
   context: DeployContext,
   check: Checklist,
-  requestedRegion: string | undefined,
-  needsBootstrap: boolean,
+  needs: PrerequisiteNeeds,
 ): Promise<AwsTarget | undefined> {
   if (!findExecutable('aws', context.env.PATH)) {
     check.missing('AWS CLI', `not found on PATH; ${INSTALL.aws}`);
     return undefined;
   }
-  const region = await resolveRegion(context, requestedRegion);
+  const region = await resolveRegion(context, needs.region);
   if (!region) {
     check.missing(
       'AWS region',
@@ -167,20 +178,18 @@ async function checkAws(
     );
     return undefined;
   }
+  // Not a missing prerequisite but a wrong choice: stop before asking AWS anything.
+  const refusal = needs.refuseRegion?.(region);
+  if (refusal) throw new DeployError(refusal);
   const identity = await context.runner.ask(
-    {
-      program: 'aws',
-      args: [
-        'sts',
-        'get-caller-identity',
-        '--query',
-        'Account',
-        '--output',
-        'text',
-        '--region',
-        region,
-      ],
-    },
+    awsCommand(context, region, [
+      'sts',
+      'get-caller-identity',
+      '--query',
+      'Account',
+      '--output',
+      'text',
+    ]),
     '<account-id>',
   );
   if (identity.code !== 0 || !identity.stdout) {
@@ -192,31 +201,26 @@ async function checkAws(
   }
   const account = identity.stdout;
   check.ok(`AWS account ${account}, region ${region}`);
-  if (needsBootstrap) await checkBootstrap(context, check, { account, region });
+  if (needs.bootstrap) await checkBootstrap(context, check, { account, region });
   return { account, region };
 }
 
 async function checkBootstrap(
-  { runner }: DeployContext,
+  context: DeployContext,
   check: Checklist,
   { account, region }: AwsTarget,
 ): Promise<void> {
-  const parameter = await runner.ask(
-    {
-      program: 'aws',
-      args: [
-        'ssm',
-        'get-parameter',
-        '--name',
-        BOOTSTRAP_VERSION_PARAMETER,
-        '--query',
-        'Parameter.Value',
-        '--output',
-        'text',
-        '--region',
-        region,
-      ],
-    },
+  const parameter = await context.runner.ask(
+    awsCommand(context, region, [
+      'ssm',
+      'get-parameter',
+      '--name',
+      BOOTSTRAP_VERSION_PARAMETER,
+      '--query',
+      'Parameter.Value',
+      '--output',
+      'text',
+    ]),
     '<bootstrap-version>',
   );
   const bootstrap = `npx cdk bootstrap aws://${account}/${region}`;
@@ -248,6 +252,8 @@ export interface PrerequisiteNeeds {
   docker: boolean;
   bootstrap: boolean;
   region: string | undefined;
+  /** A reason the resolved region cannot be used, if there is one. */
+  refuseRegion?: ((region: string) => string | undefined) | undefined;
 }
 
 /**
@@ -261,7 +267,7 @@ export async function checkPrerequisites(
   const problems: string[] = [];
   const check = checklist(context.print, problems);
   if (needs.docker) await checkDocker(context, check);
-  const target = await checkAws(context, check, needs.region, needs.bootstrap);
+  const target = await checkAws(context, check, needs);
   checkCdkCli(context, check);
   if (problems.length > 0 || !target) {
     throw new DeployError(

@@ -11,7 +11,9 @@ import {
   type AwsTarget,
   type DeployContext,
   DeployError,
+  awsCommand,
   checkPrerequisites,
+  firstLine,
   imageTag,
   readGitState,
 } from './prerequisites.js';
@@ -26,6 +28,20 @@ export const IMAGES = [
 /** TEST-NET-1 (RFC 5737): reaches nobody. */
 const PLACEHOLDER_SSH_CIDR = '192.0.2.1/32';
 
+/**
+ * Without a domain CloudFront serves the site, and its WebACL exists only in us-east-1
+ * (infra/lib/public-entry.ts's CLOUDFRONT_REGION, not imported: that module loads the CDK).
+ */
+export const CLOUDFRONT_REGION = 'us-east-1';
+
+function refuseRegionWithoutDomain(region: string): string | undefined {
+  return region === CLOUDFRONT_REGION
+    ? undefined
+    : `without --domain the site is served by CloudFront, which must be deployed in ${CLOUDFRONT_REGION}, ` +
+        `not ${region}: pass --domain <name> --hosted-zone-id <id> to serve it from ${region}, ` +
+        `or --region ${CLOUDFRONT_REGION}`;
+}
+
 /** The instances are x86_64 (t3/t2), whatever machine builds the images. */
 export const PLATFORM = 'linux/amd64';
 
@@ -38,6 +54,8 @@ function contextArgs(env: EnvironmentName, context: StackContext, tag?: string):
     ['env', env],
     ['imageTag', tag],
     ['sshCidr', context.sshCidr],
+    ['domain', context.domain],
+    ['hostedZoneId', context.hostedZoneId],
     ['certificateArn', context.certificateArn],
     ['alarmEmail', context.alarmEmail],
   ];
@@ -50,8 +68,54 @@ function cdk(context: DeployContext, region: string, args: string[]): Command {
     program: 'npx',
     args: ['--no', 'cdk', ...args],
     cwd: join(context.root, 'infra'),
-    env: { AWS_REGION: region, AWS_DEFAULT_REGION: region },
+    env: {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      // The CDK CLI has no --endpoint-url; it reads this, as the SDK it is built on does.
+      ...(context.endpointUrl === undefined ? {} : { AWS_ENDPOINT_URL: context.endpointUrl }),
+    },
   };
+}
+
+type ImageReference = (typeof IMAGES)[number] & { reference: string };
+
+/**
+ * The images whose tag is not in ECR yet. The repositories' tags are immutable, so pushing
+ * one again fails: a redeploy of the same commit must build and push only what is missing.
+ * A dry run shows the questions and answers as for a first deploy.
+ */
+async function imagesNotInRegistry(
+  context: DeployContext,
+  region: string,
+  images: ImageReference[],
+  tag: string,
+): Promise<ImageReference[]> {
+  const missing: ImageReference[] = [];
+  for (const image of images) {
+    const found = await context.runner.ask(
+      awsCommand(context, region, [
+        'ecr',
+        'describe-images',
+        '--repository-name',
+        image.repository,
+        '--image-ids',
+        `imageTag=${tag}`,
+        '--query',
+        'imageDetails[0].imageDigest',
+        '--output',
+        'text',
+      ]),
+      '<image-not-found>',
+    );
+    if (context.runner.dryRun || found.stderr.includes('ImageNotFoundException'))
+      missing.push(image);
+    else if (found.code !== 0) {
+      throw new DeployError(
+        `cannot tell whether ${image.repository}:${tag} is already in ECR: ${firstLine(found.stderr)}`,
+      );
+    }
+  }
+  return missing;
 }
 
 function steps(print: (line: string) => void, total: number) {
@@ -99,6 +163,7 @@ export async function deploy(
     docker: true,
     bootstrap: true,
     region: options.region,
+    refuseRegion: options.context.domain === undefined ? refuseRegionWithoutDomain : undefined,
   });
   const approval = options.yes ? ['--require-approval', 'never'] : [];
   // Both deploys pass the same context, so the CDK app synthesizes the same way each time.
@@ -122,7 +187,11 @@ export async function deploy(
     reference: `${registry}/${image.repository}:${tag}`,
   }));
   step(`Building the images for ${PLATFORM}, tagged ${tag}`);
-  for (const image of references) {
+  const missing = await imagesNotInRegistry(context, target.region, references, tag);
+  for (const image of references.filter((image) => !missing.includes(image))) {
+    print(`  skipped: ${image.repository}:${tag} is already in ECR, so it is not built again`);
+  }
+  for (const image of missing) {
     await runner.execute({
       program: 'docker',
       args: [
@@ -143,16 +212,17 @@ export async function deploy(
   }
 
   step(`Pushing the images to ${registry}`);
-  await runner.execute({
-    program: 'docker',
-    args: ['login', '--username', 'AWS', '--password-stdin', registry],
-    stdinFrom: {
-      program: 'aws',
-      args: ['ecr', 'get-login-password', '--region', target.region],
-    },
-  });
-  for (const image of references) {
-    await runner.execute({ program: 'docker', args: ['push', image.reference] });
+  if (missing.length === 0) {
+    print(`  skipped: both images are already in ECR with tag ${tag}`);
+  } else {
+    await runner.execute({
+      program: 'docker',
+      args: ['login', '--username', 'AWS', '--password-stdin', registry],
+      stdinFrom: awsCommand(context, target.region, ['ecr', 'get-login-password']),
+    });
+    for (const image of missing) {
+      await runner.execute({ program: 'docker', args: ['push', image.reference] });
+    }
   }
 
   step(`Deploying ${stack} with image tag ${tag} (the Auto Scaling groups roll to it)`);
@@ -160,21 +230,16 @@ export async function deploy(
 
   step('Reading the application URL');
   const url = await runner.ask(
-    {
-      program: 'aws',
-      args: [
-        'cloudformation',
-        'describe-stacks',
-        '--stack-name',
-        stack,
-        '--query',
-        "Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0]",
-        '--output',
-        'text',
-        '--region',
-        target.region,
-      ],
-    },
+    awsCommand(context, target.region, [
+      'cloudformation',
+      'describe-stacks',
+      '--stack-name',
+      stack,
+      '--query',
+      "Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0]",
+      '--output',
+      'text',
+    ]),
     '<ApplicationUrl>',
   );
   if (url.code !== 0 || !url.stdout || url.stdout === 'None') {

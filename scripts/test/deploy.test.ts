@@ -33,18 +33,23 @@ const HEALTHY_DOCKER = `case "$1" in
 esac
 exit 0`;
 
+/** What the AWS CLI says, on stderr with exit code 254, for a tag the repository lacks. */
+const IMAGE_NOT_FOUND = `echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageDigest:'null', imageTag:'\${6#imageTag=}'} does not exist within the repository with name '$4' in the registry with id '123456789012'" >&2; exit 254`;
+
+/** A first deploy: AWS answers every question, and neither image is in ECR yet. */
 const HEALTHY_AWS = `case "$1 $2" in
   "sts get-caller-identity") echo 123456789012 ;;
+  "ecr describe-images") ${IMAGE_NOT_FOUND} ;;
   "ssm get-parameter") echo 21 ;;
   "ecr get-login-password") echo s3cr3t-ecr-token ;;
-  "cloudformation describe-stacks") echo http://goal-tracker-dev-1234.eu-west-1.elb.amazonaws.com ;;
+  "cloudformation describe-stacks") echo http://goal-tracker-dev-1234.us-east-1.elb.amazonaws.com ;;
   "configure get") exit 1 ;;
 esac
 exit 0`;
 
 /** Every deploy needs it: the CDK app has no default bastion SSH range. */
 const SSH = ['--ssh-cidr', '203.0.113.7/32'];
-const DEV = [...SSH, '--env', 'dev', '--region', 'eu-west-1'];
+const DEV = [...SSH, '--env', 'dev', '--region', 'us-east-1'];
 const DRY_RUN_DEV = [...DEV, '--dry-run'];
 
 const NPX_LOGS_DIRECTORY = 'printf "npx-cwd %s\\n" "$(pwd)" >> "$STUB_LOG"\nexit 0';
@@ -136,7 +141,7 @@ describe('npm run deploy -- --dry-run', () => {
       '[1/6] Checking prerequisites',
       '[2/6] Creating or updating the image registry (goal-tracker-registry)',
       `[3/6] Building the images for linux/amd64, tagged ${box.commit}`,
-      '[4/6] Pushing the images to <account-id>.dkr.ecr.eu-west-1.amazonaws.com',
+      '[4/6] Pushing the images to <account-id>.dkr.ecr.us-east-1.amazonaws.com',
       `[5/6] Deploying goal-tracker-dev with image tag ${box.commit} (the Auto Scaling groups roll to it)`,
       '[6/6] Reading the application URL',
     ]);
@@ -153,9 +158,9 @@ describe('npm run deploy -- --dry-run', () => {
       'prod',
       '--dry-run',
       '--region',
-      'eu-west-1',
+      'us-east-1',
     ]);
-    const registry = '<account-id>.dkr.ecr.eu-west-1.amazonaws.com';
+    const registry = '<account-id>.dkr.ecr.us-east-1.amazonaws.com';
     for (const repository of ['goal-tracker-backend', 'goal-tracker-frontend']) {
       lineOf(out, `--tag '${registry}/${repository}:${box.commit}'`);
       lineOf(out, `docker push '${registry}/${repository}:${box.commit}'`);
@@ -180,7 +185,7 @@ describe('npm run deploy -- --dry-run', () => {
     );
     const login = lineOf(
       out,
-      'aws ecr get-login-password --region eu-west-1 | docker login --username AWS --password-stdin',
+      'aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin',
     );
     const push = lineOf(out, 'docker push');
     const stackDeploy = lineOf(out, 'cdk deploy goal-tracker-dev');
@@ -193,7 +198,7 @@ describe('npm run deploy -- --dry-run', () => {
     expect(stackDeploy).toBeLessThan(url);
     expect(out[lineOf(out, 'apps/api/Dockerfile')]).toContain('goal-tracker-backend:');
     expect(out[lineOf(out, 'apps/web/Dockerfile')]).toContain('goal-tracker-frontend:');
-    expect(out[stackDeploy]).toContain('(in infra) AWS_REGION=eu-west-1');
+    expect(out[stackDeploy]).toContain('(in infra) AWS_REGION=us-east-1');
   });
 
   it('when the working tree has uncommitted changes, then it refuses before any step and names --allow-dirty', async () => {
@@ -217,7 +222,7 @@ describe('npm run deploy -- --dry-run', () => {
       '--dry-run',
       '--allow-dirty',
       '--region',
-      'eu-west-1',
+      'us-east-1',
     ]);
     expect(result.code).toBe(0);
     const tag = /imageTag=(\S+)/.exec(result.stdout)?.[1];
@@ -232,6 +237,25 @@ describe('npm run deploy -- --dry-run', () => {
     [['--env', 'dev', '--ssh-cidr', '0.0.0.0/0'], 'would open SSH to the whole internet'],
     [['--env', 'dev'], '--ssh-cidr is required'],
     [['--env', 'dev', '--region', 'mars'], 'is not an AWS region name'],
+    [[...SSH, '--env', 'dev', '--endpoint-url', 'localhost:5000'], 'is not a URL'],
+    [
+      [...SSH, '--env', 'dev', '--domain', 'goals.example.com'],
+      '--domain and --hosted-zone-id go together',
+    ],
+    [
+      [...SSH, '--env', 'dev', '--hosted-zone-id', 'Z0123456789'],
+      '--domain and --hosted-zone-id go together',
+    ],
+    [
+      [
+        ...SSH,
+        '--env',
+        'dev',
+        '--certificate-arn',
+        'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+      ],
+      '--certificate-arn needs --domain and --hosted-zone-id',
+    ],
   ])(
     'when the arguments are %j, then it exits 2 with "%s" and does nothing',
     async (args, message) => {
@@ -245,9 +269,9 @@ describe('npm run deploy -- --dry-run', () => {
     },
   );
 
-  it('when --ssh-cidr, --certificate-arn and --alarm-email are given, then both CDK deploys receive them as context', async () => {
+  it('when --domain, --hosted-zone-id, --certificate-arn and --alarm-email are given, then both CDK deploys receive them as context, in any region', async () => {
     const box = await sandbox(allStubs());
-    const { out, code } = await cli(box, 'deploy', [
+    const { out, code, stderr } = await cli(box, 'deploy', [
       '--env',
       'prod',
       '--dry-run',
@@ -255,21 +279,56 @@ describe('npm run deploy -- --dry-run', () => {
       'eu-west-1',
       '--ssh-cidr',
       '203.0.113.7/32',
+      '--domain',
+      'goals.example.com',
+      '--hosted-zone-id',
+      'Z0123456789ABCDEFGHIJ',
       '--certificate-arn',
       'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
       '--alarm-email',
       'ops@example.com',
       '--yes',
     ]);
-    expect(code).toBe(0);
+    expect(code, stderr).toBe(0);
     const cdkDeploys = out.filter((line) => line.includes('npx --no cdk deploy'));
     expect(cdkDeploys).toHaveLength(2);
     for (const line of cdkDeploys) {
       expect(line).toContain(
-        '-c sshCidr=203.0.113.7/32 -c certificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/abc -c alarmEmail=ops@example.com --require-approval never',
+        '-c sshCidr=203.0.113.7/32 -c domain=goals.example.com -c hostedZoneId=Z0123456789ABCDEFGHIJ -c certificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/abc -c alarmEmail=ops@example.com --require-approval never',
       );
     }
   });
+
+  it('when --domain and --hosted-zone-id are given without a certificate, then they reach the CDK and the stack makes its own', async () => {
+    const box = await sandbox(allStubs());
+    const domain = ['--domain', 'goals.example.com', '--hosted-zone-id', 'Z0123456789ABCDEFGHIJ'];
+    const { out, code } = await cli(box, 'deploy', [...DRY_RUN_DEV, ...domain]);
+    expect(code).toBe(0);
+    const cdkDeploys = out.filter((line) => line.includes('npx --no cdk deploy'));
+    expect(cdkDeploys).toHaveLength(2);
+    for (const line of cdkDeploys) {
+      expect(line).toMatch(/-c domain=goals\.example\.com -c hostedZoneId=Z0123456789ABCDEFGHIJ$/);
+    }
+  });
+
+  it.each<[string, string[], Record<string, string>]>([
+    ['--region eu-west-1', ['--region', 'eu-west-1'], {}],
+    ['AWS_REGION=eu-west-1', [], { AWS_REGION: 'eu-west-1' }],
+  ])(
+    'when there is no --domain and the region is not us-east-1 (%s), then it stops before any AWS call and says to pass a domain',
+    async (_how, args, env) => {
+      const box = await sandbox(allStubs());
+      const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', ...args], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'error: without --domain the site is served by CloudFront, which must be deployed in us-east-1, ' +
+          'not eu-west-1: pass --domain <name> --hosted-zone-id <id> to serve it from eu-west-1, or --region us-east-1',
+      );
+      expect(
+        result.calls.filter((call) => call.startsWith('aws') || call.startsWith('npx')),
+      ).toEqual([]);
+    },
+  );
 
   it('when PATH has neither docker nor the AWS CLI, then it names each one and how to install it, and stops', async () => {
     const box = await sandbox({});
@@ -296,7 +355,8 @@ describe('npm run deploy -- --dry-run', () => {
 
   it('when AWS_REGION is set, then it is the region used', async () => {
     const box = await sandbox(allStubs());
-    const result = await cli(box, 'deploy', [...SSH, '--env', 'dev', '--dry-run'], {
+    const domain = ['--domain', 'goals.example.com', '--hosted-zone-id', 'Z0123456789'];
+    const result = await cli(box, 'deploy', [...SSH, ...domain, '--env', 'dev', '--dry-run'], {
       AWS_REGION: 'ap-southeast-2',
     });
     expect(result.code).toBe(0);
@@ -335,7 +395,7 @@ esac`,
     const result = await cli(box, 'deploy', DEV);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      'missing: CDK bootstrap: account 123456789012 is not bootstrapped in eu-west-1; run `npx cdk bootstrap aws://123456789012/eu-west-1` once',
+      'missing: CDK bootstrap: account 123456789012 is not bootstrapped in us-east-1; run `npx cdk bootstrap aws://123456789012/us-east-1` once',
     );
   });
 
@@ -344,21 +404,23 @@ esac`,
     const result = await cli(box, 'deploy', DEV);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
     const infra = join(box.repo, 'infra');
     // Both ends of the login pipe start together, so their two log lines may come in either order.
-    const pipe = result.calls.slice(8, 10).sort();
+    const pipe = result.calls.slice(10, 12).sort();
     expect(pipe).toEqual([
-      'aws ecr get-login-password --region eu-west-1',
+      'aws ecr get-login-password --region us-east-1',
       `docker login --username AWS --password-stdin ${registry}`,
     ]);
-    expect([...result.calls.slice(0, 8), ...result.calls.slice(10)]).toEqual([
+    expect([...result.calls.slice(0, 10), ...result.calls.slice(12)]).toEqual([
       'docker buildx version',
       'docker info --format {{.ServerVersion}}',
-      'aws sts get-caller-identity --query Account --output text --region eu-west-1',
-      'aws ssm get-parameter --name /cdk-bootstrap/hnb659fds/version --query Parameter.Value --output text --region eu-west-1',
+      'aws sts get-caller-identity --query Account --output text --region us-east-1',
+      'aws ssm get-parameter --name /cdk-bootstrap/hnb659fds/version --query Parameter.Value --output text --region us-east-1',
       `npx --no cdk deploy goal-tracker-registry --exclusively -c env=dev -c imageTag=${box.commit} -c sshCidr=203.0.113.7/32`,
       `npx-cwd ${infra}`,
+      `aws ecr describe-images --repository-name goal-tracker-backend --image-ids imageTag=${box.commit} --query imageDetails[0].imageDigest --output text --region us-east-1`,
+      `aws ecr describe-images --repository-name goal-tracker-frontend --image-ids imageTag=${box.commit} --query imageDetails[0].imageDigest --output text --region us-east-1`,
       expect.stringMatching(
         new RegExp(
           `^docker buildx build --platform linux/amd64 --file apps/api/Dockerfile --tag ${registry}/goal-tracker-backend:${box.commit} --label org.opencontainers.image.revision=[0-9a-f]{40} --load \\.$`,
@@ -372,14 +434,77 @@ esac`,
       `docker push ${registry}/goal-tracker-frontend:${box.commit}`,
       `npx --no cdk deploy goal-tracker-dev --exclusively -c env=dev -c imageTag=${box.commit} -c sshCidr=203.0.113.7/32`,
       `npx-cwd ${infra}`,
-      "aws cloudformation describe-stacks --stack-name goal-tracker-dev --query Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0] --output text --region eu-west-1",
+      "aws cloudformation describe-stacks --stack-name goal-tracker-dev --query Stacks[0].Outputs[?OutputKey=='ApplicationUrl'].OutputValue | [0] --output text --region us-east-1",
     ]);
     expect(result.stdout).not.toContain('s3cr3t-ecr-token');
     expect(result.out.at(-1)).toBe(
-      'Application URL: http://goal-tracker-dev-1234.eu-west-1.elb.amazonaws.com',
+      'Application URL: http://goal-tracker-dev-1234.us-east-1.elb.amazonaws.com',
     );
-    expect(result.stdout).toContain('ok: AWS account 123456789012, region eu-west-1');
+    expect(result.stdout).toContain('ok: AWS account 123456789012, region us-east-1');
     expect(result.stdout).toContain('ok: CDK bootstrap version 21');
+  });
+
+  it('when both images of the commit are already in ECR, then it builds and pushes nothing and says so, and still deploys the stack', async () => {
+    const box = await sandbox({
+      docker: HEALTHY_DOCKER,
+      aws: `[ "$2" = describe-images ] && { echo sha256:0123abcd; exit 0; }\n${HEALTHY_AWS}`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', DEV);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.calls.filter((call) => call.startsWith('docker'))).toEqual([
+      'docker buildx version',
+      'docker info --format {{.ServerVersion}}',
+    ]);
+    expect(result.calls).not.toContain('aws ecr get-login-password --region us-east-1');
+    for (const repository of ['goal-tracker-backend', 'goal-tracker-frontend']) {
+      expect(result.stdout).toContain(
+        `skipped: ${repository}:${box.commit} is already in ECR, so it is not built again`,
+      );
+    }
+    expect(result.stdout).toContain(
+      `skipped: both images are already in ECR with tag ${box.commit}`,
+    );
+    expect(result.calls).toContain(
+      `npx --no cdk deploy goal-tracker-dev --exclusively -c env=dev -c imageTag=${box.commit} -c sshCidr=203.0.113.7/32`,
+    );
+  });
+
+  it('when only the backend image is in ECR (an earlier deploy stopped half-way), then only the frontend is built and pushed', async () => {
+    const box = await sandbox({
+      docker: HEALTHY_DOCKER,
+      aws: `[ "$4" = goal-tracker-backend ] && { echo sha256:0123abcd; exit 0; }\n${HEALTHY_AWS}`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', DEV);
+    expect(result.code).toBe(0);
+    const docker = result.calls.filter(
+      (call) => call.startsWith('docker buildx build') || call.startsWith('docker push'),
+    );
+    expect(docker).toEqual([
+      expect.stringMatching(
+        /^docker buildx build .*--file apps\/web\/Dockerfile --tag \S+\/goal-tracker-frontend:/,
+      ),
+      `docker push 123456789012.dkr.ecr.us-east-1.amazonaws.com/goal-tracker-frontend:${box.commit}`,
+    ]);
+    expect(result.stdout).toContain(
+      `skipped: goal-tracker-backend:${box.commit} is already in ECR`,
+    );
+  });
+
+  it('when ECR cannot say whether an image is there, then it stops with the reason before building', async () => {
+    const box = await sandbox({
+      docker: HEALTHY_DOCKER,
+      aws: `[ "$2" = describe-images ] && { echo "An error occurred (AccessDeniedException) when calling the DescribeImages operation: not authorized" >&2; exit 254; }\n${HEALTHY_AWS}`,
+      npx: NPX_LOGS_DIRECTORY,
+    });
+    const result = await cli(box, 'deploy', DEV);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: cannot tell whether goal-tracker-backend:${box.commit} is already in ECR: An error occurred (AccessDeniedException) when calling the DescribeImages operation: not authorized`,
+    );
+    expect(result.calls.some((call) => call.startsWith('docker buildx build'))).toBe(false);
   });
 
   it('when a push fails, then it stops with the failing command and does not deploy the stack', async () => {
@@ -391,10 +516,68 @@ esac`,
     const result = await cli(box, 'deploy', DEV);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /^error: command failed with exit code 1: docker push 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/goal-tracker-backend:/,
+      /^error: command failed with exit code 1: docker push 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/goal-tracker-backend:/,
     );
     expect(result.calls.some((call) => call.includes('cdk deploy goal-tracker-dev'))).toBe(false);
     expect(result.stdout).not.toContain('[5/6]');
+  });
+});
+
+describe('npm run deploy and destroy against another endpoint (a moto rehearsal)', () => {
+  const ENDPOINT = 'http://localhost:5000';
+  // The CDK has no --endpoint-url: the stand-in records what it would read instead.
+  const NPX_LOGS_ENDPOINT =
+    'printf "npx-endpoint %s\\n" "$AWS_ENDPOINT_URL" >> "$STUB_LOG"\nexit 0';
+  const stubs = () => ({ docker: HEALTHY_DOCKER, aws: HEALTHY_AWS, npx: NPX_LOGS_ENDPOINT });
+
+  function expectEveryCallAt(calls: string[], endpoint: string) {
+    const aws = calls.filter((call) => call.startsWith('aws '));
+    expect(aws.length).toBeGreaterThanOrEqual(6);
+    for (const call of aws) expect(call).toMatch(new RegExp(` --endpoint-url ${endpoint}$`));
+    const cdk = calls.filter((call) => call.startsWith('npx-endpoint'));
+    expect(cdk).toEqual([`npx-endpoint ${endpoint}`, `npx-endpoint ${endpoint}`]);
+  }
+
+  it('when --endpoint-url is given, then every aws call and both CDK deploys go there', async () => {
+    const box = await sandbox(stubs());
+    const result = await cli(box, 'deploy', [...DEV, '--endpoint-url', ENDPOINT]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expectEveryCallAt(result.calls, ENDPOINT);
+  });
+
+  it('when AWS_ENDPOINT_URL is set, then it is the endpoint, and --endpoint-url wins over it', async () => {
+    const fromEnv = await sandbox(stubs());
+    const result = await cli(fromEnv, 'deploy', DEV, { AWS_ENDPOINT_URL: ENDPOINT });
+    expect(result.code).toBe(0);
+    expectEveryCallAt(result.calls, ENDPOINT);
+
+    const both = await sandbox(stubs());
+    const other = 'http://localhost:5001';
+    const overridden = await cli(both, 'deploy', [...DEV, '--endpoint-url', other], {
+      AWS_ENDPOINT_URL: ENDPOINT,
+    });
+    expect(overridden.code).toBe(0);
+    expectEveryCallAt(overridden.calls, other);
+  });
+
+  it('when destroy is given --endpoint-url, then its aws call and cdk destroy go there', async () => {
+    const box = await sandbox(stubs());
+    const result = await cli(box, 'destroy', [
+      '--env',
+      'dev',
+      '--yes',
+      '--region',
+      'us-east-1',
+      '--endpoint-url',
+      ENDPOINT,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([
+      `aws sts get-caller-identity --query Account --output text --region us-east-1 --endpoint-url ${ENDPOINT}`,
+      'npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev -c sshCidr=192.0.2.1/32 --force',
+      `npx-endpoint ${ENDPOINT}`,
+    ]);
   });
 });
 
@@ -406,12 +589,12 @@ describe('npm run destroy', () => {
       'dev',
       '--dry-run',
       '--region',
-      'eu-west-1',
+      'us-east-1',
     ]);
     expect(result.code).toBe(0);
     const commands = result.out.filter((line) => line.includes('cdk destroy'));
     expect(commands).toEqual([
-      '  [dry-run] $ (in infra) AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev -c sshCidr=192.0.2.1/32',
+      '  [dry-run] $ (in infra) AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev -c sshCidr=192.0.2.1/32',
     ]);
   });
 
@@ -423,7 +606,7 @@ describe('npm run destroy', () => {
       '--with-registry',
       '--yes',
       '--region',
-      'eu-west-1',
+      'us-east-1',
     ]);
     expect(result.code).toBe(0);
     expect(result.calls.filter((call) => call.startsWith('npx --no'))).toEqual([
@@ -483,7 +666,7 @@ describe('the AWS names deploy uses', () => {
     const pushed = new Set<string>();
     for (const env of ENVIRONMENT_NAMES) {
       const box = await sandbox(allStubs());
-      const args = [...SSH, '--env', env, '--region', 'eu-west-1', '--dry-run'];
+      const args = [...SSH, '--env', env, '--region', 'us-east-1', '--dry-run'];
       const { code, out, stderr } = await cli(box, 'deploy', args);
       expect(code, stderr).toBe(0);
       for (const line of out) {
