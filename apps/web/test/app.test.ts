@@ -323,9 +323,22 @@ describe('plain-form actions', () => {
 
   test('when a goal is deleted, then it is gone, and deleting it again is still a success', async () => {
     const goal = await goals.create('Delete me');
-    expect((await post(`/goals/${goal.id}/delete`, {})).headers.location).toBe('/?status=deleted');
+    const deleted = await post(`/goals/${goal.id}/delete`, {});
+    expect(deleted.headers.location).toBe(`/?status=deleted&deleted=${goal.id}`);
     expect(await goals.get(goal.id)).toBeUndefined();
     expect((await post(`/goals/${goal.id}/delete`, {})).statusCode).toBe(303);
+  });
+
+  test("when a deleted goal is restored through the status line's form, then it is back, and too late says so", async () => {
+    const goal = await goals.create('Bring me back');
+    const deleted = await post(`/goals/${goal.id}/delete`, {});
+    const page = await web.inject({ method: 'GET', url: String(deleted.headers.location) });
+    expect(page.body).toContain(`action="/goals/${goal.id}/restore"`);
+    const restored = await post(`/goals/${goal.id}/restore`, {});
+    expect(restored.headers.location).toBe(`/?status=restored#goal-${goal.id}`);
+    expect((await goals.get(goal.id))?.name).toBe('Bring me back');
+    const never = await post('/goals/999999/restore', {});
+    expect(never.headers.location).toBe('/?status=unrestorable');
   });
 
   test('when a goal that no longer exists is renamed, then the page says so', async () => {

@@ -191,7 +191,7 @@ describe('when the load balancer fails a request once', () => {
     const renamed = await postForm(web, `/goals/${goal.id}/rename`, { name: 'Renamed form goal' });
     expect(renamed.headers.location).toBe(`/?status=renamed#goal-${goal.id}`);
     const deleted = await postForm(web, `/goals/${goal.id}/delete`, {});
-    expect(deleted.headers.location).toBe('/?status=deleted');
+    expect(deleted.headers.location).toBe(`/?status=deleted&deleted=${goal.id}`);
     expect((await goals.all()).map((stored) => stored.name)).toEqual(['Added through a failure']);
   });
 
