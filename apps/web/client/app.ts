@@ -5,7 +5,7 @@
  * elements, so the page has one definition of each piece; names only ever enter as text.
  */
 
-import type { Goal, GoalPage } from '@goal-tracker/contract';
+import type { Goal, GoalPage, MoveGoalInput } from '@goal-tracker/contract';
 import {
   checkGoalName,
   goalNameLength,
@@ -283,7 +283,7 @@ function enhance(main: HTMLElement): void {
     const item = fromTemplate(goalTemplate!, String(goal.id)) as HTMLLIElement;
     setName(item, goal.name);
     setDone(item, goal.done);
-    makeTabbable(item, rowControls(item)[0]);
+    makeTabbable(item, item.querySelector<HTMLElement>('.check') ?? undefined);
     return item;
   }
 
@@ -292,7 +292,8 @@ function enhance(main: HTMLElement): void {
    * the arrow keys between a goal's actions (Left and Right, Home and End) and to the same
    * action of the goal above or below (Up and Down). The row remembers the action last used.
    */
-  const ROW_CONTROLS = '.goal-row .check, .goal-row .rename-link, .goal-row .delete-form button';
+  const ROW_CONTROLS =
+    '.goal-row .drag-handle, .goal-row .check, .goal-row .move-button:not(:disabled), .goal-row .rename-link, .goal-row .delete-form button';
   const rowControls = (item: HTMLElement) =>
     Array.from(item.querySelectorAll<HTMLElement>(ROW_CONTROLS));
 
@@ -311,7 +312,9 @@ function enhance(main: HTMLElement): void {
     else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       const rows = items().filter((row) => row.querySelector('.goal-row:not([hidden])'));
       const row = rows[rows.indexOf(item) + (event.key === 'ArrowDown' ? 1 : -1)];
-      if (row) target = rowControls(row)[index];
+      // The same action there; a goal at an end has one move button fewer.
+      const across = row && rowControls(row);
+      target = across?.find((other) => other.className === control.className) ?? across?.[index];
     } else return;
     event.preventDefault();
     target?.focus();
@@ -399,6 +402,120 @@ function enhance(main: HTMLElement): void {
     }
     if (stillInFlight === 0) display(item, confirmed.get(item)!);
     return result;
+  }
+
+  // Reordering. A move shows at once and is sent as "directly below the goal now above it"
+  // (or above the one below, for the first): the goals the person sees are the ones it is
+  // placed between, whatever is hidden by a filter or on another page.
+  const isSaved = (element: Element | null): element is HTMLLIElement =>
+    element instanceof HTMLLIElement &&
+    element.classList.contains('goal') &&
+    !element.classList.contains('is-pending');
+  const savedSibling = (
+    item: Element,
+    direction: 'previousElementSibling' | 'nextElementSibling',
+  ) => {
+    let sibling = item[direction];
+    while (sibling && !isSaved(sibling)) sibling = sibling[direction];
+    return sibling;
+  };
+  const placeOfItem = (item: HTMLLIElement): { after: Element } | { before: Element | null } => {
+    const above = savedSibling(item, 'previousElementSibling');
+    return above ? { after: above } : { before: savedSibling(item, 'nextElementSibling') };
+  };
+  /** Where each moved goal stands as the server last confirmed it, and its moves in flight. */
+  const confirmedPlace = new WeakMap<HTMLElement, ReturnType<typeof placeOfItem>>();
+  const movesInFlight = new WeakMap<HTMLElement, { count: number; failed: boolean }>();
+
+  function putAt(item: HTMLLIElement, place: ReturnType<typeof placeOfItem>): void {
+    if ('after' in place) {
+      if (place.after.parentElement === list) place.after.after(item);
+    } else if (place.before === null || place.before.parentElement === list) {
+      list!.insertBefore(item, place.before);
+    }
+  }
+
+  /** The first or last goal of the whole list cannot go further: its button says so. */
+  function updateMoveButtons(): void {
+    const rows = items();
+    rows.forEach((row, index) => {
+      const atTop = index === 0 && !laterPage;
+      const atBottom = index === rows.length - 1 && more!.hidden;
+      for (const [selector, disabled, reason] of [
+        ['.move-up', atTop, 'move-first-reason'],
+        ['.move-down', atBottom, 'move-last-reason'],
+      ] as const) {
+        const button = row.querySelector<HTMLButtonElement>(selector);
+        if (!button || button.disabled === disabled) continue;
+        button.disabled = disabled;
+        if (disabled) button.setAttribute('aria-describedby', reason);
+        else button.removeAttribute('aria-describedby');
+      }
+    });
+  }
+
+  /** Puts `item` before `reference` (null: last) at once, then asks the API to store it. */
+  async function move(item: HTMLLIElement, reference: Element | null, how: string): Promise<void> {
+    clearError();
+    const name = nameOf(item);
+    const id = item.dataset.id!;
+    // Moving a node takes the focus from inside it; the moved goal keeps it.
+    const focused = item.contains(document.activeElement)
+      ? (document.activeElement as HTMLElement)
+      : null;
+    if (!confirmedPlace.has(item)) confirmedPlace.set(item, placeOfItem(item));
+    list!.insertBefore(item, reference);
+    updateMoveButtons();
+    if (focused) {
+      const fallback = item.querySelector<HTMLElement>('.move-button:not(:disabled)');
+      (focused.matches(':disabled') ? fallback : focused)?.focus();
+    }
+    const rows = items();
+    const of = more!.hidden ? `${rows.length}` : `${rows.length} shown`;
+    announce(`Moved “${name}” ${how}to position ${rows.indexOf(item) + 1} of ${of}.`);
+    const place = placeOfItem(item);
+    const ids = (element: Element | null) =>
+      element ? Number((element as HTMLElement).dataset.id) : null;
+    const body: MoveGoalInput =
+      'after' in place ? { after: ids(place.after) } : { before: ids(place.before) };
+    if ('before' in body && body.before === null) return;
+    const state = movesInFlight.get(item) ?? { count: 0, failed: false };
+    state.count += 1;
+    movesInFlight.set(item, state);
+    const result = await enqueue(item, () => api<Goal>('POST', `/goals/${id}/move`, body));
+    state.count -= 1;
+    if (result.ok) confirmedPlace.set(item, place);
+    else state.failed = true;
+    // Once none is in flight, a refused move puts the goal back where the server has it.
+    if (state.count === 0 && state.failed) {
+      state.failed = false;
+      putAt(item, confirmedPlace.get(item)!);
+      updateMoveButtons();
+    }
+    if (state.count === 0) confirmedPlace.delete(item);
+    if (result.ok) return;
+    if (result.status === 404) {
+      showError(`“${name}” no longer exists.`);
+      confirmed.set(item, { ...shownState(item), deleted: true });
+      display(item, confirmed.get(item)!);
+      return;
+    }
+    showError(`Could not move “${name}”, so it is back in its place. ${result.message}`);
+  }
+
+  /** One place up or down, past the goal next to it (the last loaded one first loads more). */
+  async function moveBy(item: HTMLLIElement, step: -1 | 1): Promise<void> {
+    if (step === 1 && !savedSibling(item, 'nextElementSibling') && !more!.hidden) await loadMore();
+    const neighbour = savedSibling(
+      item,
+      step === -1 ? 'previousElementSibling' : 'nextElementSibling',
+    );
+    if (!neighbour) return;
+    await move(
+      item,
+      step === -1 ? neighbour : neighbour.nextElementSibling,
+      step === -1 ? 'up, ' : 'down, ',
+    );
   }
 
   async function toggle(item: HTMLLIElement): Promise<void> {
@@ -750,6 +867,10 @@ function enhance(main: HTMLElement): void {
     if (form.classList.contains('toggle-form')) void toggle(item);
     else if (form.classList.contains('delete-form')) void remove(item);
     else if (form.classList.contains('rename-form')) void rename(item, form);
+    else if (form.classList.contains('move-form')) {
+      const direction = (event).submitter?.getAttribute('value');
+      void moveBy(item, direction === 'up' ? -1 : 1);
+    }
   });
 
   list.addEventListener('click', (event) => {
@@ -777,6 +898,12 @@ function enhance(main: HTMLElement): void {
   list.addEventListener('keydown', (event) => {
     const target = event.target as HTMLElement;
     const row = target.closest<HTMLLIElement>('li.goal');
+    const arrow = event.key === 'ArrowUp' ? -1 : event.key === 'ArrowDown' ? 1 : 0;
+    if (row && target.matches(ROW_CONTROLS) && event.altKey && arrow !== 0) {
+      event.preventDefault();
+      void moveBy(row, arrow);
+      return;
+    }
     if (row && target.matches(ROW_CONTROLS) && !event.altKey && !event.ctrlKey && !event.metaKey) {
       moveWithinList(event, target, row);
       return;
@@ -794,6 +921,113 @@ function enhance(main: HTMLElement): void {
     void loadMore();
   });
 
+  // Dragging by the handle, with Pointer Events so that a finger works as a mouse does (HTML
+  // drag and drop never starts from touch). The goal follows the pointer; a bar shows where it
+  // will land; Escape, or the browser taking the pointer away, puts it back untouched.
+  let drag:
+    | { item: HTMLLIElement; handle: HTMLElement; pointer: number; startY: number; moved: boolean }
+    | undefined;
+  /** Where the dragged goal would land: before this goal (null: last); undefined: where it is. */
+  let dropBefore: HTMLLIElement | null | undefined;
+  /** A click that ends a drag is not a press of the handle. */
+  let dragJustEnded = false;
+  const dropIndicator = document.createElement('li');
+  dropIndicator.className = 'drop-indicator';
+  dropIndicator.setAttribute('aria-hidden', 'true');
+  const DRAG_THRESHOLD_PX = 4;
+  const SCROLL_EDGE_PX = 48;
+
+  function endDrag(): void {
+    if (!drag) return;
+    drag.item.classList.remove('is-dragging');
+    drag.item.style.transform = '';
+    dropIndicator.remove();
+    drag = undefined;
+    dropBefore = undefined;
+  }
+
+  list.addEventListener('pointerdown', (event) => {
+    const handle = (event.target as Element).closest<HTMLElement>('.drag-handle');
+    const item = handle?.closest<HTMLLIElement>('li.goal');
+    if (!handle || !item || drag || !event.isPrimary || event.button !== 0 || !isSaved(item))
+      return;
+    // No text selection and no scrolling while dragging; the handle keeps the pointer.
+    event.preventDefault();
+    handle.setPointerCapture(event.pointerId);
+    handle.focus();
+    drag = { item, handle, pointer: event.pointerId, startY: event.clientY, moved: false };
+  });
+
+  list.addEventListener('pointermove', (event) => {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    if (!drag.moved && Math.abs(event.clientY - drag.startY) < DRAG_THRESHOLD_PX) return;
+    drag.moved = true;
+    // Near the window's edge the page scrolls, carrying the goal with it.
+    const edge =
+      event.clientY < SCROLL_EDGE_PX ? -1 : event.clientY > innerHeight - SCROLL_EDGE_PX ? 1 : 0;
+    if (edge !== 0) {
+      const before = scrollY;
+      scrollBy(0, edge * 16);
+      drag.startY -= scrollY - before;
+    }
+    drag.item.classList.add('is-dragging');
+    drag.item.style.transform = `translateY(${event.clientY - drag.startY}px)`;
+    const others = items().filter((other) => other !== drag!.item && isSaved(other));
+    const below =
+      others.find((other) => {
+        const box = other.getBoundingClientRect();
+        return event.clientY < box.top + box.height / 2;
+      }) ?? null;
+    const stays = below === savedSibling(drag.item, 'nextElementSibling');
+    dropBefore = stays ? undefined : below;
+    if (stays || others.length === 0) {
+      dropIndicator.remove();
+      return;
+    }
+    const last = others[others.length - 1]!;
+    dropIndicator.style.top = `${below ? below.offsetTop : last.offsetTop + last.offsetHeight}px`;
+    if (!dropIndicator.isConnected) list.append(dropIndicator);
+  });
+
+  list.addEventListener('pointerup', (event) => {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    const { item, handle } = drag;
+    const target = dropBefore;
+    dragJustEnded = drag.moved;
+    endDrag();
+    if (target !== undefined) void move(item, target, '');
+    handle.focus();
+  });
+
+  const cancelDrag = (event: PointerEvent) => {
+    if (drag && event.pointerId === drag.pointer) endDrag();
+  };
+  list.addEventListener('pointercancel', cancelDrag);
+  list.addEventListener('lostpointercapture', cancelDrag);
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !drag) return;
+    event.preventDefault();
+    const name = nameOf(drag.item);
+    // The button is still held: its release must not count as a press of the handle.
+    dragJustEnded = true;
+    endDrag();
+    announce(`Move of “${name}” cancelled.`);
+  });
+
+  // Pressing the handle itself (Enter, or a tap) tells how to move without dragging.
+  list.addEventListener('click', (event) => {
+    const handle = (event.target as Element).closest('.drag-handle');
+    const item = handle?.closest<HTMLLIElement>('li.goal');
+    if (!item) return;
+    if (dragJustEnded) {
+      dragJustEnded = false;
+      return;
+    }
+    announce(
+      `Drag to move “${nameOf(item)}”, or press Alt with the Up or Down arrow, or use Move up and Move down.`,
+    );
+  });
+
   // The second click of a double-click on a bin would land on the next goal's bin, which slides
   // under the pointer when the first goal goes: only a fresh click deletes.
   list.addEventListener(
@@ -805,11 +1039,16 @@ function enhance(main: HTMLElement): void {
     { capture: true },
   );
   for (const pending of storedUndos()) showToast(pending);
-  for (const item of items()) makeTabbable(item, rowControls(item)[0]);
+  for (const item of items())
+    makeTabbable(item, item.querySelector<HTMLElement>('.check') ?? undefined);
+  // The ends of the list change with every goal added, removed, loaded or moved, here or not.
+  new MutationObserver(updateMoveButtons).observe(list, { childList: true });
+  updateMoveButtons();
   const keysHint = document.createElement('p');
   keysHint.id = 'list-keys';
   keysHint.className = 'visually-hidden';
-  keysHint.textContent = 'Each goal is one stop for Tab; the arrow keys move between its actions.';
+  keysHint.textContent =
+    'Each goal is one stop for Tab; the arrow keys move between its actions, and Alt with Up or Down moves the goal.';
   list.before(keysHint);
   list.setAttribute('aria-describedby', keysHint.id);
   document.documentElement.classList.add('enhanced');

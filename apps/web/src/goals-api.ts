@@ -1,4 +1,12 @@
-import type { Goal, GoalPage, GoalSummary, UpdateGoalInput } from '@goal-tracker/contract';
+import type {
+  CreateGoalInput,
+  Goal,
+  GoalFilter,
+  GoalPage,
+  GoalSummary,
+  MoveGoalInput,
+  UpdateGoalInput,
+} from '@goal-tracker/contract';
 import type { ApiClient } from './api-client.js';
 import {
   bearer,
@@ -15,12 +23,19 @@ export interface GoalsApi {
    * returned again, so what was derived from it (the rendered list) can be kept with it.
    */
   listGoals(
-    query: { after?: number; done?: boolean; limit?: number },
+    query: { after?: number; filter?: GoalFilter; limit?: number; today?: string },
     caller: Caller,
   ): Promise<ApiResult<Readonly<GoalPage>>>;
-  summary(caller: Caller): Promise<ApiResult<Readonly<GoalSummary>>>;
-  createGoal(name: string, idempotencyKey: string, caller: Caller): Promise<ApiResult<Goal>>;
+  /** The counts; `today` decides which goals are overdue. */
+  summary(today: string, caller: Caller): Promise<ApiResult<Readonly<GoalSummary>>>;
+  createGoal(
+    input: CreateGoalInput,
+    idempotencyKey: string,
+    caller: Caller,
+  ): Promise<ApiResult<Goal>>;
   updateGoal(id: number, changes: UpdateGoalInput, caller: Caller): Promise<ApiResult<Goal>>;
+  /** Places a goal directly above (`before`) or below (`after`) another. */
+  moveGoal(id: number, place: MoveGoalInput, caller: Caller): Promise<ApiResult<Goal>>;
   deleteGoal(id: number, caller: Caller): Promise<ApiResult<null>>;
   /** Undoes a delete, within the API's window (then 410). */
   restoreGoal(id: number, caller: Caller): Promise<ApiResult<Goal>>;
@@ -109,18 +124,19 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
     listGoals(query, caller) {
       let path = `/goals?limit=${query.limit ?? 50}`;
       if (query.after !== undefined) path += `&after=${query.after}`;
-      if (query.done !== undefined) path += `&done=${query.done}`;
+      if (query.filter !== undefined && query.filter !== 'all') path += `&filter=${query.filter}`;
+      if (query.today !== undefined) path += `&today=${query.today}`;
       return getJson<GoalPage>(path, caller);
     },
 
-    summary: (caller) => getJson<GoalSummary>('/goals/summary', caller),
+    summary: (today, caller) => getJson<GoalSummary>(`/goals/summary?today=${today}`, caller),
 
-    async createGoal(name, idempotencyKey, caller) {
+    async createGoal(input, idempotencyKey, caller) {
       const response = await client.request({
         method: 'POST',
         path: '/goals',
         headers: { ...JSON_HEADERS, ...bearer(caller.token), 'idempotency-key': idempotencyKey },
-        body: JSON.stringify({ name }),
+        body: JSON.stringify(input),
         requestId: caller.requestId,
         idempotent: true,
       });
@@ -135,6 +151,19 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
         headers: { ...JSON_HEADERS, ...bearer(caller.token) },
         body: JSON.stringify(changes),
         requestId: caller.requestId,
+        idempotent: true,
+      });
+      return json<Goal>(response, 200);
+    },
+
+    async moveGoal(id, place, caller) {
+      const response = await client.request({
+        method: 'POST',
+        path: `/goals/${id}/move`,
+        headers: { ...JSON_HEADERS, ...bearer(caller.token) },
+        body: JSON.stringify(place),
+        requestId: caller.requestId,
+        // Placing a goal next to the same neighbour twice leaves it where once would.
         idempotent: true,
       });
       return json<Goal>(response, 200);

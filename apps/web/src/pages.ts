@@ -9,9 +9,9 @@ import type { Assets } from './assets.js';
 import { field, sameSiteOnly, sendNotFound, signedIn, toSignIn, type FormBody } from './forms.js';
 import type { GoalsApi } from './goals-api.js';
 import { sendHtml } from './responses.js';
+import { requestToday } from './today.js';
 import {
   adoptedText,
-  doneFor,
   parseId,
   parseStatus,
   parseView,
@@ -67,22 +67,23 @@ interface PageData {
 async function loadPage(
   { goalsApi, accountsApi }: PagesOptions,
   view: View,
+  today: string,
   caller: Caller,
   log: FastifyBaseLogger,
 ): Promise<PageData | undefined> {
-  const done = doneFor(view.filter);
   const [page, summary, account] = await Promise.all([
     settle(
       goalsApi.listGoals(
         {
           limit: 50,
+          filter: view.filter,
+          today,
           ...(view.after === undefined ? {} : { after: view.after }),
-          ...(done === undefined ? {} : { done }),
         },
         caller,
       ),
     ),
-    settle(goalsApi.summary(caller)),
+    settle(goalsApi.summary(today, caller)),
     settle(accountsApi.account(caller)),
   ]);
   if ([page, summary, account].some(isSignedOut)) return undefined;
@@ -167,7 +168,8 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const status = parseStatus(query.status);
       const adopted = parseId(query.adopted);
       const flash = takeFlash(request, reply);
-      const data = await loadPage(options, view, caller, request.log);
+      const today = requestToday(request);
+      const data = await loadPage(options, view, today, caller, request.log);
       if (!data) return toSignIn(request, reply);
       const { list } = data;
       const editing =
@@ -211,7 +213,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
           add: { value: raw, idempotencyKey: key, error },
         });
       }
-      const result = await settle(goalsApi.createGoal(checked.name, key, caller));
+      const result = await settle(goalsApi.createGoal({ name: checked.name }, key, caller));
       if (result instanceof ApiError || !result.ok) {
         const add = { value: raw, idempotencyKey: key, idempotencyKeyName: checked.name };
         return redirectWithFailure(request, reply, view, result, 'your goal', { add }, 'add');
@@ -236,7 +238,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       if (result instanceof ApiError || !result.ok) {
         return redirectWithFailure(request, reply, view, result, 'the change', {}, 'page');
       }
-      const stillShown = doneFor(view.filter) === undefined;
+      const stillShown = view.filter === 'all';
       return seeOther(
         reply,
         view,
@@ -268,6 +270,48 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
         return redirectWithFailure(request, reply, view, result, 'the new name', edit, 'edit');
       }
       return seeOther(reply, view, 'renamed', id);
+    }),
+  );
+
+  app.post(
+    '/goals/:id/move',
+    formRoute,
+    signedIn(async (request, reply, caller) => {
+      const view = parseView(request.query as Query);
+      const id = parseId((request.params as { id: string }).id);
+      const body = request.body as FormBody;
+      const direction = field(body, 'direction');
+      const today = requestToday(request);
+      if (id === undefined || (direction !== 'up' && direction !== 'down')) {
+        return sendNotFound(request, reply, assets);
+      }
+      // The goal it passes, as the page showed it: moving past that one, not whatever is next
+      // by now, is what the person asked for (a list changed meanwhile refuses it with 409).
+      const rawNeighbour = field(body, direction === 'up' ? 'above' : 'below');
+      let neighbour = parseId(rawNeighbour);
+      if (rawNeighbour !== '' && neighbour === undefined) {
+        return sendNotFound(request, reply, assets);
+      }
+      // The last goal of a page does not know the first of the next: ask for it.
+      if (neighbour === undefined && direction === 'down') {
+        const below = await settle(
+          goalsApi.listGoals({ after: id, limit: 1, filter: view.filter, today }, caller),
+        );
+        if (below instanceof ApiError || !below.ok) {
+          if (isRefusal(below, 400)) return seeOther(reply, view, 'missing');
+          return redirectWithFailure(request, reply, view, below, 'the move', {}, 'page');
+        }
+        neighbour = below.value.goals[0]?.id;
+      }
+      if (neighbour === undefined) return seeOther(reply, view, 'unmoved', id);
+      const place = direction === 'up' ? { before: neighbour } : { after: neighbour };
+      const result = await settle(goalsApi.moveGoal(id, place, caller));
+      if (isRefusal(result, 404)) return seeOther(reply, view, 'missing');
+      if (isRefusal(result, 409)) return seeOther(reply, view, 'unmoved', id);
+      if (result instanceof ApiError || !result.ok) {
+        return redirectWithFailure(request, reply, view, result, 'the move', {}, 'page');
+      }
+      return seeOther(reply, view, direction === 'up' ? 'movedUp' : 'movedDown', id);
     }),
   );
 

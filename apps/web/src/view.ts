@@ -22,6 +22,9 @@ export const STATUSES = {
   done: 'Goal marked done.',
   undone: 'Goal marked not done.',
   missing: 'That goal no longer exists.',
+  movedUp: 'Goal moved up.',
+  movedDown: 'Goal moved down.',
+  unmoved: 'The list had changed, so that goal was not moved. This is the order now.',
 } as const;
 export type Status = keyof typeof STATUSES;
 
@@ -60,10 +63,6 @@ export function viewUrl(
   if (view.shown !== undefined) add('shown', view.shown);
   for (const [key, value] of Object.entries(extra)) add(encodeURIComponent(key), value);
   return path + query;
-}
-
-export function doneFor(filter: Filter): boolean | undefined {
-  return filter === 'all' ? undefined : filter === 'done';
 }
 
 /** Said once, after the first sign-in or sign-up that took over the goals from before. */

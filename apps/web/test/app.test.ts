@@ -347,6 +347,77 @@ describe('plain-form actions', () => {
     expect(response.headers.location).toBe('/?status=missing');
   });
 
+  test('when a goal is moved up or down, then the order is stored and the page returns to it, keeping the view', async () => {
+    // Listed newest first: C, B, A.
+    const [a, b, c] = [await goals.create('A'), await goals.create('B'), await goals.create('C')];
+    const names = async () => (await goals.all()).map((goal) => goal.name);
+    const list = await page();
+    // The first goal cannot go up and the last cannot go down; each form names its neighbours.
+    expect(list.body).toMatch(
+      new RegExp(`value="up"\\s+aria-labelledby="goal-${c.id}-up goal-${c.id}-name"\\s+disabled`),
+    );
+    expect(list.body).toMatch(
+      new RegExp(
+        `value="down"\\s+aria-labelledby="goal-${a.id}-down goal-${a.id}-name"\\s+disabled`,
+      ),
+    );
+
+    const up = await post(`/goals/${a.id}/move?filter=active`, {
+      direction: 'up',
+      above: String(b.id),
+    });
+    expect(up.statusCode).toBe(303);
+    expect(up.headers.location).toBe(`/?filter=active&status=movedUp#goal-${a.id}`);
+    expect(await names()).toEqual(['C', 'A', 'B']);
+
+    const down = await post(`/goals/${c.id}/move`, { direction: 'down', below: String(a.id) });
+    expect(down.headers.location).toBe(`/?status=movedDown#goal-${c.id}`);
+    expect(await names()).toEqual(['A', 'C', 'B']);
+    expect((await page('/?status=movedDown')).body).toContain('Goal moved down.');
+  });
+
+  test('when the last goal of a page is moved down, then it passes the first goal of the next page', async () => {
+    // Listed newest first: Goal 52 … Goal 3 on the first page, Goal 2 and Goal 1 after.
+    const owner = await accountWithGoals(api.url, 52);
+    const asOwner = withCookie(server, owner.cookie);
+    const third = owner.created[2]!;
+    const first = await asOwner.inject({ method: 'GET', url: '/' });
+    expect(first.body).toContain(`action="/goals/${third.id}/move"`);
+    const moved = await postForm(asOwner, `/goals/${third.id}/move`, { direction: 'down' });
+    expect(moved.headers.location).toBe(`/?status=movedDown#goal-${third.id}`);
+    const names = (await owner.goals.all()).map((goal) => goal.name);
+    expect(names.slice(-3)).toEqual(['Goal 2', 'Goal 3', 'Goal 1']);
+  });
+
+  test('when a move names a neighbour that is gone, or nothing to pass, then the list is left as it was', async () => {
+    const [a, b] = [await goals.create('A'), await goals.create('B')];
+    const before = (await goals.all()).map((goal) => goal.id);
+    const gone = await goals.create('Gone');
+    await post(`/goals/${gone.id}/delete`, {});
+    const stale = await post(`/goals/${a.id}/move`, { direction: 'up', above: String(gone.id) });
+    expect(stale.headers.location).toBe(`/?status=unmoved#goal-${a.id}`);
+    const top = await post(`/goals/${b.id}/move`, { direction: 'up' });
+    expect(top.headers.location).toBe(`/?status=unmoved#goal-${b.id}`);
+    expect((await goals.all()).map((goal) => goal.id)).toEqual(before);
+    const missing = await post('/goals/999999/move', { direction: 'up', above: String(a.id) });
+    expect(missing.headers.location).toBe('/?status=missing');
+  });
+
+  test('when a move is malformed, then 404 and the order is unchanged', async () => {
+    const [a, b] = [await goals.create('A'), await goals.create('B')];
+    const before = (await goals.all()).map((goal) => goal.id);
+    for (const fields of [
+      { direction: 'sideways', above: String(b.id) },
+      { above: String(b.id) },
+      { direction: 'up', above: 'b' },
+      { direction: 'down', below: '-1' },
+    ]) {
+      expect((await post(`/goals/${a.id}/move`, fields)).statusCode).toBe(404);
+    }
+    expect((await post('/goals/x/move', { direction: 'up' })).statusCode).toBe(404);
+    expect((await goals.all()).map((goal) => goal.id)).toEqual(before);
+  });
+
   test('when the goal id is not a number, then 404', async () => {
     expect((await post('/goals/abc/delete', {})).statusCode).toBe(404);
   });

@@ -364,7 +364,12 @@ describe('keyboard only', () => {
     await page.keyboard.press('Space');
     expect(await goalItem(page, 'Typed without a mouse').getAttribute('data-done')).toBe('true');
 
-    // A goal's actions are reached with the arrow keys, not Tab.
+    // A goal's actions are reached with the arrow keys, not Tab: Move down (the first goal has
+    // no Move up), then Rename.
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('move-down'))).toBe(
+      true,
+    );
     await page.keyboard.press('ArrowRight');
     expect(
       await page.evaluate(() => document.activeElement?.classList.contains('rename-link')),
@@ -584,6 +589,169 @@ describe('undo', () => {
     expect(await page.locator('#notice').textContent()).toContain('Goal restored.');
     expect(await goalNames(page)).toEqual(['Plain forms']);
     expect(await apiState()).toEqual([{ name: 'Plain forms', done: false }]);
+  });
+});
+
+describe('order', () => {
+  /** Four goals, listed newest first: Four, Three, Two, One. */
+  async function fourGoals(): Promise<void> {
+    for (const name of ['One', 'Two', 'Three', 'Four']) await goals.create(name);
+  }
+
+  const storedOrder = () => goals.all().then((all) => all.map((goal) => goal.name));
+  const announced = (page: Page) => expect.poll(() => page.locator('#announcer').textContent());
+
+  /** The middle of an element, in the page's coordinates. */
+  async function middle(page: Page, selector: ReturnType<Page['locator']>) {
+    const box = await selector.boundingBox();
+    if (!box) throw new Error('not on screen');
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  }
+
+  /** Other browsers (a reload here, a second device) see the stored order. */
+  async function expectOrderEverywhere(page: Page, names: string[]): Promise<void> {
+    await expect.poll(storedOrder).toEqual(names);
+    await page.reload();
+    expect(await goalNames(page)).toEqual(names);
+    const elsewhere = await open();
+    expect(await goalNames(elsewhere)).toEqual(names);
+  }
+
+  test('when a goal is dragged with the mouse, then a bar shows where it lands, and the order is stored', async () => {
+    await fourGoals();
+    const page = await open();
+    const handle = page.getByRole('button', { name: 'Move One', exact: true });
+    const start = await middle(page, handle);
+    const target = await middle(page, goalItem(page, 'Three'));
+    await page.mouse.move(start.x, start.y);
+    await page.mouse.down();
+    await page.mouse.move(start.x, target.y - 10, { steps: 8 });
+    await expect.poll(() => page.locator('.drop-indicator').count()).toBe(1);
+    expect(await page.locator('li.goal.is-dragging .goal-name').textContent()).toBe('One');
+    await screenshot(page, 'order-dragging');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.mouse.up();
+    expect(await goalNames(page)).toEqual(['Four', 'One', 'Three', 'Two']);
+    expect(await page.locator('.drop-indicator').count()).toBe(0);
+    await announced(page).toBe('Moved “One” to position 2 of 4.');
+    expect(await page.evaluate(() => document.activeElement?.closest('li')?.id)).toMatch(/^goal-/);
+    await expectOrderEverywhere(page, ['Four', 'One', 'Three', 'Two']);
+  });
+
+  test('when a goal is dragged with a finger, then it moves as with a mouse, without scrolling the page', async () => {
+    await fourGoals();
+    const page = await open('/', {
+      hasTouch: true,
+      isMobile: true,
+      viewport: { width: 360, height: 740 },
+    });
+    const touch = await page.context().newCDPSession(page);
+    const start = await middle(page, page.getByRole('button', { name: 'Move Four', exact: true }));
+    const target = await middle(page, goalItem(page, 'One'));
+    const scrolled = await page.evaluate(() => scrollY);
+    await touch.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [start] });
+    for (let step = 1; step <= 8; step += 1) {
+      const y = start.y + ((target.y + 10 - start.y) * step) / 8;
+      await touch.send('Input.dispatchTouchEvent', {
+        type: 'touchMove',
+        touchPoints: [{ x: start.x, y }],
+      });
+    }
+    await touch.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    expect(await goalNames(page)).toEqual(['Three', 'Two', 'One', 'Four']);
+    expect(await page.evaluate(() => scrollY)).toBe(scrolled);
+    await expectOrderEverywhere(page, ['Three', 'Two', 'One', 'Four']);
+  });
+
+  test('when Escape is pressed during a drag, then the goal stays where it was and nothing is sent', async () => {
+    await fourGoals();
+    const page = await open();
+    let moves = 0;
+    page.on('request', (request) => {
+      if (request.url().endsWith('/move')) moves += 1;
+    });
+    const start = await middle(page, page.getByRole('button', { name: 'Move Four', exact: true }));
+    const target = await middle(page, goalItem(page, 'One'));
+    await page.mouse.move(start.x, start.y);
+    await page.mouse.down();
+    await page.mouse.move(start.x, target.y + 10, { steps: 6 });
+    await page.keyboard.press('Escape');
+    await page.mouse.up();
+    expect(await goalNames(page)).toEqual(['Four', 'Three', 'Two', 'One']);
+    expect(await page.locator('.is-dragging, .drop-indicator').count()).toBe(0);
+    await announced(page).toBe('Move of “Four” cancelled.');
+    expect(moves).toBe(0);
+  });
+
+  test('when a goal is moved from the keyboard, then focus stays on it, the move is announced, and the ends cannot go further', async () => {
+    await fourGoals();
+    const page = await open();
+    const focused = () =>
+      page.evaluate(() => {
+        const element = document.activeElement as HTMLElement;
+        const goal = element.closest('li.goal')?.querySelector('.goal-name')?.textContent;
+        return `${goal ?? '-'}:${element.className.split(' ').at(-1) ?? ''}`;
+      });
+    await page.getByRole('checkbox', { name: 'Two' }).focus();
+    await page.keyboard.press('Alt+ArrowUp');
+    expect(await goalNames(page)).toEqual(['Four', 'Two', 'Three', 'One']);
+    expect(await focused()).toBe('Two:check');
+    await announced(page).toBe('Moved “Two” up, to position 2 of 4.');
+    await page.keyboard.press('Alt+ArrowUp');
+    expect(await goalNames(page)).toEqual(['Two', 'Four', 'Three', 'One']);
+    // First now: its Move up is disabled, with the reason as its description.
+    const up = page.getByRole('button', { name: 'Move up Two' });
+    expect(await up.isDisabled()).toBe(true);
+    expect(await up.getAttribute('aria-describedby')).toBe('move-first-reason');
+    await page.keyboard.press('Alt+ArrowUp');
+    expect(await goalNames(page)).toEqual(['Two', 'Four', 'Three', 'One']);
+
+    // The Move down button, reached with the arrow keys, keeps the focus as it moves the goal.
+    await page.keyboard.press('ArrowRight');
+    expect(await focused()).toBe('Two:move-down');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    expect(await goalNames(page)).toEqual(['Four', 'Three', 'One', 'Two']);
+    await announced(page).toBe('Moved “Two” down, to position 4 of 4.');
+    // Last now: Move down is disabled, so the focus moved to Move up rather than being lost.
+    expect(await focused()).toBe('Two:move-up');
+    expect(await page.getByRole('button', { name: 'Move up Four' }).isDisabled()).toBe(true);
+    await expectOrderEverywhere(page, ['Four', 'Three', 'One', 'Two']);
+  });
+
+  test('when a move is refused, then the goal goes back to its place and a message says why', async () => {
+    await fourGoals();
+    const page = await open('/', {}, true);
+    await page.route('**/api/goals/*/move', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ title: 'Goals are unavailable right now', status: 503 }),
+      }),
+    );
+    await page.getByRole('checkbox', { name: 'One' }).focus();
+    await page.keyboard.press('Alt+ArrowUp');
+    await expect
+      .poll(() => page.locator('#messages').textContent())
+      .toContain('Could not move “One”, so it is back in its place.');
+    expect(await goalNames(page)).toEqual(['Four', 'Three', 'Two', 'One']);
+    expect(await page.getByRole('button', { name: 'Move down One' }).isDisabled()).toBe(true);
+    expect(await storedOrder()).toEqual(['Four', 'Three', 'Two', 'One']);
+  });
+
+  test('when a goal is moved without JavaScript, then the page comes back in the new order with a status line', async () => {
+    await fourGoals();
+    const page = await open('/?filter=active', noScript);
+    await navigation(page, () => page.getByRole('button', { name: 'Move up One' }).click());
+    expect(new URL(page.url()).searchParams.get('filter')).toBe('active');
+    expect(await goalNames(page)).toEqual(['Four', 'Three', 'One', 'Two']);
+    expect(await page.locator('#notice').textContent()).toContain('Goal moved up.');
+    await navigation(page, () => page.getByRole('button', { name: 'Move down Four' }).click());
+    expect(await goalNames(page)).toEqual(['Three', 'Four', 'One', 'Two']);
+    expect(await page.getByRole('button', { name: 'Move up Three' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Move down Two' }).isDisabled()).toBe(true);
+    await expectOrderEverywhere(page, ['Three', 'Four', 'One', 'Two']);
   });
 });
 

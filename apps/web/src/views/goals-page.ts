@@ -135,10 +135,63 @@ function filterNav(view: View): SafeHtml {
 /** The same three links on every page: one rendering per filter, made once. */
 const FILTER_NAVS = new Map(FILTERS.map((filter) => [filter, filterNav({ filter })]));
 
-export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view: View): SafeHtml {
+/**
+ * Where a goal stands, for its Move up and Move down buttons: the goals it would pass (the
+ * form sends them, so a move goes past the goal that was shown) and whether it is at either
+ * end of the whole list. Unknown (undefined) for the script's template: the script fills the
+ * buttons in from the list as it is.
+ */
+export interface Place {
+  above: number | undefined;
+  below: number | undefined;
+  first: boolean;
+  last: boolean;
+}
+
+/** Why a move button is disabled: shared by every row, so the ids are in the page once. */
+const MOVE_REASONS = html`<p class="visually-hidden" id="move-first-reason" hidden>
+    Already first.
+  </p>
+  <p class="visually-hidden" id="move-last-reason" hidden>Already last.</p>`;
+
+function moveButton(id: ItemId, direction: 'up' | 'down', disabled: boolean): SafeHtml {
+  const reason = direction === 'up' ? 'move-first-reason' : 'move-last-reason';
+  return html`<button
+    class="icon-button move-button move-${direction}"
+    type="submit"
+    name="direction"
+    value="${direction}"
+    aria-labelledby="goal-${id}-${direction} goal-${id}-name"
+    ${disabled ? html` disabled aria-describedby="${reason}"` : ''}
+  >
+    ${icons[direction]}<span class="visually-hidden" id="goal-${id}-${direction}"
+      >Move ${direction}</span
+    >
+  </button>`;
+}
+
+function moveForm(id: ItemId, view: View, place: Place | undefined): SafeHtml {
+  const neighbour = (name: string, value: number | undefined) =>
+    value === undefined ? '' : html`<input type="hidden" name="${name}" value="${value}" />`;
+  return html`<form
+    class="move-form"
+    method="post"
+    action="${viewUrl(view, {}, `/goals/${id}/move`)}"
+  >
+    ${neighbour('above', place?.above)} ${neighbour('below', place?.below)}
+    ${moveButton(id, 'up', place?.first ?? false)} ${moveButton(id, 'down', place?.last ?? false)}
+  </form>`;
+}
+
+export function goalItem(
+  goal: { id: ItemId; name: string; done: boolean },
+  view: View,
+  place: Place | undefined,
+): SafeHtml {
   const { id, done } = goal;
   // The rename link carries no #fragment: Chrome skips autofocus on a page whose URL has one,
-  // and the rename field's autofocus scrolls it into view anyway.
+  // and the rename field's autofocus scrolls it into view anyway. The drag handle only works
+  // with the script; until it runs the handle keeps its place invisibly, so nothing shifts.
   return html`<li
     class="goal${done ? ' is-done' : ''}"
     id="goal-${id}"
@@ -146,6 +199,9 @@ export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view
     data-done="${done}"
   >
     <div class="goal-row">
+      <button class="drag-handle" type="button" aria-labelledby="goal-${id}-drag goal-${id}-name">
+        ${icons.grip}<span class="visually-hidden" id="goal-${id}-drag">Move</span>
+      </button>
       <form class="toggle-form" method="post" action="${viewUrl(view, {}, `/goals/${id}/toggle`)}">
         <input type="hidden" name="done" value="${!done}" />
         <button
@@ -160,6 +216,7 @@ export function goalItem(goal: { id: ItemId; name: string; done: boolean }, view
       </form>
       <span class="goal-name" id="goal-${id}-name" dir="auto">${goal.name}</span>
       <div class="goal-actions">
+        ${moveForm(id, view, place)}
         <a
           class="icon-button rename-link"
           href="${viewUrl(view, { edit: id })}"
@@ -311,9 +368,18 @@ function renderGoalList(
   summary: GoalSummary | undefined,
   edit: GoalsPageModel['edit'],
 ): SafeHtml {
-  const items = page.goals.map((goal) =>
-    edit?.id === goal.id ? editingItem(goal, view, edit) : goalItem(goal, view),
-  );
+  const { goals } = page;
+  const items = goals.map((goal, index) => {
+    if (edit?.id === goal.id) return editingItem(goal, view, edit);
+    const place: Place = {
+      // The first goal of a later page follows the previous page's last, `after`.
+      above: index === 0 ? view.after : goals[index - 1]?.id,
+      below: goals[index + 1]?.id,
+      first: index === 0 && view.after === undefined,
+      last: index === goals.length - 1 && page.next === null,
+    };
+    return goalItem(goal, view, place);
+  });
   const empty = page.goals.length === 0;
   const shown = (view.shown ?? 0) + page.goals.length;
   const later = goalsAfter(view, page, summary);
@@ -334,8 +400,9 @@ function renderGoalList(
       >
     </div>
     <template id="goal-template"
-      >${goalItem({ id: ID_PLACEHOLDER, name: '', done: false }, view)}</template
+      >${goalItem({ id: ID_PLACEHOLDER, name: '', done: false }, view, undefined)}</template
     >
+    ${MOVE_REASONS}
     <template id="rename-template"
       >${renameForm(ID_PLACEHOLDER, view, { value: '' }, { autofocus: false })}</template
     >`;

@@ -19,6 +19,9 @@ const SHAPES = {
   sparkle:
     '<path d="M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8z"/><path d="M19 17l.7 2 2 .7-2 .7-.7 2-.7-2-2-.7 2-.7z"/>',
   close: '<path d="M6 6l12 12M18 6L6 18"/>',
+  up: '<path d="M6 15l6-6 6 6"/>',
+  down: '<path d="M6 9l6 6 6-6"/>',
+  grip: '<path d="M9 5h.01M15 5h.01M9 12h.01M15 12h.01M9 19h.01M15 19h.01" stroke-width="3.5"/>',
 };
 type IconName = keyof typeof SHAPES;
 
@@ -47,4 +50,7 @@ export const icons = {
   party: icon('party', 'state-icon'),
   sparkle: icon('sparkle', 'state-icon'),
   close: icon('close'),
+  up: icon('up'),
+  down: icon('down'),
+  grip: icon('grip'),
 };
