@@ -17,6 +17,7 @@ import {
   moreText,
   remainingText,
 } from '../src/views/goal-wording.js';
+import { dateProblemText, isOverdue, localDate, shortDateText } from '../src/views/goal-dates.js';
 
 type Result<T> =
   | { ok: true; status: number; value: T; etag: string | null }
@@ -28,9 +29,9 @@ type UndoAction =
       kind: 'patch';
       id: number;
       name: string;
-      changes: { done?: boolean; name?: string };
+      changes: Partial<Pick<Goal, 'done' | 'name' | 'targetDate' | 'doneAt'>>;
       /** The values the change set: the undo applies only while they are still in place. */
-      expected: { done?: boolean; name?: string };
+      expected: Partial<Pick<Goal, 'done' | 'name' | 'targetDate'>>;
       /** The goal's version after the change (If-Match), so a later change is not clobbered. */
       etag: string | null;
     };
@@ -49,7 +50,17 @@ interface Shown {
   done: boolean;
   name: string;
   deleted: boolean;
+  targetDate: string | null;
+  doneAt: string | null;
 }
+
+const shownOf = (goal: Goal): Shown => ({
+  done: goal.done,
+  name: goal.name,
+  deleted: false,
+  targetDate: goal.targetDate,
+  doneAt: goal.doneAt,
+});
 
 const ID_PLACEHOLDER = '__ID__';
 const PAGE_SIZE = 50;
@@ -125,6 +136,7 @@ function enhance(main: HTMLElement): void {
   const addForm = byId<HTMLFormElement>('add-form');
   const addInput = byId<HTMLInputElement>('new-goal');
   const addError = byId<HTMLParagraphElement>('new-goal-error');
+  const addDate = byId<HTMLInputElement>('new-goal-date');
   const emptyState = byId('empty-state');
   const more = main.querySelector<HTMLElement>('.more');
   const showMore = byId<HTMLAnchorElement>('show-more');
@@ -138,6 +150,7 @@ function enhance(main: HTMLElement): void {
     !addForm ||
     !addInput ||
     !addError ||
+    !addDate ||
     !emptyState ||
     !more ||
     !showMore ||
@@ -186,6 +199,7 @@ function enhance(main: HTMLElement): void {
     messages!.replaceChildren();
     // A field's message belongs to the action that raised it, not to the next one.
     setFieldError(addInput!, addError!, null);
+    setFieldError(addDate!, byId('new-goal-date-error')!, null);
     // The status line from the last redirect ("Goal added.") is stale once anything else happens.
     byId('notice')?.remove();
   }
@@ -219,6 +233,23 @@ function enhance(main: HTMLElement): void {
     error.hidden = false;
     input.setAttribute('aria-invalid', 'true');
     input.setAttribute('aria-describedby', error.id);
+  }
+
+  /**
+   * A date field holds a whole date or nothing: a partly typed one reads as empty, which must
+   * not silently clear the date, so it is refused with a reason beside the field.
+   */
+  function checkDateField(input: HTMLInputElement): boolean {
+    const error = byId(`${input.id}-error`)!;
+    if (!input.validity.badInput) {
+      setFieldError(input, error, null);
+      return true;
+    }
+    const problem = dateProblemText('');
+    setFieldError(input, error, problem);
+    announce(problem);
+    input.focus();
+    return false;
   }
 
   let counterAnnouncement: number | undefined;
@@ -264,7 +295,11 @@ function enhance(main: HTMLElement): void {
   const isDone = (item: HTMLElement) => item.dataset.done === 'true';
   /** A page after the first (`?after=`): new goals go to the first page, not this one. */
   const laterPage = new URLSearchParams(window.location.search).has('after');
-  const shownHere = (done: boolean) => filter === 'all' || (filter === 'done') === done;
+  /** Today where the person is, which decides what is overdue (the server's may differ). */
+  const today = localDate(new Date());
+  const shownHere = (state: Pick<Shown, 'done' | 'targetDate'>) =>
+    filter === 'all' ||
+    (filter === 'overdue' ? isOverdue(state, today) : (filter === 'done') === state.done);
 
   function setDone(item: HTMLElement, done: boolean): void {
     item.dataset.done = String(done);
@@ -279,10 +314,37 @@ function enhance(main: HTMLElement): void {
     if (label) label.textContent = name;
   }
 
-  function buildGoal(goal: { id: number | string; name: string; done: boolean }): HTMLLIElement {
+  /** Shows "by 12 Mar", "Overdue" and "done 3 Mar" as they apply (the parts are in every row). */
+  function setDates(item: HTMLElement, state: Pick<Shown, 'done' | 'targetDate' | 'doneAt'>): void {
+    const doneAt = state.done ? state.doneAt : null;
+    item.dataset.targetDate = state.targetDate ?? '';
+    item.dataset.doneAt = state.doneAt ?? '';
+    const show = (selector: string, datetime: string | null, date = datetime) => {
+      const part = item.querySelector<HTMLElement>(selector);
+      if (!part) return;
+      part.hidden = datetime === null;
+      const time = part.querySelector('time');
+      if (!time || datetime === null || date === null) return;
+      time.dateTime = datetime;
+      time.textContent = shortDateText(date, today);
+    };
+    show('.goal-due', state.targetDate);
+    show('.goal-done-at', doneAt, doneAt && localDate(new Date(doneAt)));
+    const overdue = item.querySelector<HTMLElement>('.overdue');
+    if (overdue) overdue.hidden = !isOverdue(state, today);
+    const dates = item.querySelector<HTMLElement>('.goal-dates');
+    if (dates) dates.hidden = state.targetDate === null && doneAt === null;
+  }
+
+  function buildGoal(
+    goal: Pick<Goal, 'name' | 'done' | 'targetDate' | 'doneAt'> & {
+      id: number | string;
+    },
+  ): HTMLLIElement {
     const item = fromTemplate(goalTemplate!, String(goal.id)) as HTMLLIElement;
     setName(item, goal.name);
     setDone(item, goal.done);
+    setDates(item, goal);
     makeTabbable(item, item.querySelector<HTMLElement>('.check') ?? undefined);
     return item;
   }
@@ -358,7 +420,13 @@ function enhance(main: HTMLElement): void {
   }
 
   function shownState(item: HTMLLIElement): Shown {
-    return { done: isDone(item), name: nameOf(item), deleted: deleted.has(item) };
+    return {
+      done: isDone(item),
+      name: nameOf(item),
+      deleted: deleted.has(item),
+      targetDate: item.dataset.targetDate || null,
+      doneAt: item.dataset.doneAt || null,
+    };
   }
 
   /** Puts a goal on screen in the given state: its box, name, place in the list and the count. */
@@ -368,11 +436,12 @@ function enhance(main: HTMLElement): void {
     adjustCounts(counted(next) - counted(before), Number(before.deleted) - Number(next.deleted));
     setDone(item, next.done);
     setName(item, next.name);
+    setDates(item, next);
     if (next.deleted) deleted.add(item);
     else deleted.delete(item);
     if (next.deleted) deletedItems.set(Number(item.dataset.id), item);
     else deletedItems.delete(Number(item.dataset.id));
-    const visible = !next.deleted && shownHere(next.done);
+    const visible = !next.deleted && shownHere(next);
     if (visible && !item.isConnected) insertInOrder(item);
     else if (!visible && item.isConnected) detach(item);
   }
@@ -396,7 +465,7 @@ function enhance(main: HTMLElement): void {
     const known = confirmed.get(item)!;
     if (result.ok) {
       const goal = result.value;
-      confirmed.set(item, goal ? { done: goal.done, name: goal.name, deleted: false } : next);
+      confirmed.set(item, goal ? shownOf(goal) : next);
     } else if (result.status === 404) {
       confirmed.set(item, { ...known, deleted: true });
     }
@@ -523,8 +592,10 @@ function enhance(main: HTMLElement): void {
     const id = item.dataset.id!;
     const name = nameOf(item);
     const now = !isDone(item);
+    const before = shownState(item);
     announce(`“${name}” marked ${now ? 'done' : 'not done'}.`);
-    const result = await change(item, { ...shownState(item), done: now }, () =>
+    const doneAt = now ? new Date().toISOString() : before.doneAt;
+    const result = await change(item, { ...before, done: now, doneAt }, () =>
       api<Goal>('PATCH', `/goals/${id}`, { done: now }),
     );
     if (result.ok) {
@@ -532,7 +603,8 @@ function enhance(main: HTMLElement): void {
         kind: 'patch',
         id: Number(id),
         name,
-        changes: { done: !now },
+        // Undoing an untick restores when it was achieved, not now.
+        changes: !now && before.doneAt ? { done: true, doneAt: before.doneAt } : { done: !now },
         expected: { done: now },
         etag: result.etag,
       });
@@ -558,7 +630,12 @@ function enhance(main: HTMLElement): void {
     showError(`Could not delete “${name}”. ${result.message}`);
   }
 
-  function openEditor(item: HTMLLIElement, value = nameOf(item), error?: string): void {
+  function openEditor(
+    item: HTMLLIElement,
+    value = nameOf(item),
+    error?: string,
+    date = item.dataset.targetDate ?? '',
+  ): void {
     const row = item.querySelector<HTMLElement>('.goal-row');
     if (!row) return;
     item.querySelector('.rename-form')?.remove();
@@ -566,6 +643,7 @@ function enhance(main: HTMLElement): void {
     const input = form.querySelector<HTMLInputElement>('input[name="name"]')!;
     const errorText = form.querySelector<HTMLElement>('.field-error')!;
     input.value = value;
+    form.querySelector<HTMLInputElement>('input[name="targetDate"]')!.value = date;
     updateCounter(input);
     if (error) setFieldError(input, errorText, error);
     row.hidden = true;
@@ -586,6 +664,7 @@ function enhance(main: HTMLElement): void {
   async function rename(item: HTMLLIElement, form: HTMLFormElement): Promise<void> {
     clearError();
     const input = form.querySelector<HTMLInputElement>('input[name="name"]')!;
+    const dateInput = form.querySelector<HTMLInputElement>('input[name="targetDate"]')!;
     const raw = input.value;
     const checked = checkName(raw);
     if (checked.problem) {
@@ -594,21 +673,40 @@ function enhance(main: HTMLElement): void {
       input.focus();
       return;
     }
-    const old = nameOf(item);
+    if (!checkDateField(dateInput)) return;
+    const before = shownState(item);
+    const old = before.name;
+    const targetDate = dateInput.value || null;
     closeEditor(item, true);
-    if (checked.name === old) return;
-    announce(`Renamed to “${checked.name}”.`);
+    const changes: Partial<Pick<Goal, 'name' | 'targetDate'>> = {};
+    const undoChanges: typeof changes = {};
+    if (checked.name !== old) [changes.name, undoChanges.name] = [checked.name, old];
+    if (targetDate !== before.targetDate) {
+      [changes.targetDate, undoChanges.targetDate] = [targetDate, before.targetDate];
+    }
+    if (Object.keys(changes).length === 0) return;
+    const said = [
+      changes.name === undefined ? '' : `Renamed “${old}” to “${checked.name}”.`,
+      changes.targetDate === undefined
+        ? ''
+        : targetDate
+          ? `Target date of “${checked.name}” set to ${shortDateText(targetDate, today)}.`
+          : `Target date of “${checked.name}” cleared.`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    announce(said);
     const id = item.dataset.id!;
-    const result = await change(item, { ...shownState(item), name: checked.name }, () =>
-      api<Goal>('PATCH', `/goals/${id}`, { name: checked.name }),
+    const result = await change(item, { ...before, ...changes }, () =>
+      api<Goal>('PATCH', `/goals/${id}`, changes),
     );
     if (result.ok) {
-      offerUndo(`Renamed “${old}” to “${checked.name}”.`, {
+      offerUndo(said, {
         kind: 'patch',
         id: Number(id),
         name: checked.name,
-        changes: { name: old },
-        expected: { name: checked.name },
+        changes: undoChanges,
+        expected: changes,
         etag: result.etag,
       });
       return;
@@ -618,11 +716,12 @@ function enhance(main: HTMLElement): void {
       return;
     }
     // What they typed is kept, in the form, with the reason beside it or in the banner.
+    const typedDate = targetDate ?? '';
     if (isRefusedInput(result.status)) {
-      openEditor(item, raw, result.message);
+      openEditor(item, raw, result.message, typedDate);
     } else {
-      openEditor(item, raw);
-      showError(`Could not rename “${old}”. ${result.message}`);
+      openEditor(item, raw, undefined, typedDate);
+      showError(`Could not save “${old}”. ${result.message}`);
     }
   }
 
@@ -637,24 +736,28 @@ function enhance(main: HTMLElement): void {
       return;
     }
     setFieldError(addInput!, addError!, null);
+    if (!checkDateField(addDate!)) return;
+    const targetDate = addDate!.value || null;
     pendingCount += 1;
-    const pending = buildGoal({ id: `new-${pendingCount}`, name: checked.name, done: false });
+    const fresh = { name: checked.name, done: false, targetDate, doneAt: null };
+    const pending = buildGoal({ id: `new-${pendingCount}`, ...fresh });
     pending.classList.add('is-pending', 'is-new');
     pending.setAttribute('aria-busy', 'true');
     pending.inert = true;
-    // New goals go on top: in view unless this is a later page or the Done filter.
-    const visible = filter !== 'done' && !laterPage;
+    // New goals go on top: in view unless this is a later page or another filter's goal.
+    const visible = shownHere(fresh) && !laterPage;
     if (visible) {
       list!.prepend(pending);
       updateEmptyState();
     }
     adjustCounts(1, 1);
     addInput!.value = '';
+    addDate!.value = '';
     updateCounter(addInput!);
     announce(
       visible
         ? `Added “${checked.name}”.`
-        : filter === 'done'
+        : !shownHere(fresh)
           ? `Added “${checked.name}”. It is listed under Active.`
           : `Added “${checked.name}” at the top of the list, on the first page.`,
     );
@@ -663,7 +766,7 @@ function enhance(main: HTMLElement): void {
     const result = await api<Goal>(
       'POST',
       '/goals',
-      { name: checked.name },
+      targetDate ? { name: checked.name, targetDate } : { name: checked.name },
       { 'idempotency-key': key },
     );
     if (!result.ok && !isRefusedInput(result.status)) unsettledCreate = { name: checked.name, key };
@@ -679,6 +782,7 @@ function enhance(main: HTMLElement): void {
     updateEmptyState();
     adjustCounts(-1, -1);
     if (addInput!.value === '') addInput!.value = raw;
+    if (addDate!.value === '') addDate!.value = targetDate ?? '';
     updateCounter(addInput!);
     // A refused name is the field's problem; an outage is not, so it goes in the banner.
     if (isRefusedInput(result.status)) setFieldError(addInput!, addError!, result.message);
@@ -700,7 +804,8 @@ function enhance(main: HTMLElement): void {
       limit: String(PAGE_SIZE),
       after: showMore!.dataset.next ?? '0',
     });
-    if (filter !== 'all') params.set('done', String(filter === 'done'));
+    if (filter !== 'all') params.set('filter', filter);
+    params.set('today', today);
     const result = await api<GoalPage>('GET', `/goals?${params.toString()}`);
     loadingMore = false;
     showMore!.classList.remove('is-loading');
@@ -818,8 +923,8 @@ function enhance(main: HTMLElement): void {
         item = buildGoal(result.value);
         deleted.add(item);
       }
-      confirmed.set(item, { done: result.value.done, name: result.value.name, deleted: false });
-      display(item, { done: result.value.done, name: result.value.name, deleted: false });
+      confirmed.set(item, shownOf(result.value));
+      display(item, shownOf(result.value));
       announce(`Restored “${action.name}”.`);
       return;
     }
@@ -868,7 +973,7 @@ function enhance(main: HTMLElement): void {
     else if (form.classList.contains('delete-form')) void remove(item);
     else if (form.classList.contains('rename-form')) void rename(item, form);
     else if (form.classList.contains('move-form')) {
-      const direction = (event).submitter?.getAttribute('value');
+      const direction = event.submitter?.getAttribute('value');
       void moveBy(item, direction === 'up' ? -1 : 1);
     }
   });
@@ -1039,6 +1144,11 @@ function enhance(main: HTMLElement): void {
     { capture: true },
   );
   for (const pending of storedUndos()) showToast(pending);
+  // The server told the dates by its own day; where the person's differs, tell them again.
+  if (main.dataset.today !== today) for (const item of items()) setDates(item, shownState(item));
+  // Pages rendered from now on use the browser's date too (see src/today.ts).
+  const secure = location.protocol === 'https:';
+  document.cookie = `${secure ? '__Host-' : ''}today=${today}; Path=/; Max-Age=86400; SameSite=Lax${secure ? '; Secure' : ''}`;
   for (const item of items())
     makeTabbable(item, item.querySelector<HTMLElement>('.check') ?? undefined);
   // The ends of the list change with every goal added, removed, loaded or moved, here or not.

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readCookie, writeCookie } from './session.js';
+import type { DateFieldState } from './views/fields.js';
 import type { GoalsPageModel } from './views/goals-page.js';
 
 /**
@@ -38,6 +39,15 @@ export function takeFlash(request: FastifyRequest, reply: FastifyReply): Flash |
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
 
+function dateState(form: Record<string, unknown> | undefined): DateFieldState {
+  const state: DateFieldState = {};
+  const date = text(form?.date);
+  const dateError = text(form?.dateError);
+  if (date !== undefined) state.date = date;
+  if (dateError !== undefined) state.dateError = dateError;
+  return state;
+}
+
 function parseFlash(raw: unknown): Flash {
   const { add, edit, error } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<
     string,
@@ -50,6 +60,7 @@ function parseFlash(raw: unknown): Flash {
     flash.add = { value: addValue, idempotencyKey: key };
     const addError = text(add?.error);
     const keyName = text(add?.idempotencyKeyName);
+    Object.assign(flash.add, dateState(add));
     if (addError !== undefined) flash.add.error = addError;
     if (keyName !== undefined) flash.add.idempotencyKeyName = keyName;
   }
@@ -58,6 +69,7 @@ function parseFlash(raw: unknown): Flash {
   if (editValue !== undefined && typeof id === 'number' && Number.isSafeInteger(id)) {
     flash.edit = { id, value: editValue };
     const editError = text(edit?.error);
+    Object.assign(flash.edit, dateState(edit));
     if (editError !== undefined) flash.edit.error = editError;
   }
   const pageError = text(error);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { checkGoalName, goalNameProblemText } from '@goal-tracker/contract';
+import { checkGoalName, goalNameProblemText, isCalendarDate } from '@goal-tracker/contract';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi } from './accounts-api.js';
 import { setFlash, takeFlash, type Flash } from './flash.js';
@@ -20,6 +20,7 @@ import {
   type Status,
   type View,
 } from './view.js';
+import { dateProblemText } from './views/goal-dates.js';
 import { goalsPage, type GoalsPageModel, type ListState } from './views/goals-page.js';
 
 export interface PagesOptions {
@@ -52,6 +53,17 @@ function idempotencyKey(body: FormBody, name: string): string {
   const sentWith = field(body, 'idempotencyKeyName');
   const reusable = IDEMPOTENCY_KEY.test(key) && (sentWith === '' || sentWith === name);
   return reusable ? key : randomUUID();
+}
+
+/**
+ * The form's target date: null when left empty, undefined when the form has no such field (a
+ * page from before dates), or the reason it is not a date.
+ */
+function targetDateOf(body: FormBody): { date: string | null | undefined; problem?: string } {
+  if (body?.targetDate === undefined) return { date: undefined };
+  const raw = field(body, 'targetDate').trim();
+  if (raw === '') return { date: null };
+  return isCalendarDate(raw) ? { date: raw } : { date: undefined, problem: dateProblemText(raw) };
 }
 
 /** What the goals page shows besides the form: the list, its count and who is signed in. */
@@ -180,12 +192,13 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const edit =
         flash?.edit && flash.edit.id === editId
           ? flash.edit
-          : editing && { id: editing.id, value: editing.name };
+          : editing && { id: editing.id, value: editing.name, date: editing.targetDate ?? '' };
       const notice = status ? STATUSES[status] : adopted && adoptedText(adopted);
       const deleted = status === 'deleted' ? parseId(query.deleted) : undefined;
       const model: GoalsPageModel = {
         view,
         list,
+        today,
         email: data.email,
         assets,
         add: flash?.add ?? { value: '', idempotencyKey: randomUUID() },
@@ -207,15 +220,25 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const raw = field(body, 'name');
       const checked = checkGoalName(raw);
       const key = idempotencyKey(body, checked.name);
-      if (checked.problem) {
-        const error = goalNameProblemText(checked.problem, checked.name);
-        return redirectWithFlash(request, reply, view, {
-          add: { value: raw, idempotencyKey: key, error },
-        });
+      const rawDate = field(body, 'targetDate');
+      const target = targetDateOf(body);
+      if (checked.problem || target.problem) {
+        const add: Flash['add'] = { value: raw, date: rawDate, idempotencyKey: key };
+        if (checked.problem) add.error = goalNameProblemText(checked.problem, checked.name);
+        if (target.problem) add.dateError = target.problem;
+        return redirectWithFlash(request, reply, view, { add });
       }
-      const result = await settle(goalsApi.createGoal({ name: checked.name }, key, caller));
+      const input = target.date
+        ? { name: checked.name, targetDate: target.date }
+        : { name: checked.name };
+      const result = await settle(goalsApi.createGoal(input, key, caller));
       if (result instanceof ApiError || !result.ok) {
-        const add = { value: raw, idempotencyKey: key, idempotencyKeyName: checked.name };
+        const add = {
+          value: raw,
+          date: rawDate,
+          idempotencyKey: key,
+          idempotencyKeyName: checked.name,
+        };
         return redirectWithFailure(request, reply, view, result, 'your goal', { add }, 'add');
       }
       return seeOther(reply, view, 'added');
@@ -255,18 +278,27 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const view = parseView(request.query as Query);
       const id = parseId((request.params as { id: string }).id);
       if (id === undefined) return sendNotFound(request, reply, assets);
-      const raw = field(request.body as FormBody, 'name');
+      const body = request.body as FormBody;
+      const raw = field(body, 'name');
+      const rawDate = field(body, 'targetDate');
       const checked = checkGoalName(raw);
-      if (checked.problem) {
-        const error = goalNameProblemText(checked.problem, checked.name);
-        return redirectWithFlash(request, reply, view, { edit: { id, value: raw, error } });
+      const target = targetDateOf(body);
+      if (checked.problem || target.problem) {
+        const edit: Flash['edit'] = { id, value: raw, date: rawDate };
+        if (checked.problem) edit.error = goalNameProblemText(checked.problem, checked.name);
+        if (target.problem) edit.dateError = target.problem;
+        return redirectWithFlash(request, reply, view, { edit });
       }
-      const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, caller));
+      const changes =
+        target.date === undefined
+          ? { name: checked.name }
+          : { name: checked.name, targetDate: target.date };
+      const result = await settle(goalsApi.updateGoal(id, changes, caller));
       if (isRefusal(result, 404)) {
         return seeOther(reply, view, 'missing');
       }
       if (result instanceof ApiError || !result.ok) {
-        const edit = { edit: { id, value: raw } };
+        const edit = { edit: { id, value: raw, date: rawDate } };
         return redirectWithFailure(request, reply, view, result, 'the new name', edit, 'edit');
       }
       return seeOther(reply, view, 'renamed', id);

@@ -1,8 +1,8 @@
-import { GOAL_ID_MAX } from '@goal-tracker/contract';
+import { GOAL_FILTERS, GOAL_ID_MAX, type GoalFilter } from '@goal-tracker/contract';
 import { formatCount } from './views/goal-wording.js';
 
-export const FILTERS = ['all', 'active', 'done'] as const;
-export type Filter = (typeof FILTERS)[number];
+export const FILTERS = GOAL_FILTERS;
+export type Filter = GoalFilter;
 
 /** What the list shows: kept in the query string, and carried through every form post. */
 export interface View {
@@ -15,7 +15,7 @@ export interface View {
 
 export const STATUSES = {
   added: 'Goal added.',
-  renamed: 'Goal renamed.',
+  renamed: 'Goal saved.',
   deleted: 'Goal deleted.',
   restored: 'Goal restored.',
   unrestorable: 'That goal can no longer be restored: deleted goals are kept for 10 minutes.',

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
   accountWithGoals,
+  dayFromToday,
   goalsClient,
   signUpOnApi,
   TEST_PASSWORD,
@@ -406,12 +407,13 @@ describe('plain-form actions', () => {
   test('when a move is malformed, then 404 and the order is unchanged', async () => {
     const [a, b] = [await goals.create('A'), await goals.create('B')];
     const before = (await goals.all()).map((goal) => goal.id);
-    for (const fields of [
+    const malformed: Record<string, string>[] = [
       { direction: 'sideways', above: String(b.id) },
       { above: String(b.id) },
       { direction: 'up', above: 'b' },
       { direction: 'down', below: '-1' },
-    ]) {
+    ];
+    for (const fields of malformed) {
       expect((await post(`/goals/${a.id}/move`, fields)).statusCode).toBe(404);
     }
     expect((await post('/goals/x/move', { direction: 'up' })).statusCode).toBe(404);
@@ -420,6 +422,114 @@ describe('plain-form actions', () => {
 
   test('when the goal id is not a number, then 404', async () => {
     expect((await post('/goals/abc/delete', {})).statusCode).toBe(404);
+  });
+});
+
+describe('target dates, achieved dates and the Overdue filter', () => {
+  const yesterday = dayFromToday(-1);
+  const nextWeek = dayFromToday(7);
+
+  test('when a goal is added with a target date, then it is stored and shown as "by" that day', async () => {
+    const posted = await post('/goals', {
+      name: 'Run 5 km',
+      targetDate: nextWeek,
+      idempotencyKey: 'date-key-1',
+    });
+    expect(posted.headers.location).toBe('/?status=added');
+    const [goal] = await goals.all();
+    expect(goal).toMatchObject({ name: 'Run 5 km', targetDate: nextWeek });
+    const { body } = await page();
+    expect(body).toMatch(new RegExp(`by <time datetime="${nextWeek}">`));
+    // Empty means no target date.
+    await post('/goals', { name: 'No date', targetDate: '', idempotencyKey: 'date-key-2' });
+    expect((await goals.all())[0]).toMatchObject({ name: 'No date', targetDate: null });
+  });
+
+  test('when a target date is not a day, then the form comes back with the name and date kept and nothing is stored', async () => {
+    for (const bad of ['2026-02-30', 'next friday']) {
+      const posted = await post('/goals', {
+        name: 'Keep this',
+        targetDate: bad,
+        idempotencyKey: 'date-key-3',
+      });
+      const shown = await followFlash(web, posted, { cookie: account.cookie });
+      expect(shown.body).toContain('is not a date. Enter a day that exists as YYYY-MM-DD');
+      expect(shown.body).toMatch(
+        /id="new-goal-date"[^>]*value="[^"]+"[^>]*aria-invalid="true" aria-describedby="new-goal-date-error"/s,
+      );
+      expect(shown.body).toContain('value="Keep this"');
+    }
+    expect(await goals.all()).toEqual([]);
+  });
+
+  test('when a goal is renamed with a date, cleared, or sent a bad date, then only whole, valid changes are stored', async () => {
+    const goal = await goals.create('Write a book');
+    const set = await post(`/goals/${goal.id}/rename`, {
+      name: 'Write a novel',
+      targetDate: nextWeek,
+    });
+    expect(set.headers.location).toBe(`/?status=renamed#goal-${goal.id}`);
+    expect(await goals.get(goal.id)).toMatchObject({ name: 'Write a novel', targetDate: nextWeek });
+    const editing = await page(`/?edit=${goal.id}`);
+    expect(editing.body).toMatch(
+      new RegExp(`id="rename-${goal.id}-date"[^>]*value="${nextWeek}"`, 's'),
+    );
+
+    const bad = await post(`/goals/${goal.id}/rename`, {
+      name: 'Half written',
+      targetDate: '2026-13-01',
+    });
+    expect(bad.headers.location).toBe(`/?edit=${goal.id}`);
+    const shown = await followFlash(web, bad, { cookie: account.cookie });
+    expect(shown.body).toContain('“2026-13-01” is not a date.');
+    expect(shown.body).toContain('value="Half written"');
+    expect(await goals.get(goal.id)).toMatchObject({ name: 'Write a novel', targetDate: nextWeek });
+
+    await post(`/goals/${goal.id}/rename`, { name: 'Write a novel', targetDate: '' });
+    expect((await goals.get(goal.id))?.targetDate).toBeNull();
+    // A form without the field (a page from before dates) leaves the date alone.
+    await goals.update(goal.id, { targetDate: nextWeek });
+    await post(`/goals/${goal.id}/rename`, { name: 'Write two novels' });
+    expect((await goals.get(goal.id))?.targetDate).toBe(nextWeek);
+  });
+
+  test('when an open goal is past its target date, then it says Overdue in words and the Overdue filter lists only such goals', async () => {
+    const late = await goals.create('Late');
+    await goals.update(late.id, { targetDate: yesterday });
+    const lateButDone = await goals.create('Late but done');
+    await goals.update(lateButDone.id, { targetDate: yesterday, done: true });
+    const onTime = await goals.create('On time');
+    await goals.update(onTime.id, { targetDate: nextWeek });
+
+    const all = await page();
+    expect(all.body.match(/<strong class="overdue">Overdue<\/strong>/g)).toHaveLength(1);
+    // A done goal says when it was achieved, in the server's time zone without the script.
+    expect(all.body).toMatch(new RegExp(`done\\s*<time datetime="${dayFromToday(0)}T`));
+    expect(all.body).toContain('>Overdue</a');
+
+    const overdue = await page('/?filter=overdue');
+    expect(overdue.body.match(/class="goal-name" id="goal-\d+-name" dir="auto">([^<]+)</g)).toEqual(
+      [`class="goal-name" id="goal-${late.id}-name" dir="auto">Late<`],
+    );
+    await goals.update(late.id, { done: true });
+    expect((await page('/?filter=overdue')).body).toContain(
+      'No open goal is past its target date.',
+    );
+  });
+
+  test("when the browser has said its date, then overdue follows it, within a day of the server's", async () => {
+    const dueToday = await goals.create('Due today');
+    await goals.update(dueToday.id, { targetDate: dayFromToday(0) });
+    const asOf = (today: string) =>
+      web.inject({
+        method: 'GET',
+        url: '/?filter=overdue',
+        headers: { cookie: `${account.cookie}; today=${today}` },
+      });
+    expect((await asOf(dayFromToday(0))).body).toContain('Nothing overdue');
+    expect((await asOf(dayFromToday(1))).body).toContain('id="goal-' + String(dueToday.id) + '"');
+    // Further off than any time zone: a stale or forged date, ignored.
+    expect((await asOf(dayFromToday(5))).body).toContain('Nothing overdue');
   });
 });
 

@@ -10,8 +10,10 @@ import {
   SCREENSHOT_DIR,
   seriousAxeViolations,
 } from './support/browser.js';
+import { shortDateText } from '../src/views/goal-dates.js';
 import {
   accountWithGoals,
+  dayFromToday,
   goalsClient,
   signUpOnApi,
   TEST_PASSWORD,
@@ -752,6 +754,130 @@ describe('order', () => {
     expect(await page.getByRole('button', { name: 'Move up Three' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Move down Two' }).isDisabled()).toBe(true);
     await expectOrderEverywhere(page, ['Three', 'Four', 'One', 'Two']);
+  });
+});
+
+describe('dates', () => {
+  const today = dayFromToday(0);
+  const nextWeek = dayFromToday(7);
+  const yesterday = dayFromToday(-1);
+  const datesOf = (page: Page, name: string) =>
+    goalItem(page, name)
+      .locator('.goal-dates')
+      .evaluate((element) =>
+        (element as HTMLElement).hidden
+          ? ''
+          : (element as HTMLElement).innerText.replace(/\s+/g, ' ').trim(),
+      );
+
+  test('when a goal gets a target date, then it shows "by" that day, which can be changed and cleared in place', async () => {
+    const page = await open();
+    await page.getByLabel('What do you want to achieve?').fill('Run 5 km');
+    await page.getByLabel('Target date (optional)').fill(nextWeek);
+    await page.keyboard.press('Enter');
+    await settled(page);
+    expect(await datesOf(page, 'Run 5 km')).toBe(`by ${shortDateText(nextWeek, today)}`);
+    expect(await page.getByLabel('Target date (optional)').inputValue()).toBe('');
+    await expect.poll(() => goals.all().then((all) => all[0]?.targetDate)).toBe(nextWeek);
+
+    await page.getByRole('link', { name: 'Rename Run 5 km' }).click();
+    const date = goalItem(page, 'Run 5 km').getByLabel('Target date (optional)');
+    expect(await date.inputValue()).toBe(nextWeek);
+    await date.fill(yesterday);
+    await goalItem(page, 'Run 5 km').getByRole('button', { name: 'Save' }).click();
+    expect(await datesOf(page, 'Run 5 km')).toBe(`by ${shortDateText(yesterday, today)} Overdue`);
+    await expect.poll(() => goals.all().then((all) => all[0]?.targetDate)).toBe(yesterday);
+    await screenshot(page, 'dates-overdue');
+
+    await page.getByRole('link', { name: 'Rename Run 5 km' }).click();
+    await goalItem(page, 'Run 5 km').getByLabel('Target date (optional)').fill('');
+    await goalItem(page, 'Run 5 km').getByRole('button', { name: 'Save' }).click();
+    expect(await datesOf(page, 'Run 5 km')).toBe('');
+    await expect.poll(() => goals.all().then((all) => all[0]?.targetDate)).toBeNull();
+  });
+
+  test('when a date is only partly typed, then the field says so and nothing is sent', async () => {
+    const page = await open();
+    await page.getByLabel('What do you want to achieve?').fill('Half a date');
+    await page.getByLabel('Target date (optional)').focus();
+    await page.keyboard.type('03');
+    await page.getByRole('button', { name: 'Add goal' }).click();
+    expect(await page.locator('#new-goal-date-error').textContent()).toBe(
+      'Enter a whole date, or leave the target date empty.',
+    );
+    expect(await page.getByLabel('Target date (optional)').getAttribute('aria-invalid')).toBe(
+      'true',
+    );
+    expect(await goalNames(page)).toEqual([]);
+    expect(await goals.all()).toEqual([]);
+  });
+
+  test('when goals are overdue or done, then they say so in words, the Overdue filter lists the overdue ones, and ticking one records the day', async () => {
+    const late = await goals.create('Late');
+    await goals.update(late.id, { targetDate: yesterday });
+    const onTime = await goals.create('On time');
+    await goals.update(onTime.id, { targetDate: nextWeek });
+    const page = await open('/?filter=overdue');
+    expect(await goalNames(page)).toEqual(['Late']);
+    expect(await goalItem(page, 'Late').getByText('Overdue', { exact: true }).isVisible()).toBe(
+      true,
+    );
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    // Ticked off, it is no longer overdue, so it leaves this view, and the empty state is true.
+    await page.getByRole('checkbox', { name: 'Late' }).click();
+    expect(await goalNames(page)).toEqual([]);
+    expect(await page.locator('#empty-state').innerText()).toContain('Nothing overdue');
+    await expect.poll(() => goals.get(late.id).then((goal) => goal?.doneAt ?? null)).not.toBeNull();
+
+    await navigation(page, () => page.getByRole('link', { name: 'All', exact: true }).click());
+    expect(await datesOf(page, 'Late')).toBe(
+      `by ${shortDateText(yesterday, today)} done ${shortDateText(today, today)}`,
+    );
+    expect(
+      await page.getByRole('checkbox', { name: 'Late' }).getAttribute('aria-describedby'),
+    ).toBe(`goal-${late.id}-dates`);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    const dark = await open('/', { colorScheme: 'dark' });
+    await goals.update(onTime.id, { targetDate: yesterday });
+    await dark.reload();
+    expect(await datesOf(dark, 'On time')).toContain('Overdue');
+    await screenshot(dark, 'dates-dark');
+    expect(await seriousAxeViolations(dark)).toEqual([]);
+  });
+
+  test('when dates are set, edited and cleared without JavaScript, then each post lands back on the list with them', async () => {
+    const page = await open('/', noScript);
+    await page.getByLabel('What do you want to achieve?').fill('Paint the fence');
+    await page.getByLabel('Target date (optional)').fill(yesterday);
+    await navigation(page, () => page.getByRole('button', { name: 'Add goal' }).click());
+    expect(await datesOf(page, 'Paint the fence')).toBe(
+      `by ${shortDateText(yesterday, today)} Overdue`,
+    );
+    await navigation(page, () => page.getByRole('link', { name: 'Overdue', exact: true }).click());
+    expect(await goalNames(page)).toEqual(['Paint the fence']);
+
+    await navigation(page, () =>
+      page.getByRole('link', { name: 'Rename Paint the fence' }).click(),
+    );
+    expect(await page.getByLabel('Target date (optional)').nth(1).inputValue()).toBe(yesterday);
+    await page.getByLabel('Target date (optional)').nth(1).fill(nextWeek);
+    await navigation(page, () => page.getByRole('button', { name: 'Save' }).click());
+    // No longer overdue: the Overdue filter is empty, and says why.
+    expect(await goalNames(page)).toEqual([]);
+    expect(await page.locator('#empty-state').innerText()).toContain(
+      'No open goal is past its target date.',
+    );
+    await navigation(page, () => page.getByRole('link', { name: 'All', exact: true }).click());
+    expect(await datesOf(page, 'Paint the fence')).toBe(`by ${shortDateText(nextWeek, today)}`);
+
+    await navigation(page, () =>
+      page.getByRole('link', { name: 'Rename Paint the fence' }).click(),
+    );
+    await page.getByLabel('Target date (optional)').nth(1).fill('');
+    await navigation(page, () => page.getByRole('button', { name: 'Save' }).click());
+    expect(await datesOf(page, 'Paint the fence')).toBe('');
+    expect((await goals.all())[0]?.targetDate).toBeNull();
   });
 });
 

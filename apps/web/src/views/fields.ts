@@ -11,6 +11,34 @@ export function fieldError(id: string, error: string | undefined): SafeHtml {
   return html`<p class="field-error" id="${id}" ${error ? '' : html` hidden`}>${error ?? ''}</p>`;
 }
 
+/** The optional target date of a goal, as typed: kept, with its own error, when sent back. */
+export interface DateFieldState {
+  date?: string;
+  dateError?: string;
+}
+
+/**
+ * A native date picker, so every browser offers its own calendar and keyboard entry; the value
+ * is YYYY-MM-DD whatever the display format. Empty means no target date.
+ */
+export function dateField(id: string, state: DateFieldState, autofocus: boolean): SafeHtml {
+  const errorId = `${id}-error`;
+  return html`<div class="date-field">
+    <label class="date-label" for="${id}"
+      >Target date <span class="optional">(optional)</span></label
+    >
+    <input
+      class="field"
+      id="${id}"
+      name="targetDate"
+      type="date"
+      value="${state.date ?? ''}"
+      ${invalid(state.dateError, errorId)}${autofocus ? html` autofocus` : ''}
+    />
+    ${fieldError(errorId, state.dateError)}
+  </div>`;
+}
+
 export function invalid(error: string | undefined, errorId: string): SafeHtml {
   return error ? html` aria-invalid="true" aria-describedby="${errorId}"` : html``;
 }

@@ -25,3 +25,10 @@ export function shortDateText(date: string, today: string): string {
 export function isOverdue(goal: { done: boolean; targetDate: string | null }, today: string) {
   return !goal.done && goal.targetDate !== null && goal.targetDate < today;
 }
+
+/** Why a typed target date was refused: said by the server's form routes and the script. */
+export function dateProblemText(raw: string): string {
+  return raw === ''
+    ? 'Enter a whole date, or leave the target date empty.'
+    : `“${raw}” is not a date. Enter a day that exists as YYYY-MM-DD, such as 2026-03-12, or leave it empty.`;
+}

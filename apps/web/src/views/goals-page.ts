@@ -8,7 +8,8 @@ import type { Assets } from '../assets.js';
 import { html, type Markup, type SafeHtml } from '../html.js';
 import { FILTERS, viewUrl, type Filter, type View } from '../view.js';
 import { moreText, remainingText } from './goal-wording.js';
-import { fieldError, invalid, type FieldState } from './fields.js';
+import { isOverdue, localDate, shortDateText } from './goal-dates.js';
+import { dateField, fieldError, invalid, type DateFieldState, type FieldState } from './fields.js';
 import { icons } from './icons.js';
 import { layout, PRODUCT_NAME } from './layout.js';
 
@@ -24,13 +25,16 @@ export type ListState =
 export interface GoalsPageModel {
   view: View;
   list: ListState;
-  add: FieldState & {
-    idempotencyKey: string;
-    /** The name the key was already sent with, after a create whose outcome is unknown. */
-    idempotencyKeyName?: string;
-  };
+  add: FieldState &
+    DateFieldState & {
+      idempotencyKey: string;
+      /** The name the key was already sent with, after a create whose outcome is unknown. */
+      idempotencyKeyName?: string;
+    };
   /** The goal whose rename form is open (`?edit=id`, or a rename sent back with an error). */
-  edit?: FieldState & { id: number };
+  edit?: FieldState & DateFieldState & { id: number };
+  /** The day that decides what is overdue (see today.ts). */
+  today: string;
   /** What the last action did, after its redirect. */
   notice?: string;
   /** The goal the last action deleted: the notice offers to restore it. */
@@ -46,7 +50,12 @@ export interface GoalsPageModel {
 export const ID_PLACEHOLDER = '__ID__';
 type ItemId = number | typeof ID_PLACEHOLDER;
 
-const FILTER_LABELS: Record<Filter, string> = { all: 'All', active: 'Active', done: 'Done' };
+const FILTER_LABELS: Record<Filter, string> = {
+  all: 'All',
+  active: 'Active',
+  done: 'Done',
+  overdue: 'Overdue',
+};
 
 interface EmptyState {
   icon: SafeHtml;
@@ -72,6 +81,11 @@ const EMPTY_STATES: Record<Filter, EmptyState> = {
     icon: icons.sparkle,
     title: 'Nothing done yet',
     text: 'Goals you tick off will show up here.',
+  },
+  overdue: {
+    icon: icons.party,
+    title: 'Nothing overdue',
+    text: 'No open goal is past its target date.',
   },
 };
 
@@ -111,6 +125,7 @@ function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
       <button class="button primary" type="submit">${icons.plus}<span>Add goal</span></button>
     </div>
     ${nameCounter('new-goal-counter')} ${fieldError('new-goal-error', add.error)}
+    ${dateField('new-goal-date', add, Boolean(add.dateError && !add.error))}
   </form>`;
 }
 
@@ -183,10 +198,37 @@ function moveForm(id: ItemId, view: View, place: Place | undefined): SafeHtml {
   </form>`;
 }
 
+/** What a goal row shows. */
+type ShownGoal = Pick<Goal, 'name' | 'done' | 'targetDate' | 'doneAt'> & { id: ItemId };
+
+/**
+ * "by 12 Mar", "Overdue" and "done 3 Mar": every part is always in the row, hidden when it
+ * does not apply, so the script shows and hides the same markup after its changes.
+ */
+function goalDates(goal: ShownGoal, today: string): SafeHtml {
+  const { id, targetDate } = goal;
+  const doneAt = goal.done ? goal.doneAt : null;
+  const hidden = (shown: unknown) => (shown ? '' : html` hidden`);
+  const datetime = (value: string | null) => (value ? html` datetime="${value}"` : '');
+  return html`<span class="goal-dates" id="goal-${id}-dates"${hidden(targetDate ?? doneAt)}
+    ><span class="goal-due"${hidden(targetDate)}
+      >by <time${datetime(targetDate)}>${targetDate && shortDateText(targetDate, today)}</time></span
+    >
+    <strong class="overdue"${hidden(isOverdue(goal, today))}>Overdue</strong>
+    <span class="goal-done-at"${hidden(doneAt)}
+      >done
+      <time${datetime(doneAt)}
+        >${doneAt && shortDateText(localDate(new Date(doneAt)), today)}</time
+      ></span
+    ></span
+  >`;
+}
+
 export function goalItem(
-  goal: { id: ItemId; name: string; done: boolean },
+  goal: ShownGoal,
   view: View,
   place: Place | undefined,
+  today: string,
 ): SafeHtml {
   const { id, done } = goal;
   // The rename link carries no #fragment: Chrome skips autofocus on a page whose URL has one,
@@ -197,6 +239,8 @@ export function goalItem(
     id="goal-${id}"
     data-id="${id}"
     data-done="${done}"
+    data-target-date="${goal.targetDate ?? ''}"
+    data-done-at="${goal.doneAt ?? ''}"
   >
     <div class="goal-row">
       <button class="drag-handle" type="button" aria-labelledby="goal-${id}-drag goal-${id}-name">
@@ -210,11 +254,15 @@ export function goalItem(
           role="checkbox"
           aria-checked="${done}"
           aria-labelledby="goal-${id}-name"
+          aria-describedby="goal-${id}-dates"
         >
           ${icons.check}
         </button>
       </form>
-      <span class="goal-name" id="goal-${id}-name" dir="auto">${goal.name}</span>
+      <span class="goal-text"
+        ><span class="goal-name" id="goal-${id}-name" dir="auto">${goal.name}</span>
+        ${goalDates(goal, today)}</span
+      >
       <div class="goal-actions">
         ${moveForm(id, view, place)}
         <a
@@ -244,9 +292,12 @@ export function goalItem(
 export function renameForm(
   id: ItemId,
   view: View,
-  field: FieldState,
+  field: FieldState & DateFieldState,
   options: { autofocus: boolean },
 ): SafeHtml {
+  // The field to fix first has the focus: the name, unless only the date is wrong.
+  const nameFocused =
+    options.autofocus && (field.error !== undefined || field.dateError === undefined);
   const errorId = `rename-${id}-error`;
   return html`<form
     class="rename-form"
@@ -264,13 +315,14 @@ export function renameForm(
       dir="auto"
       maxlength="${GOAL_NAME_MAX_LENGTH}"
       value="${field.value}"
-      required${invalid(field.error, errorId)}${options.autofocus ? html` autofocus` : ''}
+      required${invalid(field.error, errorId)}${nameFocused ? html` autofocus` : ''}
     />
     <div class="rename-actions">
       <button class="button primary small" type="submit">Save</button>
       <a class="button ghost small cancel-link" href="${viewUrl(view)}#goal-${id}">Cancel</a>
     </div>
     ${nameCounter(`rename-${id}-counter`)} ${fieldError(errorId, field.error)}
+    ${dateField(`rename-${id}-date`, field, options.autofocus && !nameFocused)}
   </form>`;
 }
 
@@ -283,7 +335,7 @@ function nameCounter(id: string): SafeHtml {
   return html`<p class="name-counter" id="${id}" aria-hidden="true" hidden></p>`;
 }
 
-function editingItem(goal: Goal, view: View, field: FieldState): SafeHtml {
+function editingItem(goal: Goal, view: View, field: FieldState & DateFieldState): SafeHtml {
   return html`<li
     class="goal is-editing${goal.done ? ' is-done' : ''}"
     id="goal-${goal.id}"
@@ -345,12 +397,12 @@ function goalList(model: GoalsPageModel, page: Readonly<GoalPage>): SafeHtml {
   const { view, edit } = model;
   // An open rename form is part of the list, so that rendering is the request's own.
   const summary = model.list.state === 'ok' ? model.list.summary : undefined;
-  if (edit) return renderGoalList(view, page, summary, edit);
+  if (edit) return renderGoalList(view, page, summary, edit, model.today);
   // The counts choose the empty state's text and the "Show N more" label.
-  const key = `${viewUrl(view)} ${summary ? `${summary.total}/${summary.done}` : '-'}`;
+  const key = `${viewUrl(view)} ${model.today} ${summary ? `${summary.total}/${summary.done}` : '-'}`;
   const known = renderedLists.get(page);
   if (known?.view === key) return known.list;
-  const list = renderGoalList(view, page, summary, undefined);
+  const list = renderGoalList(view, page, summary, undefined, model.today);
   renderedLists.set(page, { view: key, list });
   return list;
 }
@@ -367,6 +419,7 @@ function renderGoalList(
   page: Readonly<GoalPage>,
   summary: GoalSummary | undefined,
   edit: GoalsPageModel['edit'],
+  today: string,
 ): SafeHtml {
   const { goals } = page;
   const items = goals.map((goal, index) => {
@@ -378,7 +431,7 @@ function renderGoalList(
       first: index === 0 && view.after === undefined,
       last: index === goals.length - 1 && page.next === null,
     };
-    return goalItem(goal, view, place);
+    return goalItem(goal, view, place, today);
   });
   const empty = page.goals.length === 0;
   const shown = (view.shown ?? 0) + page.goals.length;
@@ -400,7 +453,12 @@ function renderGoalList(
       >
     </div>
     <template id="goal-template"
-      >${goalItem({ id: ID_PLACEHOLDER, name: '', done: false }, view, undefined)}</template
+      >${goalItem(
+        { id: ID_PLACEHOLDER, name: '', done: false, targetDate: null, doneAt: null },
+        view,
+        undefined,
+        today,
+      )}</template
     >
     ${MOVE_REASONS}
     <template id="rename-template"
@@ -452,6 +510,7 @@ export function goalsPage(model: GoalsPageModel): Markup {
     id="main"
     tabindex="-1"
     data-filter="${view.filter}"
+    data-today="${model.today}"
     data-state="${list.state}"
   >
     ${addForm(view, model.add)}
@@ -466,7 +525,12 @@ export function goalsPage(model: GoalsPageModel): Markup {
   // The list is its own piece: unchanged goals keep their rendering, bytes and all.
   const main =
     list.state === 'ok' ? goalList(model, list.page) : unavailableState(view, model.edit);
-  const failure = model.error ?? model.add.error ?? model.edit?.error;
+  const failure =
+    model.error ??
+    model.add.error ??
+    model.add.dateError ??
+    model.edit?.error ??
+    model.edit?.dateError;
   const title = failure ? `Error: ${failure} · ${PRODUCT_NAME}` : PRODUCT_NAME;
   return layout({
     title,

@@ -1,6 +1,14 @@
-import type { AccountCreated, Goal, GoalPage } from '@goal-tracker/contract';
+import { localDate } from '../../src/views/goal-dates.js';
+import type { AccountCreated, Goal, GoalPage, UpdateGoalInput } from '@goal-tracker/contract';
 
 export const TEST_PASSWORD = 'a long test password';
+
+/** The day `offset` days from today where the tests (and so the web tier) run: YYYY-MM-DD. */
+export function dayFromToday(offset: number): string {
+  const day = new Date();
+  day.setDate(day.getDate() + offset);
+  return localDate(day);
+}
 
 let accounts = 0;
 
@@ -67,7 +75,7 @@ export function goalsClient(apiUrl: string, token: string) {
       if (!done) return goal;
       return (await (await call('PATCH', `/goals/${goal.id}`, { done: true })).json()) as Goal;
     },
-    async update(id: number, changes: { name?: string; done?: boolean }): Promise<Goal> {
+    async update(id: number, changes: UpdateGoalInput): Promise<Goal> {
       return (await (await call('PATCH', `/goals/${id}`, changes)).json()) as Goal;
     },
     async get(id: number): Promise<Goal | undefined> {
