@@ -171,6 +171,31 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
 
   const formRoute = sameSiteOnly(assets);
 
+  /**
+   * A plain-form action on one goal (`/goals/:id/…`): the handler gets the view to return to,
+   * the goal's id and the form's fields; an id that is not one is 404 before anything is sent.
+   */
+  function goalAction(
+    path: string,
+    handler: (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      caller: Caller,
+      action: { view: View; id: number; body: FormBody },
+    ) => Promise<FastifyReply>,
+  ): void {
+    app.post(
+      path,
+      formRoute,
+      signedIn((request, reply, caller) => {
+        const id = parseId((request.params as { id: string }).id);
+        if (id === undefined) return sendNotFound(request, reply, assets);
+        const view = parseView(request.query as Query);
+        return handler(request, reply, caller, { view, id, body: request.body as FormBody });
+      }),
+    );
+  }
+
   app.get(
     '/',
     signedIn(async (request, reply, caller) => {
@@ -245,140 +270,102 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     }),
   );
 
-  app.post(
-    '/goals/:id/toggle',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      const done = field(request.body as FormBody, 'done');
-      if (id === undefined || (done !== 'true' && done !== 'false'))
-        return sendNotFound(request, reply, assets);
-      const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, caller));
-      if (isRefusal(result, 404)) {
-        return seeOther(reply, view, 'missing');
-      }
-      if (result instanceof ApiError || !result.ok) {
-        return redirectWithFailure(request, reply, view, result, 'the change', {}, 'page');
-      }
-      const stillShown = view.filter === 'all';
-      return seeOther(
-        reply,
-        view,
-        result.value.done ? 'done' : 'undone',
-        stillShown ? id : undefined,
+  goalAction('/goals/:id/toggle', async (request, reply, caller, { view, id, body }) => {
+    const done = field(body, 'done');
+    if (done !== 'true' && done !== 'false') return sendNotFound(request, reply, assets);
+    const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, caller));
+    if (isRefusal(result, 404)) {
+      return seeOther(reply, view, 'missing');
+    }
+    if (result instanceof ApiError || !result.ok) {
+      return redirectWithFailure(request, reply, view, result, 'the change', {}, 'page');
+    }
+    const stillShown = view.filter === 'all';
+    return seeOther(
+      reply,
+      view,
+      result.value.done ? 'done' : 'undone',
+      stillShown ? id : undefined,
+    );
+  });
+
+  goalAction('/goals/:id/rename', async (request, reply, caller, { view, id, body }) => {
+    const raw = field(body, 'name');
+    const rawDate = field(body, 'targetDate');
+    const checked = checkGoalName(raw);
+    const target = targetDateOf(body);
+    if (checked.problem || target.problem) {
+      const edit: Flash['edit'] = { id, value: raw, date: rawDate };
+      if (checked.problem) edit.error = goalNameProblemText(checked.problem, checked.name);
+      if (target.problem) edit.dateError = target.problem;
+      return redirectWithFlash(request, reply, view, { edit });
+    }
+    const changes =
+      target.date === undefined
+        ? { name: checked.name }
+        : { name: checked.name, targetDate: target.date };
+    const result = await settle(goalsApi.updateGoal(id, changes, caller));
+    if (isRefusal(result, 404)) {
+      return seeOther(reply, view, 'missing');
+    }
+    if (result instanceof ApiError || !result.ok) {
+      const edit = { edit: { id, value: raw, date: rawDate } };
+      return redirectWithFailure(request, reply, view, result, 'the new name', edit, 'edit');
+    }
+    return seeOther(reply, view, 'renamed', id);
+  });
+
+  goalAction('/goals/:id/move', async (request, reply, caller, { view, id, body }) => {
+    const direction = field(body, 'direction');
+    const today = requestToday(request);
+    if (direction !== 'up' && direction !== 'down') return sendNotFound(request, reply, assets);
+    // The goal it passes, as the page showed it: moving past that one, not whatever is next
+    // by now, is what the person asked for (a list changed meanwhile refuses it with 409).
+    const rawNeighbour = field(body, direction === 'up' ? 'above' : 'below');
+    let neighbour = parseId(rawNeighbour);
+    if (rawNeighbour !== '' && neighbour === undefined) {
+      return sendNotFound(request, reply, assets);
+    }
+    // The last goal of a page does not know the first of the next: ask for it.
+    if (neighbour === undefined && direction === 'down') {
+      const below = await settle(
+        goalsApi.listGoals({ after: id, limit: 1, filter: view.filter, today }, caller),
       );
-    }),
-  );
+      if (below instanceof ApiError || !below.ok) {
+        if (isRefusal(below, 400)) return seeOther(reply, view, 'missing');
+        return redirectWithFailure(request, reply, view, below, 'the move', {}, 'page');
+      }
+      neighbour = below.value.goals[0]?.id;
+    }
+    if (neighbour === undefined) return seeOther(reply, view, 'unmoved', id);
+    const place = direction === 'up' ? { before: neighbour } : { after: neighbour };
+    const result = await settle(goalsApi.moveGoal(id, place, caller));
+    if (isRefusal(result, 404)) return seeOther(reply, view, 'missing');
+    if (isRefusal(result, 409)) return seeOther(reply, view, 'unmoved', id);
+    if (result instanceof ApiError || !result.ok) {
+      return redirectWithFailure(request, reply, view, result, 'the move', {}, 'page');
+    }
+    return seeOther(reply, view, direction === 'up' ? 'movedUp' : 'movedDown', id);
+  });
 
-  app.post(
-    '/goals/:id/rename',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return sendNotFound(request, reply, assets);
-      const body = request.body as FormBody;
-      const raw = field(body, 'name');
-      const rawDate = field(body, 'targetDate');
-      const checked = checkGoalName(raw);
-      const target = targetDateOf(body);
-      if (checked.problem || target.problem) {
-        const edit: Flash['edit'] = { id, value: raw, date: rawDate };
-        if (checked.problem) edit.error = goalNameProblemText(checked.problem, checked.name);
-        if (target.problem) edit.dateError = target.problem;
-        return redirectWithFlash(request, reply, view, { edit });
-      }
-      const changes =
-        target.date === undefined
-          ? { name: checked.name }
-          : { name: checked.name, targetDate: target.date };
-      const result = await settle(goalsApi.updateGoal(id, changes, caller));
-      if (isRefusal(result, 404)) {
-        return seeOther(reply, view, 'missing');
-      }
-      if (result instanceof ApiError || !result.ok) {
-        const edit = { edit: { id, value: raw, date: rawDate } };
-        return redirectWithFailure(request, reply, view, result, 'the new name', edit, 'edit');
-      }
-      return seeOther(reply, view, 'renamed', id);
-    }),
-  );
+  goalAction('/goals/:id/delete', async (request, reply, caller, { view, id }) => {
+    const result = await settle(goalsApi.deleteGoal(id, caller));
+    // Already gone is what the person wanted.
+    if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
+      // The status line offers Undo for this goal (see GET /).
+      return reply.redirect(viewUrl(view, { status: 'deleted', deleted: id }), 303);
+    }
+    return redirectWithFailure(request, reply, view, result, 'the deletion', {}, 'page');
+  });
 
-  app.post(
-    '/goals/:id/move',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      const body = request.body as FormBody;
-      const direction = field(body, 'direction');
-      const today = requestToday(request);
-      if (id === undefined || (direction !== 'up' && direction !== 'down')) {
-        return sendNotFound(request, reply, assets);
-      }
-      // The goal it passes, as the page showed it: moving past that one, not whatever is next
-      // by now, is what the person asked for (a list changed meanwhile refuses it with 409).
-      const rawNeighbour = field(body, direction === 'up' ? 'above' : 'below');
-      let neighbour = parseId(rawNeighbour);
-      if (rawNeighbour !== '' && neighbour === undefined) {
-        return sendNotFound(request, reply, assets);
-      }
-      // The last goal of a page does not know the first of the next: ask for it.
-      if (neighbour === undefined && direction === 'down') {
-        const below = await settle(
-          goalsApi.listGoals({ after: id, limit: 1, filter: view.filter, today }, caller),
-        );
-        if (below instanceof ApiError || !below.ok) {
-          if (isRefusal(below, 400)) return seeOther(reply, view, 'missing');
-          return redirectWithFailure(request, reply, view, below, 'the move', {}, 'page');
-        }
-        neighbour = below.value.goals[0]?.id;
-      }
-      if (neighbour === undefined) return seeOther(reply, view, 'unmoved', id);
-      const place = direction === 'up' ? { before: neighbour } : { after: neighbour };
-      const result = await settle(goalsApi.moveGoal(id, place, caller));
-      if (isRefusal(result, 404)) return seeOther(reply, view, 'missing');
-      if (isRefusal(result, 409)) return seeOther(reply, view, 'unmoved', id);
-      if (result instanceof ApiError || !result.ok) {
-        return redirectWithFailure(request, reply, view, result, 'the move', {}, 'page');
-      }
-      return seeOther(reply, view, direction === 'up' ? 'movedUp' : 'movedDown', id);
-    }),
-  );
-
-  app.post(
-    '/goals/:id/delete',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return sendNotFound(request, reply, assets);
-      const result = await settle(goalsApi.deleteGoal(id, caller));
-      // Already gone is what the person wanted.
-      if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
-        // The status line offers Undo for this goal (see GET /).
-        return reply.redirect(viewUrl(view, { status: 'deleted', deleted: id }), 303);
-      }
-      return redirectWithFailure(request, reply, view, result, 'the deletion', {}, 'page');
-    }),
-  );
-
-  app.post(
-    '/goals/:id/restore',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return sendNotFound(request, reply, assets);
-      const result = await settle(goalsApi.restoreGoal(id, caller));
-      if (isRefusal(result, 404) || isRefusal(result, 410)) {
-        return seeOther(reply, view, 'unrestorable');
-      }
-      if (result instanceof ApiError || !result.ok) {
-        return redirectWithFailure(request, reply, view, result, 'the undo', {}, 'page');
-      }
-      return seeOther(reply, view, 'restored', id);
-    }),
-  );
+  goalAction('/goals/:id/restore', async (request, reply, caller, { view, id }) => {
+    const result = await settle(goalsApi.restoreGoal(id, caller));
+    if (isRefusal(result, 404) || isRefusal(result, 410)) {
+      return seeOther(reply, view, 'unrestorable');
+    }
+    if (result instanceof ApiError || !result.ok) {
+      return redirectWithFailure(request, reply, view, result, 'the undo', {}, 'page');
+    }
+    return seeOther(reply, view, 'restored', id);
+  });
 }

@@ -243,7 +243,11 @@ export function goalItem(
     data-done-at="${goal.doneAt ?? ''}"
   >
     <div class="goal-row">
-      <button class="drag-handle" type="button" aria-labelledby="goal-${id}-drag goal-${id}-name">
+      <button
+        class="icon-button drag-handle"
+        type="button"
+        aria-labelledby="goal-${id}-drag goal-${id}-name"
+      >
         ${icons.grip}<span class="visually-hidden" id="goal-${id}-drag">Move</span>
       </button>
       <form class="toggle-form" method="post" action="${viewUrl(view, {}, `/goals/${id}/toggle`)}">
