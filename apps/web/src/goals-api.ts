@@ -26,8 +26,8 @@ export interface GoalsApi {
     query: { after?: number; filter?: GoalFilter; limit?: number; today?: string },
     caller: Caller,
   ): Promise<ApiResult<Readonly<GoalPage>>>;
-  /** The counts; `today` decides which goals are overdue. */
-  summary(today: string, caller: Caller): Promise<ApiResult<Readonly<GoalSummary>>>;
+  /** The counts; `today` decides which goals are overdue (the API's default: today in UTC). */
+  summary(caller: Caller, today?: string): Promise<ApiResult<Readonly<GoalSummary>>>;
   createGoal(
     input: CreateGoalInput,
     idempotencyKey: string,
@@ -125,11 +125,13 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
       let path = `/goals?limit=${query.limit ?? 50}`;
       if (query.after !== undefined) path += `&after=${query.after}`;
       if (query.filter !== undefined && query.filter !== 'all') path += `&filter=${query.filter}`;
-      if (query.today !== undefined) path += `&today=${query.today}`;
+      // Only Overdue depends on the day; other lists keep one path (and cached answer) all year.
+      if (query.today !== undefined && query.filter === 'overdue') path += `&today=${query.today}`;
       return getJson<GoalPage>(path, caller);
     },
 
-    summary: (today, caller) => getJson<GoalSummary>(`/goals/summary?today=${today}`, caller),
+    summary: (caller, today) =>
+      getJson<GoalSummary>(`/goals/summary${today ? `?today=${today}` : ''}`, caller),
 
     async createGoal(input, idempotencyKey, caller) {
       const response = await client.request({

@@ -95,7 +95,8 @@ async function loadPage(
         caller,
       ),
     ),
-    settle(goalsApi.summary(today, caller)),
+    // Only the Overdue filter counts by the day ("Show 3 more" overdue goals).
+    settle(goalsApi.summary(caller, view.filter === 'overdue' ? today : undefined)),
     settle(accountsApi.account(caller)),
   ]);
   if ([page, summary, account].some(isSignedOut)) return undefined;
