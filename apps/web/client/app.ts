@@ -961,6 +961,10 @@ function enhance(main: HTMLElement): void {
   main.addEventListener('input', (event) => {
     const target = event.target as HTMLElement;
     if (target instanceof HTMLInputElement && target.name === 'name') updateCounter(target);
+    // A date's error is about what was typed before; a whole date now answers it.
+    if (target instanceof HTMLInputElement && target.type === 'date' && !target.validity.badInput) {
+      setFieldError(target, byId(`${target.id}-error`)!, null);
+    }
   });
 
   list.addEventListener('submit', (event) => {

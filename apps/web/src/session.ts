@@ -69,6 +69,13 @@ export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, t
   });
 }
 
+/** Set by the page script to the browser's own date (see today.ts). */
+export const TODAY_COOKIE = 'today';
+
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply) {
   writeCookie(request, reply, { name: SESSION_COOKIE, value: '', maxAge: 0 });
+  // Nothing the site keeps in the browser outlives the session.
+  if (readCookie(request, TODAY_COOKIE) !== undefined) {
+    writeCookie(request, reply, { name: TODAY_COOKIE, value: '', maxAge: 0 });
+  }
 }

@@ -1,10 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { isCalendarDate } from '@goal-tracker/contract';
-import { readCookie } from './session.js';
+import { readCookie, TODAY_COOKIE } from './session.js';
 import { localDate } from './views/goal-dates.js';
-
-/** Set by the page script to the browser's own date (see client/app.ts). */
-export const TODAY_COOKIE = 'today';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
