@@ -41,5 +41,8 @@ export function followGoalChanges(refresh: () => void): void {
       retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS);
     });
   };
-  connect(false);
+  // After the page has loaded: the stream never ends, and the first paint should not share
+  // the network or the main thread with it.
+  if (document.readyState === 'complete') connect(false);
+  else window.addEventListener('load', () => connect(false), { once: true });
 }
