@@ -4,6 +4,9 @@ import type { EnvironmentName } from '../config/index.js';
 export type TierName = 'frontend' | 'backend';
 
 export const PROJECT = 'goal-tracker';
+
+/** CloudFront's WebACLs (scope CLOUDFRONT) exist only in us-east-1. */
+export const CLOUDFRONT_REGION = 'us-east-1';
 export const REGISTRY_STACK_NAME = `${PROJECT}-registry`;
 
 export const environmentStackName = (envName: EnvironmentName) => `${PROJECT}-${envName}`;

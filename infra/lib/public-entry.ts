@@ -7,11 +7,10 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { CLOUDFRONT_REGION } from './naming.js';
 
 /** The header CloudFront adds to every origin request and the public ALB insists on. */
 export const ORIGIN_VERIFY_HEADER = 'X-Origin-Verify';
-/** CloudFront's WebACLs (scope CLOUDFRONT) exist only in us-east-1. */
-export const CLOUDFRONT_REGION = 'us-east-1';
 
 export interface PublicEntryProps {
   /** The site's name (e.g. goals.example.com); undefined puts CloudFront in front instead. */

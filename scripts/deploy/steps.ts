@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 // The names CloudFormation and ECR know: defined once, by the CDK app that creates them.
 import {
+  CLOUDFRONT_REGION,
   REGISTRY_STACK_NAME,
   environmentStackName,
   repositoryName,
@@ -27,12 +28,6 @@ export const IMAGES = [
 
 /** TEST-NET-1 (RFC 5737): reaches nobody. */
 const PLACEHOLDER_SSH_CIDR = '192.0.2.1/32';
-
-/**
- * Without a domain CloudFront serves the site, and its WebACL exists only in us-east-1
- * (infra/lib/public-entry.ts's CLOUDFRONT_REGION, not imported: that module loads the CDK).
- */
-export const CLOUDFRONT_REGION = 'us-east-1';
 
 function refuseRegionWithoutDomain(region: string): string | undefined {
   return region === CLOUDFRONT_REGION

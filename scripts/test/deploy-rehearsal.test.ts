@@ -99,11 +99,12 @@ afterAll(async () => {
   if (base) await rm(base, { recursive: true, force: true });
 });
 
-async function deploy() {
+/** npm run deploy or destroy, as the CLI runs them, and the docker calls they made. */
+async function run(command: 'deploy' | 'destroy', args: string[]) {
   await writeFile(log, '');
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli('deploy', ['--env', 'dev', '--ssh-cidr', SSH, '--yes'], {
+  const code = await runCli(command, args, {
     print: (line) => out.push(line),
     printError: (line) => err.push(line),
     env,
@@ -112,6 +113,8 @@ async function deploy() {
   const docker = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
   return { code, stdout: out.join('\n'), stderr: err.join('\n'), docker };
 }
+
+const deploy = () => run('deploy', ['--env', 'dev', '--ssh-cidr', SSH, '--yes']);
 
 async function aws(...args: string[]): Promise<string> {
   const { stdout } = await execFile('aws', [...args, '--region', REGION], { env });
@@ -128,9 +131,31 @@ const NO_URL_ON_MOTO =
 // not exist"): the second deploy ends at the stack, after the image step this test is about.
 const NO_UPDATE_ON_MOTO =
   /^error: command failed with exit code 1: .*npx --no cdk deploy goal-tracker-dev /;
+// Deleting the stack, moto deletes the VPC before what is in it and stops ("has
+// dependencies"): the destroy ends at its first stack, after running the real cdk destroy.
+const NO_DELETE_ON_MOTO =
+  /^error: command failed with exit code 1: .*npx --no cdk destroy goal-tracker-dev --exclusively -c env=dev /;
+/**
+ * What moto 5.2.1 makes of the environment stack, in the order CloudFormation would: the VPC,
+ * its eight subnets, the public load balancer's security group and the log groups with their
+ * retention; it stops at the database (see NO_URL_ON_MOTO), so the other security groups, the
+ * load balancers and target groups, the launch templates and Auto Scaling groups, the
+ * database, its secret, the alarms and the dashboard are never made here. The synthesized
+ * template's tests (infra/test) assert those.
+ */
+const SUBNET_CIDRS = [
+  '10.0.1.0/24 us-east-1a',
+  '10.0.11.0/24 us-east-1a',
+  '10.0.12.0/24 us-east-1b',
+  '10.0.2.0/24 us-east-1b',
+  '10.0.21.0/24 us-east-1a',
+  '10.0.22.0/24 us-east-1b',
+  '10.0.31.0/24 us-east-1a',
+  '10.0.32.0/24 us-east-1b',
+];
 
 describe('npm run deploy, rehearsed against moto', () => {
-  it('when dev is deployed twice from the same commit, then the first builds and pushes both images and the second skips them (as far as moto goes)', async () => {
+  it('when dev is deployed twice from the same commit and destroyed, then the first deploy builds and pushes both images and makes the network, the second skips the images, and destroy deletes the stack (each as far as moto goes)', async () => {
     const first = await deploy();
     expect(first.stderr).toBe(NO_URL_ON_MOTO);
     expect(first.stdout).toContain('[6/6] Reading the application URL');
@@ -160,6 +185,56 @@ describe('npm run deploy, rehearsed against moto', () => {
     );
     expect(status).toBe('CREATE_COMPLETE');
 
+    const vpc = await aws(
+      'ec2',
+      'describe-vpcs',
+      '--filters',
+      'Name=cidr,Values=10.0.0.0/16',
+      '--query',
+      'Vpcs[].VpcId',
+      '--output',
+      'text',
+    );
+    expect(vpc).toMatch(/^vpc-[0-9a-f]+$/);
+    const subnets = await aws(
+      'ec2',
+      'describe-subnets',
+      '--filters',
+      `Name=vpc-id,Values=${vpc}`,
+      '--query',
+      'Subnets[].[CidrBlock,AvailabilityZone]',
+      '--output',
+      'text',
+    );
+    expect(
+      subnets
+        .split('\n')
+        .map((line) => line.split(/\s+/).join(' '))
+        .sort(),
+    ).toEqual(SUBNET_CIDRS);
+    const groups = await aws(
+      'ec2',
+      'describe-security-groups',
+      '--filters',
+      `Name=vpc-id,Values=${vpc}`,
+      '--query',
+      'SecurityGroups[].Description',
+      '--output',
+      'text',
+    );
+    expect(groups).toContain('Public ALB: HTTP and HTTPS from the internet');
+    const logGroups = await aws(
+      'logs',
+      'describe-log-groups',
+      '--log-group-name-prefix',
+      'goal-tracker-dev-Network',
+      '--query',
+      'logGroups[].retentionInDays',
+      '--output',
+      'text',
+    );
+    expect(logGroups.split(/\s+/)).toEqual(['14', '14']);
+
     const second = await deploy();
     expect(second.stderr).toMatch(NO_UPDATE_ON_MOTO);
     expect(second.stdout).toContain('[5/6] Deploying goal-tracker-dev');
@@ -167,5 +242,10 @@ describe('npm run deploy, rehearsed against moto', () => {
       [],
     );
     expect(second.stdout).toContain(`skipped: both images are already in ECR with tag ${commit}`);
+
+    const destroyed = await run('destroy', ['--env', 'dev', '--yes', '--with-registry']);
+    expect(destroyed.stdout).toContain('[2/3] Deleting goal-tracker-dev');
+    expect(destroyed.stderr).toMatch(NO_DELETE_ON_MOTO);
+    expect(destroyed.code).toBe(1);
   }, 600_000);
 });

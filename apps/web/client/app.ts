@@ -5,7 +5,7 @@
  * elements, so the page has one definition of each piece; names only ever enter as text.
  */
 
-import type { Goal, GoalPage, MoveGoalInput } from '@goal-tracker/contract';
+import type { Goal, GoalPage, GoalSummary, MoveGoalInput } from '@goal-tracker/contract';
 import {
   checkGoalName,
   goalNameLength,
@@ -18,6 +18,7 @@ import {
   remainingText,
 } from '../src/views/goal-wording.js';
 import { dateProblemText, isOverdue, localDate, shortDateText } from '../src/views/goal-dates.js';
+import { followGoalChanges } from './live-sync.js';
 
 type Result<T> =
   | { ok: true; status: number; value: T; etag: string | null }
@@ -64,6 +65,10 @@ const shownOf = (goal: Goal): Shown => ({
 
 const ID_PLACEHOLDER = '__ID__';
 const PAGE_SIZE = 50;
+/** The API's largest page (GOALS_PAGE_MAX_LIMIT; the contract's module would bring TypeBox). */
+const MAX_PAGE_SIZE = 100;
+/** How soon a refresh that had to wait for this page's own changes looks again. */
+const REFRESH_RETRY_MS = 250;
 /** The server's answers never take this long (it times out the API first); a guard, not a limit. */
 const REQUEST_DEADLINE_MS = 15_000;
 
@@ -87,11 +92,34 @@ function newIdempotencyKey(): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
+/** Changes sent from this page: how many are unanswered, and how many were ever sent. */
+let writesInFlight = 0;
+let writesSent = 0;
+
+/** Today in the person's own time zone (YYYY-MM-DD), which decides what is overdue. */
+const localToday = () => localDate(new Date());
+
 async function api<T>(
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+): Promise<Result<T>> {
+  if (method === 'GET') return send<T>(method, path, body, headers);
+  writesInFlight += 1;
+  writesSent += 1;
+  try {
+    return await send<T>(method, path, body, headers);
+  } finally {
+    writesInFlight -= 1;
+  }
+}
+
+async function send<T>(
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
 ): Promise<Result<T>> {
   let response: Response;
   try {
@@ -264,23 +292,43 @@ function enhance(main: HTMLElement): void {
     if (near) counterAnnouncement = window.setTimeout(() => announce(counter.textContent), 1_000);
   }
 
-  /** Keeps the counts the page shows (active goals) and uses (all goals) in step with changes. */
+  /** The counts the page shows (active goals) and uses (all goals). */
+  function setCounts(active: number, total: number): void {
+    if (!remaining) return;
+    remaining.dataset.count = String(Math.max(0, active));
+    remaining.dataset.total = String(Math.max(0, total));
+    remaining.textContent = remainingText(Math.max(0, active));
+  }
+
+  /** Keeps the counts in step with a change made here. */
   function adjustCounts(activeDelta: number, totalDelta: number): void {
     if (!remaining) return;
-    const count = Math.max(0, Number(remaining.dataset.count ?? 0) + activeDelta);
-    remaining.dataset.count = String(count);
-    remaining.dataset.total = String(
-      Math.max(0, Number(remaining.dataset.total ?? 0) + totalDelta),
+    setCounts(
+      Number(remaining.dataset.count ?? 0) + activeDelta,
+      Number(remaining.dataset.total ?? 0) + totalDelta,
     );
-    remaining.textContent = remainingText(count);
   }
 
   /** "Show 12 more": how many goals of this filter are beyond the loaded ones, if known. */
+  function setLater(later: number): void {
+    showMore!.dataset.later = String(Math.max(0, later));
+    showMore!.textContent = moreText(Math.max(0, later));
+  }
+
   function adjustLater(delta: number): void {
-    if (showMore!.dataset.later === undefined) return;
-    const later = Math.max(0, Number(showMore!.dataset.later) + delta);
-    showMore!.dataset.later = String(later);
-    showMore!.textContent = moreText(later);
+    if (showMore!.dataset.later !== undefined) setLater(Number(showMore!.dataset.later) + delta);
+  }
+
+  /** Where "Show more" continues: after the goal `next`, with `shown` goals above it. */
+  function setMore(next: number | null, shown: number): void {
+    more!.hidden = next === null;
+    if (next === null) return;
+    showMore!.dataset.next = String(next);
+    showMore!.dataset.shown = String(shown);
+    const url = new URL(showMore!.href);
+    url.searchParams.set('after', String(next));
+    url.searchParams.set('shown', String(shown));
+    showMore!.href = url.pathname + url.search;
   }
 
   function fromTemplate(template: HTMLTemplateElement, id: string): HTMLElement {
@@ -295,11 +343,9 @@ function enhance(main: HTMLElement): void {
   const isDone = (item: HTMLElement) => item.dataset.done === 'true';
   /** A page after the first (`?after=`): new goals go to the first page, not this one. */
   const laterPage = new URLSearchParams(window.location.search).has('after');
-  /** Today where the person is, which decides what is overdue (the server's may differ). */
-  const today = localDate(new Date());
   const shownHere = (state: Pick<Shown, 'done' | 'targetDate'>) =>
     filter === 'all' ||
-    (filter === 'overdue' ? isOverdue(state, today) : (filter === 'done') === state.done);
+    (filter === 'overdue' ? isOverdue(state, localToday()) : (filter === 'done') === state.done);
 
   function setDone(item: HTMLElement, done: boolean): void {
     item.dataset.done = String(done);
@@ -326,12 +372,12 @@ function enhance(main: HTMLElement): void {
       const time = part.querySelector('time');
       if (!time || datetime === null || date === null) return;
       time.dateTime = datetime;
-      time.textContent = shortDateText(date, today);
+      time.textContent = shortDateText(date, localToday());
     };
     show('.goal-due', state.targetDate);
     show('.goal-done-at', doneAt, doneAt && localDate(new Date(doneAt)));
     const overdue = item.querySelector<HTMLElement>('.overdue');
-    if (overdue) overdue.hidden = !isOverdue(state, today);
+    if (overdue) overdue.hidden = !isOverdue(state, localToday());
     const dates = item.querySelector<HTMLElement>('.goal-dates');
     if (dates) dates.hidden = state.targetDate === null && doneAt === null;
   }
@@ -690,7 +736,7 @@ function enhance(main: HTMLElement): void {
       changes.targetDate === undefined
         ? ''
         : targetDate
-          ? `Target date of “${checked.name}” set to ${shortDateText(targetDate, today)}.`
+          ? `Target date of “${checked.name}” set to ${shortDateText(targetDate, localToday())}.`
           : `Target date of “${checked.name}” cleared.`,
     ]
       .filter(Boolean)
@@ -805,7 +851,7 @@ function enhance(main: HTMLElement): void {
       after: showMore!.dataset.next ?? '0',
     });
     if (filter !== 'all') params.set('filter', filter);
-    params.set('today', today);
+    params.set('today', localToday());
     const result = await api<GoalPage>('GET', `/goals?${params.toString()}`);
     loadingMore = false;
     showMore!.classList.remove('is-loading');
@@ -827,23 +873,99 @@ function enhance(main: HTMLElement): void {
     list!.append(...added);
     updateEmptyState();
     const { next } = result.value;
-    if (next === null) {
-      more!.hidden = true;
-    } else {
-      const shown = Number(showMore!.dataset.shown ?? 0) + added.length;
-      showMore!.dataset.next = String(next);
-      showMore!.dataset.shown = String(shown);
-      const url = new URL(showMore!.href);
-      url.searchParams.set('after', String(next));
-      url.searchParams.set('shown', String(shown));
-      showMore!.href = url.pathname + url.search;
-      adjustLater(-added.length);
-    }
+    setMore(next, Number(showMore!.dataset.shown ?? 0) + added.length);
+    if (next !== null) adjustLater(-added.length);
     // The button may be gone; continue from the first new goal rather than the top of the page.
     if (document.activeElement === showMore && next === null) {
       added[0]?.querySelector<HTMLElement>('.check')?.focus();
     }
     announce(`Showing ${added.length} more ${added.length === 1 ? 'goal' : 'goals'}.`);
+  }
+
+  /** The goals of this view from its first one on, as many as `count` (a page or more). */
+  async function fetchView(count: number): Promise<Result<GoalPage>> {
+    const query = new URLSearchParams(window.location.search);
+    const goals: Goal[] = [];
+    let after = query.get('after');
+    for (;;) {
+      const params = new URLSearchParams({
+        limit: String(Math.min(count - goals.length, MAX_PAGE_SIZE)),
+        filter,
+        today: localToday(),
+      });
+      if (after !== null) params.set('after', after);
+      const result = await api<GoalPage>('GET', `/goals?${params.toString()}`);
+      if (!result.ok) return result;
+      goals.push(...result.value.goals);
+      if (result.value.next === null || goals.length >= count) {
+        return { ...result, value: { ...result.value, goals } };
+      }
+      after = String(result.value.next);
+    }
+  }
+
+  /**
+   * Brings the page in line with the server after a change made elsewhere: the goals of this
+   * view, as many as are loaded, in the server's order and state, and the counts. It waits
+   * while this page's own changes are in flight, so their optimistic state and rollbacks are
+   * never overwritten halfway, and it leaves a rename being typed open.
+   */
+  let refreshing = false;
+  let refreshTimer: number | undefined;
+  function refreshSoon(delay: number): void {
+    window.clearTimeout(refreshTimer);
+    refreshTimer = window.setTimeout(() => void refresh(), delay);
+  }
+  async function refresh(): Promise<void> {
+    if (refreshing || writesInFlight > 0 || loadingMore) return refreshSoon(REFRESH_RETRY_MS);
+    refreshing = true;
+    const sentBefore = writesSent;
+    const [page, summary] = await Promise.all([
+      fetchView(Math.max(PAGE_SIZE, items().length)),
+      api<GoalSummary>('GET', `/goals/summary?today=${localToday()}`),
+    ]);
+    refreshing = false;
+    // Unreachable for now: the next change, or the stream's return, tries again.
+    if (!page.ok || !summary.ok) return;
+    if (writesSent !== sentBefore || writesInFlight > 0 || loadingMore) {
+      return refreshSoon(REFRESH_RETRY_MS);
+    }
+    showServerList(page.value.goals);
+    const counts = summary.value;
+    setCounts(counts.active, counts.total);
+    updateEmptyState();
+    const shown =
+      Number(new URLSearchParams(window.location.search).get('shown') ?? 0) +
+      page.value.goals.length;
+    setMore(page.value.next, shown);
+    setLater((filter === 'all' ? counts.total : counts[filter as keyof GoalSummary]) - shown);
+  }
+
+  /** Puts the server's goals on screen, in its order, keeping the rows (and focus) it can. */
+  function showServerList(goals: readonly Goal[]): void {
+    const focused = document.activeElement as HTMLElement | null;
+    const rows = new Map(items().map((item) => [item.dataset.id, item]));
+    const wanted = new Set(goals.map((goal) => String(goal.id)));
+    for (const [id, item] of rows) if (!wanted.has(id!)) detach(item);
+    let previous: Element | null = null;
+    for (const goal of goals) {
+      const item = rows.get(String(goal.id)) ?? deletedItems.get(goal.id) ?? buildGoal(goal);
+      confirmed.set(item, shownOf(goal));
+      deleted.delete(item);
+      deletedItems.delete(goal.id);
+      setDone(item, goal.done);
+      setName(item, goal.name);
+      setDates(item, goal);
+      const place: Element | null = previous
+        ? previous.nextElementSibling
+        : list!.firstElementChild;
+      if (place !== item) list!.insertBefore(item, place);
+      previous = item;
+    }
+    // Moving a row takes the focus from it; it goes back to where it was.
+    if (focused?.isConnected && document.activeElement !== focused) {
+      focused.focus({ preventScroll: true });
+    }
   }
 
   // Undo: each change offers to take itself back for UNDO_MS, in a toast that is reachable by
@@ -1147,12 +1269,14 @@ function enhance(main: HTMLElement): void {
     },
     { capture: true },
   );
+  followGoalChanges(() => void refresh());
   for (const pending of storedUndos()) showToast(pending);
   // The server told the dates by its own day; where the person's differs, tell them again.
-  if (main.dataset.today !== today) for (const item of items()) setDates(item, shownState(item));
+  if (main.dataset.today !== localToday())
+    for (const item of items()) setDates(item, shownState(item));
   // Pages rendered from now on use the browser's date too (see src/today.ts).
   const secure = location.protocol === 'https:';
-  document.cookie = `${secure ? '__Host-' : ''}today=${today}; Path=/; Max-Age=86400; SameSite=Lax${secure ? '; Secure' : ''}`;
+  document.cookie = `${secure ? '__Host-' : ''}today=${localToday()}; Path=/; Max-Age=86400; SameSite=Lax${secure ? '; Secure' : ''}`;
   for (const item of items())
     makeTabbable(item, item.querySelector<HTMLElement>('.check') ?? undefined);
   // The ends of the list change with every goal added, removed, loaded or moved, here or not.

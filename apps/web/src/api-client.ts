@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROBLEM_CONTENT_TYPE } from '@goal-tracker/contract';
 import { errorCode, REQUEST_ID_HEADER } from '@goal-tracker/server-kit';
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 
 /** Why the API could not answer: each maps to one status the web tier reports. */
@@ -39,8 +40,24 @@ export interface ApiResponse {
   retried: boolean;
 }
 
+/** A long-lived answer (Server-Sent Events), read as it arrives. */
+export interface ApiStream {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
 export interface ApiClient {
   request(request: ApiRequest): Promise<ApiResponse>;
+  /**
+   * Opens a GET whose answer goes on for as long as the API keeps sending (an event
+   * stream), on connections of its own: streams held open for hours must not take the
+   * pooled connections that pages and API calls share. Never retried; `signal` ends it.
+   */
+  openStream(
+    request: Pick<ApiRequest, 'path' | 'requestId' | 'headers'>,
+    signal: AbortSignal,
+  ): Promise<ApiStream>;
   close(): Promise<void>;
 }
 
@@ -59,6 +76,12 @@ export interface ApiClientOptions {
 const API_ALIVE_WINDOW_MS = 1_000;
 /** Pauses between retries double up to this many times the first one (50 ms: 200 ms). */
 const MAX_DELAY_FACTOR = 4;
+
+/**
+ * The API's event streams send a comment every 20 s; one silent for longer than this has
+ * lost its API instance, and is ended so the browser reconnects (to another one).
+ */
+const STREAM_SILENCE_LIMIT_MS = 45_000;
 
 /** Our API's answers are small pages of goals; anything bigger is a fault, not data. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -138,6 +161,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
     maxResponseSize: MAX_RESPONSE_BYTES,
+  });
+  const streamPool = new Pool(options.apiUrl, {
+    connect: { timeout: options.connectTimeoutMs },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: STREAM_SILENCE_LIMIT_MS,
   });
   const retryDelayMs = options.retryDelayMs ?? 50;
   const retryWindowMs = options.retryWindowMs ?? 2_000;
@@ -225,6 +253,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         clearTimeout(timer);
       }
     },
-    close: () => pool.close(),
+    async openStream(request, signal) {
+      try {
+        const response = await streamPool.request({
+          method: 'GET',
+          path: request.path,
+          headers: { ...request.headers, [REQUEST_ID_HEADER]: request.requestId },
+          signal,
+        });
+        return { status: response.statusCode, headers: response.headers, body: response.body };
+      } catch (error) {
+        throw classify(error);
+      }
+    },
+    // Streams still open at close are cut: they never end by themselves.
+    close: async () => {
+      await Promise.all([pool.close(), streamPool.destroy()]);
+    },
   };
 }

@@ -9,6 +9,7 @@ import { sendNotFound } from './forms.js';
 import { chooseEncoding, loadAssets, type Assets } from './assets.js';
 import { DEFAULT_ALLOWED_HOSTS, type WebConfig } from './config.js';
 import { createGoalsApi } from './goals-api.js';
+import { registerGoalEventsRelay } from './goal-events-relay.js';
 import { registerPages } from './pages.js';
 import { errorStatus, registerApiProxy, sendErrorProblem, sendProblem } from './proxy.js';
 import { sendHtml } from './responses.js';
@@ -173,6 +174,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return reply.send((encoding && asset[encoding]) ?? asset.body);
   });
 
+  registerGoalEventsRelay(app, client);
   registerApiProxy(app, client);
   const goalsApi = createGoalsApi(client);
   const accountsApi = createAccountsApi(client);

@@ -31,7 +31,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const IDEMPOTENT_GOAL_WRITES = new Set(['PUT', 'PATCH', 'DELETE']);
 const BODY_LIMIT = 16 * 1024;
 
-const FAILURES: Record<ApiFailure, Problem> = {
+/** What a client of /api hears when the API could not answer. */
+export const API_FAILURES: Record<ApiFailure, Problem> = {
   unavailable: {
     type: 'about:blank',
     title: 'Goals are unavailable right now',
@@ -137,7 +138,7 @@ function isRetryable(method: string, url: string): boolean {
  * token from POST /api/sessions), or else the session cookie's token (the page's script). The
  * cookie itself never leaves this tier.
  */
-function authorization(request: FastifyRequest): string | undefined {
+export function apiCredentials(request: FastifyRequest): string | undefined {
   const own = request.headers.authorization;
   if (own !== undefined) return own;
   const token = sessionToken(request);
@@ -167,7 +168,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
         const value = request.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
-      const credentials = authorization(request);
+      const credentials = apiCredentials(request);
       if (credentials !== undefined) headers.authorization = credentials;
       headers['x-forwarded-for'] = forwardedFor(request);
       // A create the caller sent without a key gets one here, so that it too can be retried
@@ -208,7 +209,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
         if (!(error instanceof ApiError)) throw error;
         request.log.warn({ err: error }, 'the API call failed');
         if (error.kind === 'unavailable') reply.header('retry-after', '5');
-        return sendProblem(reply, FAILURES[error.kind]);
+        return sendProblem(reply, API_FAILURES[error.kind]);
       }
     };
 

@@ -645,8 +645,9 @@ describe('order', () => {
     const page = await open('/', {
       hasTouch: true,
       isMobile: true,
-      viewport: { width: 360, height: 740 },
+      viewport: { width: 360, height: 1000 },
     });
+    // Tall enough that the drop point is not near the window's edge, where dragging scrolls.
     const touch = await page.context().newCDPSession(page);
     const start = await middle(page, page.getByRole('button', { name: 'Move Four', exact: true }));
     const target = await middle(page, goalItem(page, 'One'));

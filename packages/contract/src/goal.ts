@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { GOAL_EVENT_TYPES } from './goal-events.js';
 import { GOAL_NAME_MAX_LENGTH, GOAL_NAME_PATTERN } from './goal-name.js';
 
 export * from './goal-name.js';
+export * from './goal-events.js';
 
 export const GOALS_PAGE_DEFAULT_LIMIT = 50;
 export const GOALS_PAGE_MAX_LIMIT = 100;
@@ -214,10 +216,6 @@ export const GoalSummary = Type.Object(
 );
 export type GoalSummary = Static<typeof GoalSummary>;
 
-/** What happened to a goal, as GET /goals/events tells it. */
-export const GOAL_CHANGE_TYPES = ['created', 'updated', 'deleted', 'restored', 'moved'] as const;
-export type GoalChangeType = (typeof GOAL_CHANGE_TYPES)[number];
-
 /**
  * The data of a GET /goals/events event. Its SSE event name is the type: one of
  * GOAL_CHANGE_TYPES with the goal's id (GET it, or drop it for `deleted`); `changed` when
@@ -226,7 +224,7 @@ export type GoalChangeType = (typeof GOAL_CHANGE_TYPES)[number];
  */
 export const GoalEvent = Type.Object(
   {
-    type: Type.Union([...GOAL_CHANGE_TYPES, 'changed', 'reset'].map((type) => Type.Literal(type))),
+    type: Type.Union(GOAL_EVENT_TYPES.map((type) => Type.Literal(type))),
     id: Type.Union([GoalId, Type.Null()], { description: 'The goal; null for changed and reset' }),
   },
   {

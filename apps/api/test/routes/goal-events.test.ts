@@ -1,6 +1,10 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Goal, GoalEvent } from '@goal-tracker/contract';
+import {
+  openEventStream,
+  until,
+  type EventStream as GoalEventStream,
+} from '@goal-tracker/test-support/event-stream';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
@@ -23,14 +27,6 @@ afterAll(async () => {
 
 const TUNING: AppTuning = { events: { heartbeatMs: 100, maxStreamsPerAccount: 3 } };
 
-async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Two instances of the API on one database, listening on ports, one person signed in on both. */
 async function twoInstances(): Promise<{ first: TestApi; second: TestApi }> {
   const url = await server.createDatabase('events');
@@ -42,70 +38,15 @@ async function twoInstances(): Promise<{ first: TestApi; second: TestApi }> {
   return { first, second };
 }
 
-interface Received {
-  id: string | undefined;
-  event: string;
-  data: GoalEvent;
-}
-
-interface EventStream {
-  status: number;
-  events: Received[];
-  /** Every chunk as it came, comments included. */
-  raw: string;
-  ended: boolean;
-  close(): void;
-}
+type EventStream = GoalEventStream<GoalEvent>;
 
 /** Opens GET /goals/events on an instance as a client would, parsing events as they come. */
 async function listen(api: TestApi, token: string, lastEventId?: string): Promise<EventStream> {
   const { port } = api.app.server.address() as AddressInfo;
-  const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1',
-      port,
-      path: '/goals/events',
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'text/event-stream',
-        ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
-      },
-    });
-    req.once('response', resolve).once('error', reject).end();
+  const stream = await openEventStream<GoalEvent>(`http://127.0.0.1:${port}/goals/events`, {
+    authorization: `Bearer ${token}`,
+    ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
   });
-  const stream: EventStream = {
-    status: response.statusCode ?? 0,
-    events: [],
-    raw: '',
-    ended: false,
-    close: () => response.destroy(),
-  };
-  let buffer = '';
-  response.setEncoding('utf8');
-  response.on('data', (chunk: string) => {
-    stream.raw += chunk;
-    buffer += chunk;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const fields = new Map<string, string>();
-      for (const line of block.split('\n')) {
-        const colon = line.indexOf(': ');
-        if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 2));
-      }
-      const data = fields.get('data');
-      if (data !== undefined) {
-        stream.events.push({
-          id: fields.get('id'),
-          event: fields.get('event') ?? 'message',
-          data: JSON.parse(data) as GoalEvent,
-        });
-      }
-    }
-  });
-  response.once('end', () => (stream.ended = true));
-  response.once('close', () => (stream.ended = true));
   open.push(stream);
   return stream;
 }
