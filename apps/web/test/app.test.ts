@@ -354,14 +354,16 @@ describe('plain-form actions', () => {
     const names = async () => (await goals.all()).map((goal) => goal.name);
     const list = await page();
     // The first goal cannot go up and the last cannot go down; each form names its neighbours.
-    expect(list.body).toMatch(
-      new RegExp(`value="up"\\s+aria-labelledby="goal-${c.id}-up goal-${c.id}-name"\\s+disabled`),
-    );
-    expect(list.body).toMatch(
+    const disabledMove = (direction: string, id: number, reason: string) =>
       new RegExp(
-        `value="down"\\s+aria-labelledby="goal-${a.id}-down goal-${a.id}-name"\\s+disabled`,
-      ),
-    );
+        `value="${direction}" disabled aria-describedby="${reason}"\\s+aria-labelledby="goal-${id}-${direction} goal-${id}-name"`,
+      );
+    expect(list.body).toMatch(disabledMove('up', c.id, 'move-first-reason'));
+    expect(list.body).toMatch(disabledMove('down', a.id, 'move-last-reason'));
+    expect(list.body.match(/ disabled aria-describedby/g)).toHaveLength(2);
+    // Each form names the goals it would pass, as the page shows them.
+    expect(list.body).toContain(`name="above" value="${c.id}"`);
+    expect(list.body).toContain(`name="below" value="${a.id}"`);
 
     const up = await post(`/goals/${a.id}/move?filter=active`, {
       direction: 'up',

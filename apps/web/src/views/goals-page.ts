@@ -169,20 +169,38 @@ const MOVE_REASONS = html`<p class="visually-hidden" id="move-first-reason" hidd
   </p>
   <p class="visually-hidden" id="move-last-reason" hidden>Already last.</p>`;
 
+/**
+ * A goal's icon button, named by its action and then the goal ("Delete Plan a trip"): the
+ * action's words are hidden text, so the name reads the same in every language tool.
+ */
+function goalIconButton(
+  id: ItemId,
+  action: { key: string; words: string; icon: SafeHtml; className: string },
+  attributes: SafeHtml,
+): SafeHtml {
+  return html`<button
+    class="icon-button ${action.className}"
+    ${attributes}
+    aria-labelledby="goal-${id}-${action.key} goal-${id}-name"
+  >
+    ${action.icon}<span class="visually-hidden" id="goal-${id}-${action.key}">${action.words}</span>
+  </button>`;
+}
+
 function moveButton(id: ItemId, direction: 'up' | 'down', disabled: boolean): SafeHtml {
   const reason = direction === 'up' ? 'move-first-reason' : 'move-last-reason';
-  return html`<button
-    class="icon-button move-button move-${direction}"
-    type="submit"
-    name="direction"
-    value="${direction}"
-    aria-labelledby="goal-${id}-${direction} goal-${id}-name"
-    ${disabled ? html` disabled aria-describedby="${reason}"` : ''}
-  >
-    ${icons[direction]}<span class="visually-hidden" id="goal-${id}-${direction}"
-      >Move ${direction}</span
-    >
-  </button>`;
+  const action = {
+    key: direction,
+    words: `Move ${direction}`,
+    icon: icons[direction],
+    className: `move-button move-${direction}`,
+  };
+  return goalIconButton(
+    id,
+    action,
+    html`type="submit" name="direction"
+    value="${direction}"${disabled ? html` disabled aria-describedby="${reason}"` : ''}`,
+  );
 }
 
 function moveForm(id: ItemId, view: View, place: Place | undefined): SafeHtml {
@@ -243,13 +261,11 @@ export function goalItem(
     data-done-at="${goal.doneAt ?? ''}"
   >
     <div class="goal-row">
-      <button
-        class="icon-button drag-handle"
-        type="button"
-        aria-labelledby="goal-${id}-drag goal-${id}-name"
-      >
-        ${icons.grip}<span class="visually-hidden" id="goal-${id}-drag">Move</span>
-      </button>
+      ${goalIconButton(
+        id,
+        { key: 'drag', words: 'Move', icon: icons.grip, className: 'drag-handle' },
+        html`type="button"`,
+      )}
       <form class="toggle-form" method="post" action="${viewUrl(view, {}, `/goals/${id}/toggle`)}">
         <input type="hidden" name="done" value="${!done}" />
         <button
@@ -280,13 +296,11 @@ export function goalItem(
           method="post"
           action="${viewUrl(view, {}, `/goals/${id}/delete`)}"
         >
-          <button
-            class="icon-button danger"
-            type="submit"
-            aria-labelledby="goal-${id}-delete goal-${id}-name"
-          >
-            ${icons.trash}<span class="visually-hidden" id="goal-${id}-delete">Delete</span>
-          </button>
+          ${goalIconButton(
+            id,
+            { key: 'delete', words: 'Delete', icon: icons.trash, className: 'danger' },
+            html`type="submit"`,
+          )}
         </form>
       </div>
     </div>
