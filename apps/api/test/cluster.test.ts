@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { freePort } from '@goal-tracker/test-support/free-port';
 import {
   fromSource,
+  logLines,
   spawnProcess,
   startServer,
+  waitUntil as until,
   type ServerProcess,
 } from '@goal-tracker/test-support/process';
 import { startPostgres, type PostgresServer } from '@goal-tracker/test-support/postgres';
@@ -54,27 +56,8 @@ async function startCluster(env: Record<string, string>): Promise<ServerProcess>
   return api;
 }
 
-type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
-
-function logLines(api: ServerProcess, msg: string): LogLine[] {
-  return api
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine)
-    .filter((line) => line.msg === msg);
-}
-
 const workerPids = (api: ServerProcess) =>
   logLines(api, 'worker started').map((line) => line.workerPid as number);
-
-async function until(check: () => boolean, api: ServerProcess, deadlineMs = 30_000) {
-  const deadline = Date.now() + deadlineMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out:\n${api.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Answer {
   status: number;

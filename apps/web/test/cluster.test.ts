@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EMPTY_PAGE, json, startFakeApi } from './support/fake-api.js';
+import { logLines, waitUntil as until } from '@goal-tracker/test-support/process';
 import { startTier, type ServerProcess } from './support/processes.js';
 import { ensureClientBuilt } from './support/web.js';
 
@@ -19,25 +20,6 @@ async function startCluster(apiUrl: string): Promise<ServerProcess> {
   cleanups.push(() => web.stop('SIGKILL'));
   await until(() => logLines(web, 'worker ready').length === 2, web);
   return web;
-}
-
-type LogLine = Record<string, unknown> & { msg?: string };
-
-function logLines(web: ServerProcess, msg: string): LogLine[] {
-  return web
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine)
-    .filter((line) => line.msg === msg);
-}
-
-async function until(check: () => boolean, web: ServerProcess, deadlineMs = 30_000) {
-  const deadline = Date.now() + deadlineMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out:\n${web.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** GET on a connection of its own, so the primary hands it to the next worker in turn. */

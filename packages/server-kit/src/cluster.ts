@@ -119,6 +119,8 @@ const questions = new (class {
 
 interface Slot {
   worker: Worker | undefined;
+  /** The worker has announced that it is ready. */
+  ready: boolean;
   backoff: CrashBackoff;
   timer: NodeJS.Timeout | undefined;
 }
@@ -129,6 +131,7 @@ async function superviseWorkers(options: ServeOptions): Promise<void> {
   const delays = options.restartDelaysMs ?? WORKER_RESTART_DELAYS_MS;
   const slots: Slot[] = Array.from({ length: options.workers }, () => ({
     worker: undefined,
+    ready: false,
     backoff: new CrashBackoff(delays),
     timer: undefined,
   }));
@@ -145,7 +148,11 @@ async function superviseWorkers(options: ServeOptions): Promise<void> {
     async close() {
       stopping = true;
       for (const slot of slots) clearTimeout(slot.timer);
-      for (const slot of slots) if (slot.worker) send(slot.worker, { [KEY]: 'stop' });
+      for (const { worker, ready } of slots) {
+        // One still starting may not listen for the message yet; a signal reaches it anyway.
+        if (worker && ready) send(worker, { [KEY]: 'stop' });
+        else worker?.process.kill('SIGTERM');
+      }
       await Promise.all(exits.values());
       await primary.stop?.();
       if (unclean > 0) throw new Error(`${unclean} worker(s) did not stop cleanly`);
@@ -157,12 +164,14 @@ async function superviseWorkers(options: ServeOptions): Promise<void> {
     if (stopping) return;
     const worker = cluster.fork(workerEnv);
     slot.worker = worker;
+    slot.ready = false;
     const pid = worker.process.pid;
     log.info({ workerPid: pid }, 'worker started');
     worker.on('message', (message) => {
       if (!ours(message)) return;
       if (message[KEY] === 'up') {
         anyReady = true;
+        slot.ready = true;
         slot.backoff.started();
         log.info({ workerPid: pid }, 'worker ready');
       } else if (message[KEY] === 'ask') {
