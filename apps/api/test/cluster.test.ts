@@ -145,10 +145,11 @@ describe('WORKERS=2', { timeout: 60_000 }, () => {
     expect(logLines(api, 'migration applied')).toHaveLength(rows[0]?.count ?? -1);
   });
 
-  it('when an account writes over both workers, then GOAL_WRITES_PER_MINUTE holds for the instance as a whole', async () => {
+  it('when an account writes, or a client fails to sign in, over both workers, then GOAL_WRITES_PER_MINUTE and SIGNIN_FAILURES_PER_EMAIL hold for the instance as a whole', async () => {
     const api = await startCluster({
       DATABASE_URL: await postgres.createDatabase('cluster_limits'),
       GOAL_WRITES_PER_MINUTE: '4',
+      SIGNIN_FAILURES_PER_EMAIL: '2',
     });
     const auth = await signUp(api.url);
     const statuses: number[] = [];
@@ -159,6 +160,24 @@ describe('WORKERS=2', { timeout: 60_000 }, () => {
     expect(statuses.filter((status) => status === 201)).toHaveLength(4);
     expect(statuses.filter((status) => status === 429)).toHaveLength(4);
     await until(() => servedBy(api, '/goals').size === 2, api, 5_000);
+
+    // Counted in PostgreSQL: the third failure is refused whichever worker takes it.
+    const failures: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const answer = await send(
+        api.url,
+        'POST',
+        '/sessions',
+        {},
+        {
+          email: 'nobody@example.com',
+          password: 'not the password',
+        },
+      );
+      failures.push(answer.status);
+    }
+    expect(failures).toEqual([401, 401, 429, 429]);
+    await until(() => servedBy(api, '/sessions').size === 2, api, 5_000);
   });
 
   it('when a worker is killed, then the other keeps answering and a new worker takes its place', async () => {
