@@ -1,6 +1,6 @@
+import { CrashBackoff } from '@goal-tracker/server-kit';
 import { isPortFree } from '@goal-tracker/test-support/free-port';
 import { build, buildPageScripts } from './build.js';
-import { CrashBackoff } from './crash-backoff.js';
 import { say } from './log-lines.js';
 import { watchParent } from './parent-watch.js';
 import { TierProcess, type StackMode, type Tier } from './tier-process.js';
@@ -22,6 +22,13 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
+/**
+ * One process per tier unless WORKERS says otherwise: this runner already restarts a crashed
+ * tier, the pid it prints is the server's, and one person's browser needs no second core.
+ * `WORKERS=2 npm start` tries the production shape (a primary and its workers) locally.
+ */
+const workers = process.env.WORKERS ?? '1';
+
 function tiers(apiPort: number, webPort: number): Tier[] {
   return [
     {
@@ -30,6 +37,7 @@ function tiers(apiPort: number, webPort: number): Tier[] {
       readyPath: '/ready',
       entry: { start: 'apps/api/dist/main.js', dev: 'apps/api/src/main.ts' },
       env: {
+        WORKERS: workers,
         // The web tier runs here on loopback and says who its clients are in X-Forwarded-For.
         TRUSTED_PROXIES: process.env.TRUSTED_PROXIES ?? '127.0.0.1',
         // Passkeys need a secure context: http://localhost is one, http://127.0.0.1 is not.
@@ -42,7 +50,7 @@ function tiers(apiPort: number, webPort: number): Tier[] {
       port: webPort,
       readyPath: '/health',
       entry: { start: 'apps/web/dist/main.js', dev: 'apps/web/src/main.ts' },
-      env: { API_URL: `http://127.0.0.1:${apiPort}` },
+      env: { WORKERS: workers, API_URL: `http://127.0.0.1:${apiPort}` },
       watches: ['apps/web/src', 'apps/web/client', 'apps/web/public', 'packages/contract/src'],
     },
   ];

@@ -58,6 +58,8 @@ export interface WebAuthnConfig {
 export interface ApiConfig {
   port: number;
   host: string;
+  /** WORKERS: server processes (node:cluster); 1 runs the API as a single process. */
+  workers: number;
   logLevel: LogLevel;
   /**
    * Addresses or CIDR ranges of the proxies in front (the web tier, the load balancers): a
@@ -117,6 +119,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ApiCon
   return {
     port: env.PORT,
     host: env.HOST,
+    workers: env.WORKERS,
     logLevel: env.LOG_LEVEL,
     trustedProxies: list(env.TRUSTED_PROXIES),
     sessions: {

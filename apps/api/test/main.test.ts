@@ -29,10 +29,14 @@ afterAll(async () => {
   await postgres?.dispose();
 });
 
-/** Only the variables given reach the process (the test's own DATABASE_URL stays out). */
+/**
+ * Only the variables given reach the process (the test's own DATABASE_URL stays out). One
+ * process, as before WORKERS: cluster.test.ts runs the primary and its workers.
+ */
 const onlyThese = (env: Record<string, string>) => ({
   PATH: process.env.PATH ?? '',
   HOME: process.env.HOME ?? '/root',
+  WORKERS: '1',
   ...env,
 });
 
