@@ -8,6 +8,7 @@ import { freePort } from '@goal-tracker/test-support/free-port';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { withClient } from '@goal-tracker/test-support/with-client';
 import { afterEach, describe, expect, test } from 'vitest';
+import { startDatabaseTier } from './support/database-tier.js';
 
 interface Stack {
   /** `npm start`, or the runner itself. */
@@ -229,31 +230,6 @@ describe('npm start (scripts/local-stack/start.ts)', () => {
 });
 
 describe('the db tier (scripts/local-stack/database.ts)', () => {
-  /** The tier alone, as the runner starts it; resolves with its URL once it says it is ready. */
-  async function startDatabaseTier(dataDir: string) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/local-stack/database.ts'], {
-      cwd: REPOSITORY_ROOT,
-      env: { ...process.env, DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    // SIGTERM, not SIGKILL: the tier must stop PostgreSQL, which would outlive it.
-    cleanups.push(async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    });
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const ready = /"databaseUrl":"([^"]+)"/.exec(output);
-        if (ready?.[1]) resolve(ready[1]);
-      });
-      void exited.then(() => reject(new Error(`the db tier exited:\n${output}`)));
-    });
-    return { child, exited, url };
-  }
-
   test('when stopped and started again on the same DATA_DIR, then the data is still there and SIGTERM stops PostgreSQL cleanly', async () => {
     const dataRoot = await mkdtemp(join(tmpdir(), 'goal-tracker-db-'));
     await chmod(dataRoot, 0o755);
@@ -261,18 +237,18 @@ describe('the db tier (scripts/local-stack/database.ts)', () => {
     const dataDir = join(dataRoot, 'data');
     const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
 
-    const first = await startDatabaseTier(dataDir);
+    const first = await startDatabaseTier(REPOSITORY_ROOT, dataDir);
+    cleanups.push(async () => void (await first.stop()));
     await withClient(first.url, (client) => client.query('CREATE TABLE kept (id int)'));
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
+    expect(await first.stop()).toBe(0);
     expect(existsSync(pidFile)).toBe(false);
 
-    const second = await startDatabaseTier(dataDir);
+    const second = await startDatabaseTier(REPOSITORY_ROOT, dataDir);
+    cleanups.push(async () => void (await second.stop()));
     expect(second.url).toBe(first.url);
     const { rowCount } = await withClient(second.url, (client) => client.query('TABLE kept'));
     expect(rowCount).toBe(0);
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.stop()).toBe(0);
     expect(existsSync(pidFile)).toBe(false);
   }, 60_000);
 });
