@@ -11,7 +11,6 @@ import { GOAL_WRITE_QUESTION, PrimaryWriteLimiter, WriteLimiter } from './accoun
 import type { App } from './app.js';
 import { loadConfig, type ApiConfig } from './config.js';
 import type { OpenedDatabase } from './db/connect.js';
-import type { EmbeddedPostgres } from './db/embedded-postgres.js';
 import { loggerOptions } from './logger.js';
 
 /** The API as one process runs it: with WORKERS=1 the only one, otherwise each worker. */
@@ -37,7 +36,7 @@ async function serve(config: ApiConfig, log: Logger): Promise<void> {
     import('./db/migrations.js'),
   ]);
   try {
-    database = await openDatabase(config.database, log);
+    database = openDatabase(config.database, log);
     app = await buildApp({
       db: database.db,
       logger: log,
@@ -48,7 +47,7 @@ async function serve(config: ApiConfig, log: Logger): Promise<void> {
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    // A configuration problem found only now (DATA_DIR unwritable, say) needs no stack.
+    // A configuration problem found only now (an unreadable secret, say) needs no stack.
     if (error instanceof ConfigError) log.fatal(`cannot start: ${error.message}`);
     else log.fatal({ err: error }, 'cannot start');
     shutdown.fail('start failed');
@@ -72,7 +71,6 @@ async function serve(config: ApiConfig, log: Logger): Promise<void> {
 
 const config = configOrExit(() => loadConfig());
 const log = pino(loggerOptions(config.logLevel));
-let embedded: EmbeddedPostgres | undefined;
 const writes = new WriteLimiter(config.limits.goalWritesPerMinute);
 
 await serveWithWorkers({
@@ -80,15 +78,6 @@ await serveWithWorkers({
   log,
   serve: () => serve(config, log),
   primary: {
-    // One embedded server per instance, started by the primary; the workers get its URL.
-    async start(): Promise<Record<string, string>> {
-      const { source } = config.database;
-      if (source.kind !== 'embedded') return {};
-      const { startEmbeddedPostgres } = await import('./db/embedded-postgres.js');
-      embedded = await startEmbeddedPostgres({ dataDir: source.dataDir, log });
-      return { DATABASE_URL: embedded.url };
-    },
-    stop: async () => embedded?.stop(),
     answers: { [GOAL_WRITE_QUESTION]: (accountId) => writes.secondsToWait(Number(accountId)) },
   },
 });

@@ -220,89 +220,85 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     }),
   );
 
-  app.post(
-    '/goals/:id/toggle',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      const done = field(request.body as FormBody, 'done');
-      if (id === undefined || (done !== 'true' && done !== 'false'))
-        return sendNotFound(request, reply, assets);
-      const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, caller));
-      if (isRefusal(result, 404)) {
-        return seeOther(reply, view, 'missing');
-      }
-      if (result instanceof ApiError || !result.ok) {
-        return redirectWithFailure(request, reply, view, result, 'the change', {}, 'page');
-      }
-      const stillShown = doneFor(view.filter) === undefined;
-      return seeOther(
-        reply,
-        view,
-        result.value.done ? 'done' : 'undone',
-        stillShown ? id : undefined,
-      );
-    }),
-  );
+  /** What a form action on one goal has to work with; a path without a valid id is a 404. */
+  interface GoalForm {
+    request: FastifyRequest;
+    reply: FastifyReply;
+    caller: Caller;
+    view: View;
+    id: number;
+    body: FormBody;
+  }
 
-  app.post(
-    '/goals/:id/rename',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return sendNotFound(request, reply, assets);
-      const raw = field(request.body as FormBody, 'name');
-      const checked = checkGoalName(raw);
-      if (checked.problem) {
-        const error = goalNameProblemText(checked.problem, checked.name);
-        return redirectWithFlash(request, reply, view, { edit: { id, value: raw, error } });
-      }
-      const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, caller));
-      if (isRefusal(result, 404)) {
-        return seeOther(reply, view, 'missing');
-      }
-      if (result instanceof ApiError || !result.ok) {
-        const edit = { edit: { id, value: raw } };
-        return redirectWithFailure(request, reply, view, result, 'the new name', edit, 'edit');
-      }
-      return seeOther(reply, view, 'renamed', id);
-    }),
-  );
+  /** POST /goals/:id/<action>: a plain form acting on one goal, same-site and signed in. */
+  function goalFormRoute(action: string, handle: (form: GoalForm) => Promise<FastifyReply>) {
+    app.post(
+      `/goals/:id/${action}`,
+      formRoute,
+      signedIn(async (request, reply, caller) => {
+        const id = parseId((request.params as { id: string }).id);
+        if (id === undefined) return sendNotFound(request, reply, assets);
+        const view = parseView(request.query as Query);
+        return handle({ request, reply, caller, view, id, body: request.body as FormBody });
+      }),
+    );
+  }
 
-  app.post(
-    '/goals/:id/delete',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return sendNotFound(request, reply, assets);
-      const result = await settle(goalsApi.deleteGoal(id, caller));
-      // Already gone is what the person wanted.
-      if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
-        // The status line offers Undo for this goal (see GET /).
-        return reply.redirect(viewUrl(view, { status: 'deleted', deleted: id }), 303);
-      }
-      return redirectWithFailure(request, reply, view, result, 'the deletion', {}, 'page');
-    }),
-  );
+  goalFormRoute('toggle', async ({ request, reply, caller, view, id, body }) => {
+    const done = field(body, 'done');
+    if (done !== 'true' && done !== 'false') return sendNotFound(request, reply, assets);
+    const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, caller));
+    if (isRefusal(result, 404)) {
+      return seeOther(reply, view, 'missing');
+    }
+    if (result instanceof ApiError || !result.ok) {
+      return redirectWithFailure(request, reply, view, result, 'the change', {}, 'page');
+    }
+    const stillShown = doneFor(view.filter) === undefined;
+    return seeOther(
+      reply,
+      view,
+      result.value.done ? 'done' : 'undone',
+      stillShown ? id : undefined,
+    );
+  });
 
-  app.post(
-    '/goals/:id/restore',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const view = parseView(request.query as Query);
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return sendNotFound(request, reply, assets);
-      const result = await settle(goalsApi.restoreGoal(id, caller));
-      if (isRefusal(result, 404) || isRefusal(result, 410)) {
-        return seeOther(reply, view, 'unrestorable');
-      }
-      if (result instanceof ApiError || !result.ok) {
-        return redirectWithFailure(request, reply, view, result, 'the undo', {}, 'page');
-      }
-      return seeOther(reply, view, 'restored', id);
-    }),
-  );
+  goalFormRoute('rename', async ({ request, reply, caller, view, id, body }) => {
+    const raw = field(body, 'name');
+    const checked = checkGoalName(raw);
+    if (checked.problem) {
+      const error = goalNameProblemText(checked.problem, checked.name);
+      return redirectWithFlash(request, reply, view, { edit: { id, value: raw, error } });
+    }
+    const result = await settle(goalsApi.updateGoal(id, { name: checked.name }, caller));
+    if (isRefusal(result, 404)) {
+      return seeOther(reply, view, 'missing');
+    }
+    if (result instanceof ApiError || !result.ok) {
+      const edit = { edit: { id, value: raw } };
+      return redirectWithFailure(request, reply, view, result, 'the new name', edit, 'edit');
+    }
+    return seeOther(reply, view, 'renamed', id);
+  });
+
+  goalFormRoute('delete', async ({ request, reply, caller, view, id }) => {
+    const result = await settle(goalsApi.deleteGoal(id, caller));
+    // Already gone is what the person wanted.
+    if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
+      // The status line offers Undo for this goal (see GET /).
+      return reply.redirect(viewUrl(view, { status: 'deleted', deleted: id }), 303);
+    }
+    return redirectWithFailure(request, reply, view, result, 'the deletion', {}, 'page');
+  });
+
+  goalFormRoute('restore', async ({ request, reply, caller, view, id }) => {
+    const result = await settle(goalsApi.restoreGoal(id, caller));
+    if (isRefusal(result, 404) || isRefusal(result, 410)) {
+      return seeOther(reply, view, 'unrestorable');
+    }
+    if (result instanceof ApiError || !result.ok) {
+      return redirectWithFailure(request, reply, view, result, 'the undo', {}, 'page');
+    }
+    return seeOther(reply, view, 'restored', id);
+  });
 }

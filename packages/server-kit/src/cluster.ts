@@ -26,13 +26,6 @@ type Log = Pick<BaseLogger, 'info' | 'warn' | 'error' | 'fatal'>;
 
 /** What the primary does besides forking: what must happen once per instance. */
 export interface PrimaryRole {
-  /**
-   * Runs once before the first fork (starting the embedded PostgreSQL, say); what it returns
-   * is added to every worker's environment. A ConfigError is reported without a stack.
-   */
-  start?(): Promise<Record<string, string>>;
-  /** Runs once after the last worker has exited. */
-  stop?(): Promise<void>;
   /** Questions the workers ask with askPrimary(), by name; the answer must be JSON. */
   answers?: Record<string, (question: unknown) => unknown>;
 }
@@ -135,7 +128,6 @@ async function superviseWorkers(options: ServeOptions): Promise<void> {
     backoff: new CrashBackoff(delays),
     timer: undefined,
   }));
-  let workerEnv: Record<string, string> = {};
   let stopping = false;
   let anyReady = false;
   let unclean = 0;
@@ -154,7 +146,6 @@ async function superviseWorkers(options: ServeOptions): Promise<void> {
         else worker?.process.kill('SIGTERM');
       }
       await Promise.all(exits.values());
-      await primary.stop?.();
       if (unclean > 0) throw new Error(`${unclean} worker(s) did not stop cleanly`);
     },
   });
@@ -162,7 +153,7 @@ async function superviseWorkers(options: ServeOptions): Promise<void> {
   const fork = (slot: Slot) => {
     slot.timer = undefined;
     if (stopping) return;
-    const worker = cluster.fork(workerEnv);
+    const worker = cluster.fork();
     slot.worker = worker;
     slot.ready = false;
     const pid = worker.process.pid;
@@ -233,14 +224,6 @@ async function superviseWorkers(options: ServeOptions): Promise<void> {
     }
   };
 
-  try {
-    workerEnv = (await primary.start?.()) ?? {};
-  } catch (error) {
-    if (error instanceof ConfigError) log.fatal(`cannot start: ${error.message}`);
-    else log.fatal({ err: error }, 'cannot start');
-    shutdown.fail('start failed');
-    return;
-  }
   if (shutdown.stopping) return;
   log.info({ workers: options.workers }, 'starting workers');
   for (const slot of slots) fork(slot);
