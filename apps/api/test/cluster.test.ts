@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@goal-tracker/test-support/free-port';
 import {
@@ -263,25 +260,4 @@ describe('WORKERS=2', { timeout: 60_000 }, () => {
       squatter.close();
     }
   });
-
-  it('with the embedded PostgreSQL (no DATABASE_URL), then the primary starts it once for both workers and stops it on SIGTERM', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'goal-tracker-cluster-data-'));
-    await chmod(dataDir, 0o755);
-    try {
-      const api = await startCluster({ DATA_DIR: dataDir });
-      const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
-      expect(existsSync(pidFile)).toBe(true);
-      const serverPid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-      const auth = await signUp(api.url);
-      expect((await send(api.url, 'POST', '/goals', auth, { name: 'Embedded' })).status).toBe(201);
-      // The workers were handed its URL: neither looked at DATA_DIR.
-      expect(api.output()).not.toContain('embedded PostgreSQL already running');
-      api.child.kill('SIGTERM');
-      expect(await api.exited, api.output()).toEqual({ code: 0, signal: null });
-      expect(existsSync(pidFile)).toBe(false);
-      expect(() => process.kill(serverPid, 0)).toThrow();
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  }, 120_000);
 });

@@ -6,7 +6,7 @@ import {
   type ClusterMessage as Message,
 } from './cluster-messages.js';
 import { CrashBackoff } from './crash-backoff.js';
-import { ConfigError, type LogLevel } from './environment.js';
+import type { LogLevel } from './environment.js';
 import { handleShutdown, SHUTDOWN_DEADLINE_MS } from './shutdown.js';
 
 /**
@@ -61,7 +61,7 @@ export function isWorker(): boolean {
  */
 export async function serveWithWorkers(options: ServeOptions): Promise<void> {
   if (options.workers <= 1 || cluster.isWorker) return options.serve();
-  await superviseWorkers(options);
+  superviseWorkers(options);
 }
 
 /** The worker is up (the API: migrated and ready): its next death is a crash, not a failed start. */
@@ -118,7 +118,7 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
 }
 
-async function superviseWorkers(options: ServeOptions): Promise<void> {
+function superviseWorkers(options: ServeOptions): void {
   const { primary = {} } = options;
   const log = typeof options.log === 'string' ? pino({ level: options.log }) : options.log;
   const delays = options.restartDelaysMs ?? WORKER_RESTART_DELAYS_MS;
