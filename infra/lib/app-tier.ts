@@ -142,9 +142,13 @@ export class AppTier extends Construct {
       // deploy happened to see it. Bumped on purpose in config (infra/README.md).
       machineImage: ec2.MachineImage.genericLinux({ ...props.machineImages }),
       instanceType: new ec2.InstanceType(props.instanceType),
-      // t3 stays in unlimited credit mode (the default): a standard-mode instance out of
-      // credits is held at its baseline (10 % per vCPU on t3.micro) and reports too little
-      // CPU ever to reach the 70 % scale-out alarm, so the group would never grow.
+      // t3 stays in unlimited credit mode: a standard-mode instance out of credits is held at
+      // its baseline (10 % per vCPU on t3.micro) and reports too little CPU ever to reach the
+      // 70 % scale-out alarm, so the group would never grow. Unlimited is t3's default, but an
+      // account can change its default (ModifyDefaultCreditSpecification): said here, not
+      // inherited. Only burstable types take the setting. Each tier runs one Node process
+      // per vCPU (WORKERS unset), so a saturated instance reads near 100 %, not 50 %.
+      ...(/^t\d/.test(props.instanceType) ? { cpuCredits: ec2.CpuCredits.UNLIMITED } : {}),
       role: this.role,
       securityGroup: props.securityGroup,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,

@@ -120,7 +120,12 @@ describe('app tiers: launch templates', () => {
       // A literal ID from config, never an SSM "latest" parameter that moves under a deploy.
       expect(data.ImageId).toBe(devConfig.machineImages['us-east-1']);
       expect(data.ImageId).toMatch(/^ami-[0-9a-f]{8,17}$/);
-      expect(data).not.toHaveProperty('CreditSpecification');
+      // Unlimited, said outright rather than left to the account's default: a standard-mode
+      // instance out of credits is held at 10 % per vCPU and never reaches the 70 % alarm.
+      expect(data.CreditSpecification).toEqual({ CpuCredits: 'unlimited' });
+      expect(resource(prod, `${id}LaunchTemplate`).Properties.LaunchTemplateData).toMatchObject({
+        CreditSpecification: { CpuCredits: 'unlimited' },
+      });
     },
   );
 
@@ -500,6 +505,14 @@ describe('app tiers: user data', () => {
     );
     expect(userDataOf(dev, 'Frontend')).toContain(`\n  'TRUSTED_PROXIES=10.0.0.0/16'\n`);
   });
+
+  it.each(TIERS)(
+    'when the $tier container starts, then WORKERS is left unset: one server process per vCPU',
+    ({ id }) => {
+      expect(userDataOf(dev, id)).not.toContain('WORKERS');
+      expect(userDataOf(prod, id)).not.toContain('WORKERS');
+    },
+  );
 
   it('when the backend starts, then it is not given ALLOWED_HOSTS (only the web tier checks Host)', () => {
     expect(userDataOf(dev, 'Backend')).not.toContain('ALLOWED_HOSTS');

@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 /**
  * Preloaded into each tier by the local runner (`node --import`). The runner holds an IPC
  * channel to the tier; the kernel closes it however the runner ends, SIGKILL included. The
- * tier then stops as on SIGTERM, stopping its embedded PostgreSQL cleanly, instead of living
+ * tier then stops as on SIGTERM (the db tier stopping PostgreSQL cleanly) instead of living
  * on as an orphan that holds the ports and the data directory.
  */
 if (process.channel) {

@@ -1,8 +1,13 @@
 /** What the runner prints: one labelled, coloured line per event or per line a tier logs. */
 
-export type Source = 'api' | 'web' | 'stack';
+export type Source = 'db' | 'api' | 'web' | 'stack';
 
-const colours: Record<Source, string> = { api: '\x1b[35m', web: '\x1b[36m', stack: '\x1b[32m' };
+const colours: Record<Source, string> = {
+  db: '\x1b[33m',
+  api: '\x1b[35m',
+  web: '\x1b[36m',
+  stack: '\x1b[32m',
+};
 const useColour = process.stdout.isTTY === true && !process.env.NO_COLOR;
 
 export function say(source: Source, text: string): void {

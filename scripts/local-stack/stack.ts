@@ -1,14 +1,14 @@
+import { CrashBackoff } from '@goal-tracker/server-kit';
 import { isPortFree } from '@goal-tracker/test-support/free-port';
 import { build, buildPageScripts } from './build.js';
-import { CrashBackoff } from './crash-backoff.js';
 import { say } from './log-lines.js';
 import { watchParent } from './parent-watch.js';
 import { TierProcess, type StackMode, type Tier } from './tier-process.js';
 import { watchForChanges } from './watch.js';
 
 /**
- * The whole stack on one machine: the API (which starts its embedded PostgreSQL when
- * DATABASE_URL is absent) and the web tier, started in order, stopped in reverse order.
+ * The whole stack on one machine: an embedded PostgreSQL (unless DATABASE_URL names one), the
+ * API and the web tier, started in order, stopped in reverse order.
  * `start` runs the production builds and starts a crashed tier again; `dev` runs the sources
  * and restarts what changed.
  */
@@ -22,14 +22,30 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
+/**
+ * One process per tier unless WORKERS says otherwise: this runner already restarts a crashed
+ * tier, the pid it prints is the server's, and one person's browser needs no second core.
+ * `WORKERS=2 npm start` tries the production shape (a primary and its workers) locally.
+ */
+const workers = process.env.WORKERS ?? '1';
+
 function tiers(apiPort: number, webPort: number): Tier[] {
+  const database: Tier = {
+    name: 'db',
+    ready: { field: 'databaseUrl' },
+    entry: { start: 'scripts/local-stack/database.ts', dev: 'scripts/local-stack/database.ts' },
+    env: {},
+    watches: [],
+  };
   return [
+    ...(process.env.DATABASE_URL ? [] : [database]),
     {
       name: 'api',
       port: apiPort,
-      readyPath: '/ready',
+      ready: { path: '/ready' },
       entry: { start: 'apps/api/dist/main.js', dev: 'apps/api/src/main.ts' },
       env: {
+        WORKERS: workers,
         // The web tier runs here on loopback and says who its clients are in X-Forwarded-For.
         TRUSTED_PROXIES: process.env.TRUSTED_PROXIES ?? '127.0.0.1',
         // Passkeys need a secure context: http://localhost is one, http://127.0.0.1 is not.
@@ -40,9 +56,9 @@ function tiers(apiPort: number, webPort: number): Tier[] {
     {
       name: 'web',
       port: webPort,
-      readyPath: '/health',
+      ready: { path: '/health' },
       entry: { start: 'apps/web/dist/main.js', dev: 'apps/web/src/main.ts' },
-      env: { API_URL: `http://127.0.0.1:${apiPort}` },
+      env: { WORKERS: workers, API_URL: `http://127.0.0.1:${apiPort}` },
       watches: ['apps/web/src', 'apps/web/client', 'apps/web/public', 'packages/contract/src'],
     },
   ];
@@ -53,7 +69,7 @@ export async function runStack(mode: StackMode): Promise<void> {
   const webPort = port('WEB_PORT', 3000);
 
   for (const tier of tiers(apiPort, webPort)) {
-    if (!(await isPortFree(tier.port))) {
+    if (tier.port !== undefined && !(await isPortFree(tier.port))) {
       const variable = tier.name === 'api' ? 'API_PORT' : 'WEB_PORT';
       throw new Error(`port ${tier.port} is already in use; set ${variable} to another port`);
     }
@@ -78,7 +94,7 @@ export async function runStack(mode: StackMode): Promise<void> {
     stopping = true;
     restartTimers.forEach((timer) => clearTimeout(timer));
     say('stack', 'stopping…');
-    // Reverse order: the web tier first, then the API, which stops its embedded PostgreSQL.
+    // Reverse order: the web tier, the API, then PostgreSQL.
     for (const tierProcess of [...processes].reverse()) await tierProcess.stop();
     say('stack', 'stopped');
     finish(code);
@@ -137,9 +153,13 @@ export async function runStack(mode: StackMode): Promise<void> {
   try {
     for (const tier of tiers(apiPort, webPort)) {
       if (stopping) break;
+      // The database's URL (the same on every restart: its socket lives in its data directory).
+      const databaseUrl = processes.find(({ tier }) => tier.name === 'db')?.announced;
+      if (tier.name === 'api' && databaseUrl) tier.env.DATABASE_URL = databaseUrl;
       const tierProcess = new TierProcess(tier, mode, onUnexpectedExit);
       processes.push(tierProcess);
-      say('stack', `starting the ${tier.name} on port ${tier.port}…`);
+      const where = tier.port === undefined ? '' : ` on port ${tier.port}`;
+      say('stack', `starting the ${tier.name}${where}…`);
       await tierProcess.start();
       const backoff = new CrashBackoff();
       backoff.started();

@@ -4,9 +4,11 @@ import { formatLogLine, say } from './log-lines.js';
 export type StackMode = 'start' | 'dev';
 
 export interface Tier {
-  name: 'api' | 'web';
-  port: number;
-  readyPath: string;
+  name: 'db' | 'api' | 'web';
+  /** The HTTP port; none for the database, which listens on a Unix socket only. */
+  port?: number;
+  /** Ready when this path answers 200, or once the tier prints a line with this field. */
+  ready: { path: string } | { field: string };
   /** Built entry point (start) or TypeScript source (dev). */
   entry: Record<StackMode, string>;
   env: Record<string, string>;
@@ -25,6 +27,8 @@ const NODE_ARGS: Record<StackMode, string[]> = {
 /** One tier as a child process: started, waited for, stopped; its log lines on this terminal. */
 export class TierProcess {
   private running: RunningProcess | undefined;
+  /** What the tier printed in its `ready.field` line (the database's URL). */
+  announced: string | undefined;
 
   constructor(
     readonly tier: Tier,
@@ -33,41 +37,48 @@ export class TierProcess {
     private readonly onUnexpectedExit: (tier: TierProcess) => void,
   ) {}
 
-  get url(): string {
-    return `http://127.0.0.1:${this.tier.port}`;
-  }
-
   get pid(): number | undefined {
     return this.running?.pid;
   }
 
   async start(): Promise<void> {
     const { tier } = this;
+    const { ready } = tier;
+    let announce: (value: string) => void = () => undefined;
+    const announced = new Promise<string>((resolve) => (announce = resolve));
     const running = spawnProcess({
       // `node` itself, never a wrapper, so the PID held here is the server's and signals reach it.
       args: [...NODE_ARGS[this.mode], tier.entry[this.mode]],
-      env: { ...process.env, HOST: '127.0.0.1', ...tier.env, PORT: String(tier.port) },
+      env: { ...process.env, HOST: '127.0.0.1', ...tier.env, PORT: String(tier.port ?? '') },
       // Its own process group: Ctrl-C reaches only this runner, which stops the tiers in order.
       detached: true,
       ipc: true,
       onLine: (line) => {
+        if ('field' in ready) {
+          const value = fieldOf(line, ready.field);
+          if (value !== undefined) announce(value);
+        }
         const text = formatLogLine(line);
         if (text !== undefined) say(tier.name, text);
       },
     });
     this.running = running;
     try {
-      await waitUntilOk(`${this.url}${tier.readyPath}`, running, {
-        deadlineMs: tier.name === 'api' ? 120_000 : 30_000,
-        pollMs: 200,
-      });
+      const deadlineMs = tier.name === 'web' ? 30_000 : 120_000;
+      if ('path' in ready) {
+        const url = `http://127.0.0.1:${tier.port}${ready.path}`;
+        await waitUntilOk(url, running, { deadlineMs, pollMs: 200 });
+      } else {
+        this.announced = await untilAnnounced(announced, running, deadlineMs);
+      }
     } catch (error) {
       if (this.running === running) this.running = undefined;
       await running.stop('SIGKILL');
       // The first line says why; the rest is output this terminal has already shown.
       throw new Error(`${tier.name} did not start: ${(error as Error).message.split('\n')[0]}`);
     }
-    say(tier.name, `ready on port ${tier.port} (pid ${running.pid})`);
+    const where = tier.port === undefined ? '' : ` on port ${tier.port}`;
+    say(tier.name, `ready${where} (pid ${running.pid})`);
     void running.exited.then(({ code, signal }) => {
       if (this.running !== running) return;
       this.running = undefined;
@@ -86,5 +97,37 @@ export class TierProcess {
   /** Last-resort cleanup while the runner itself is exiting: synchronous, no waiting. */
   killNow(): void {
     this.running?.child.kill('SIGTERM');
+  }
+}
+
+/** A field of a JSON log line, when the line is one and has it as a string. */
+function fieldOf(line: string, field: string): string | undefined {
+  try {
+    const value = (JSON.parse(line) as Record<string, unknown>)[field];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves with what the tier announced; throws if it exits first or time runs out. */
+async function untilAnnounced(
+  announced: Promise<string>,
+  running: RunningProcess,
+  deadlineMs: number,
+): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const failure = Promise.race([
+    running.exited.then(({ code, signal }) => `exited (${signal ?? `code ${code}`})`),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`not ready within ${deadlineMs / 1000} s`), deadlineMs);
+    }),
+  ]).then((reason) => {
+    throw new Error(`${reason}:\n${running.output()}`);
+  });
+  try {
+    return await Promise.race([announced, failure]);
+  } finally {
+    clearTimeout(timer);
   }
 }

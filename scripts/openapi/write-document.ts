@@ -8,9 +8,9 @@ import { pino } from 'pino';
 import { buildApp } from '../../apps/api/src/app.js';
 import { urlCredentials } from '../../apps/api/src/db/credentials.js';
 import { Database } from '../../apps/api/src/db/database.js';
-import { REPOSITORY_ROOT } from '../../apps/api/src/paths.js';
+import { API_ROOT } from '../../apps/api/src/paths.js';
 
-const target = process.argv[2] ?? join(REPOSITORY_ROOT, 'apps/api/dist/openapi.json');
+const target = process.argv[2] ?? join(API_ROOT, 'dist/openapi.json');
 const log = pino({ level: 'silent' });
 // Never connected to: the document comes from the route schemas alone.
 const db = new Database({

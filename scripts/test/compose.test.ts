@@ -76,7 +76,7 @@ describe('compose.yaml', () => {
     // service_healthy needs a health check; the API service takes its image's.
     const apiImage = await readDockerfile(join(REPOSITORY_ROOT, 'apps/api/Dockerfile'));
     const check = apiImage.final.instructions.find(
-      (instruction) => instruction.getKeyword() === 'HEALTHCHECK',
+      (instruction) => instruction.keyword === 'HEALTHCHECK',
     );
     expect(check && healthcheckCommand(check)).toBeDefined();
   });

@@ -4,9 +4,8 @@ import { validate, ValidationSeverity } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import {
   envOf,
-  execForm,
-  flagValue,
   healthcheckCommand,
+  parseDockerfile,
   readDockerfile,
   type ParsedDockerfile,
   type Stage,
@@ -31,11 +30,10 @@ const STRICT = {
 const PINNED_NODE = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim$/;
 
 const keyword = (stage: Stage, name: string) =>
-  stage.instructions.filter((instruction) => instruction.getKeyword() === name);
+  stage.instructions.filter((instruction) => instruction.keyword === name);
 const allInstructions = (dockerfile: ParsedDockerfile) =>
   dockerfile.stages.flatMap((stage) => stage.instructions);
-const runLines = (stage: Stage) =>
-  keyword(stage, 'RUN').map((instruction) => instruction.getArgumentsContent() ?? '');
+const runLines = (stage: Stage) => keyword(stage, 'RUN').map((instruction) => instruction.content);
 
 describe('Dockerfile lint', () => {
   it('when a Dockerfile has a mistake, then dockerfile-utils reports it (the zero below means something)', () => {
@@ -56,6 +54,23 @@ describe('Dockerfile lint', () => {
       expect(findings).toEqual([]);
     },
   );
+});
+
+describe('the replay parser', () => {
+  it('when a Dockerfile uses an instruction it does not know, then reading it fails naming it', () => {
+    expect(() => parseDockerfile('FROM node:20\nARG VERSION\n')).toThrow(/does not support ARG/);
+  });
+
+  it('when an instruction runs over lines, then flags, comments and continuations are read as Docker does', () => {
+    const { final } = parseDockerfile(
+      'FROM node:20 AS build\nRUN --mount=type=cache,target=/root/.npm \\\n# a note\n    npm ci \\\n    && echo ok\nENV A=1 \\\n    B=2\n',
+    );
+    expect(final.name).toBe('build');
+    const [run, env] = final.instructions;
+    expect(run?.flags).toEqual({ mount: 'type=cache,target=/root/.npm' });
+    expect(run?.content).toBe('npm ci     && echo ok');
+    expect(envOf(env!)).toEqual({ A: '1', B: '2' });
+  });
 });
 
 describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) => {
@@ -86,20 +101,9 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
 
   it('when the runtime stage copies node_modules, then they come from an install without dev dependencies', async () => {
     const dockerfile = await load();
-    const copiesFrom = keyword(dockerfile.final, 'COPY').flatMap((copy) => {
-      const from = flagValue(copy, 'from');
-      return from
-        ? [
-            {
-              from,
-              sources: copy
-                .getArguments()
-                .map((argument) => argument.getValue())
-                .slice(0, -1),
-            },
-          ]
-        : [];
-    });
+    const copiesFrom = keyword(dockerfile.final, 'COPY').flatMap(({ flags, args }) =>
+      flags.from ? [{ from: flags.from, sources: args.slice(0, -1) }] : [],
+    );
     expect(copiesFrom.length).toBeGreaterThan(0);
     for (const { from, sources } of copiesFrom) {
       const stage = dockerfile.stages.find((candidate) => candidate.name === from);
@@ -126,19 +130,18 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
 
   it('when it runs, then as a non-root user, with NODE_ENV=production, from the agreed build output', async () => {
     const { final } = await load();
-    const users = keyword(final, 'USER').map((user) => user.getArguments()[0]?.getValue());
+    const users = keyword(final, 'USER').map((user) => user.args[0]);
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     const env = Object.assign({}, ...keyword(final, 'ENV').map(envOf)) as Record<string, string>;
     expect(env.NODE_ENV).toBe('production');
     expect(env.PORT).toBe(String(port));
-    const workdirs = keyword(final, 'WORKDIR').map((instruction) =>
-      instruction.getArguments()[0]?.getValue(),
-    );
+    const workdirs = keyword(final, 'WORKDIR').map((instruction) => instruction.args[0]);
     expect(workdirs.at(-1)).toBe(workdir);
     const cmds = keyword(final, 'CMD');
     expect(cmds).toHaveLength(1);
-    const [program, ...words] = execForm(cmds[0]!) ?? [];
+    expect(cmds[0]?.json).toBe(true);
+    const [program, ...words] = cmds[0]?.args ?? [];
     expect(program).toBe('node');
     expect(words.at(-1)).toBe('dist/main.js');
     // Anything between is a node flag (memory settings, which the bench runs with too).
@@ -148,8 +151,8 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
   it(`when it exposes ports, then only ${port}`, async () => {
     const dockerfile = await load();
     const exposed = allInstructions(dockerfile)
-      .filter((instruction) => instruction.getKeyword() === 'EXPOSE')
-      .flatMap((instruction) => instruction.getArguments().map((argument) => argument.getValue()));
+      .filter((instruction) => instruction.keyword === 'EXPOSE')
+      .flatMap((instruction) => instruction.args);
     expect(exposed).toEqual([String(port)]);
   });
 
@@ -163,19 +166,15 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
     expect(command?.[2]).toContain('/health');
     expect(command?.[2]).toContain(`process.env.PORT||${port}`);
     for (const flag of ['interval', 'timeout', 'start-period', 'retries']) {
-      expect(flagValue(check, flag), `--${flag}`).toBeDefined();
+      expect(check.flags[flag], `--${flag}`).toBeDefined();
     }
   });
 
   it('when it sets variables or copies files, then no secret is baked in', async () => {
     const dockerfile = await load();
     const names = allInstructions(dockerfile)
-      .filter((instruction) => ['ENV', 'ARG'].includes(instruction.getKeyword()))
-      .flatMap((instruction) =>
-        instruction.getKeyword() === 'ENV'
-          ? Object.keys(envOf(instruction))
-          : instruction.getArguments().map((argument) => argument.getValue().split('=')[0] ?? ''),
-      );
+      .filter((instruction) => instruction.keyword === 'ENV')
+      .flatMap((instruction) => Object.keys(envOf(instruction)));
     expect(
       names.filter((name) => /pass|secret|token|key|credential|database_url/i.test(name)),
     ).toEqual([]);
@@ -183,13 +182,8 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
       /AKIA[0-9A-Z]{16}|BEGIN [A-Z ]*PRIVATE KEY|postgres(ql)?:\/\/[^\s/]*:[^\s/]*@/,
     );
     const copied = allInstructions(dockerfile)
-      .filter((instruction) => ['COPY', 'ADD'].includes(instruction.getKeyword()))
-      .flatMap((instruction) =>
-        instruction
-          .getArguments()
-          .slice(0, -1)
-          .map((argument) => argument.getValue()),
-      );
+      .filter((instruction) => ['COPY', 'ADD'].includes(instruction.keyword))
+      .flatMap((instruction) => instruction.args.slice(0, -1));
     expect(
       copied.filter((source) => /(^|\/)(\.env|\.aws|\.npmrc_auth|id_rsa)/.test(source)),
     ).toEqual([]);
@@ -200,8 +194,8 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
     it('when the API verifies RDS certificates, then the image carries the RDS CA bundle, readable by the app user', async () => {
       const { final } = await load();
       const adds = keyword(final, 'ADD').map((add) => ({
-        sources: add.getArguments().map((argument) => argument.getValue()),
-        chmod: flagValue(add, 'chmod'),
+        sources: add.args,
+        chmod: add.flags.chmod,
       }));
       expect(adds).toEqual([{ sources: [RDS_CA_URL, RDS_CA_PATH], chmod: '644' }]);
     });
@@ -209,7 +203,7 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
     it('when the web tier is built, then it downloads nothing at build time', async () => {
       const dockerfile = await load();
       expect(
-        allInstructions(dockerfile).filter((instruction) => instruction.getKeyword() === 'ADD'),
+        allInstructions(dockerfile).filter((instruction) => instruction.keyword === 'ADD'),
       ).toEqual([]);
     });
   }
@@ -274,16 +268,8 @@ describe('.dockerignore', () => {
       const ignore = await load();
       const parsed = await readDockerfile(join(REPOSITORY_ROOT, dockerfile));
       const sources = allInstructions(parsed)
-        .filter(
-          (instruction) =>
-            ['COPY', 'ADD'].includes(instruction.getKeyword()) && !flagValue(instruction, 'from'),
-        )
-        .flatMap((instruction) =>
-          instruction
-            .getArguments()
-            .slice(0, -1)
-            .map((argument) => argument.getValue()),
-        )
+        .filter(({ keyword, flags }) => ['COPY', 'ADD'].includes(keyword) && !flags.from)
+        .flatMap((instruction) => instruction.args.slice(0, -1))
         .filter((source) => !/^https?:/.test(source));
       expect(sources.length).toBeGreaterThan(3);
       expect(sources.filter((source) => ignore.ignores(source))).toEqual([]);

@@ -4,7 +4,7 @@ import { stopAllServers } from '../perf/harness/server.js';
 import { assertBuilt } from '../perf/harness/stack.js';
 import { cacheCoherenceDrill } from '../perf/drill/cache-coherence.js';
 import { instanceLossDrill } from '../perf/drill/instance-loss.js';
-import type { DrillResult } from '../perf/drill/lib/recorder.js';
+import type { DrillResult } from '../perf/harness/drill.js';
 import { poolExhaustionDrill } from '../perf/drill/pool-exhaustion.js';
 import { postgresRestartDrill } from '../perf/drill/postgres-restart.js';
 import { sigtermDrill } from '../perf/drill/sigterm.js';

@@ -1,10 +1,11 @@
 import { execFile as execFileCallback } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDatabaseTier } from './support/database-tier.js';
 
 const execFile = promisify(execFileCallback);
 
@@ -58,6 +59,18 @@ describe('a fresh clone, before any build', () => {
       expect(stdout).toContain(usage);
     },
   );
+
+  it("when npm start's db tier runs, then it needs no build: it creates the database and prints its URL", async () => {
+    const dataDir = join(clone, '..', 'data');
+    // PostgreSQL runs as the postgres user when the tests run as root: it must enter the path.
+    await chmod(join(clone, '..'), 0o755);
+    const tier = await startDatabaseTier(clone, dataDir);
+    try {
+      expect(tier.url).toContain(encodeURIComponent(join(dataDir, 'postgres')));
+    } finally {
+      expect(await tier.stop()).toBe(0);
+    }
+  }, 60_000);
 
   it('when cloned, then no workspace has build output to lean on', async () => {
     const entries = await readdir(join(clone, 'packages', 'test-support'));

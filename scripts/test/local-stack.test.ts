@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@goal-tracker/test-support/free-port';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
+import { withClient } from '@goal-tracker/test-support/with-client';
 import { afterEach, describe, expect, test } from 'vitest';
+import { startDatabaseTier } from './support/database-tier.js';
 
 interface Stack {
   /** `npm start`, or the runner itself. */
@@ -100,10 +102,11 @@ function tierPid(stack: Stack, tier: 'api' | 'web'): number {
   return pid;
 }
 
+/** Every tier's pid the runner printed, the database's ("db    ready (pid P)") included. */
 function tierPids(stack: Stack): number[] {
-  return [...stack.output().matchAll(/^(?:api|web)\s+ready on port \d+ \(pid (\d+)\)/gm)].map(
-    (match) => Number(match[1]),
-  );
+  return [
+    ...stack.output().matchAll(/^(?:db|api|web)\s+ready (?:on port \d+ )?\(pid (\d+)\)/gm),
+  ].map((match) => Number(match[1]));
 }
 
 function postmasterPid(stack: Stack): number {
@@ -155,6 +158,9 @@ describe('npm start (scripts/local-stack/start.ts)', () => {
   test('when started without DATABASE_URL, then it builds, runs embedded PostgreSQL, the API and the web tier, names the migrations and the docs URL, and Ctrl-C stops all three', async () => {
     const stack = await startStack({ viaNpm: false });
     const output = stack.output();
+    // PostgreSQL is a tier of its own, started first; the API is handed its URL.
+    expect(output.indexOf('db    ready')).toBeGreaterThan(-1);
+    expect(output.indexOf('db    ready')).toBeLessThan(output.indexOf('api   ready'));
     expect(output).toContain(`its docs at http://localhost:${stack.apiPort}/docs`);
     const migrations = [...output.matchAll(/migration applied (\d{3}_\w+)/g)].map((m) => m[1]);
     expect(migrations.length).toBeGreaterThanOrEqual(4);
@@ -221,4 +227,28 @@ describe('npm start (scripts/local-stack/start.ts)', () => {
     process.kill(stack.child.pid!, 'SIGKILL');
     await expectAllGone(stack, pids, 15_000);
   }, 180_000);
+});
+
+describe('the db tier (scripts/local-stack/database.ts)', () => {
+  test('when stopped and started again on the same DATA_DIR, then the data is still there and SIGTERM stops PostgreSQL cleanly', async () => {
+    const dataRoot = await mkdtemp(join(tmpdir(), 'goal-tracker-db-'));
+    await chmod(dataRoot, 0o755);
+    cleanups.push(() => rm(dataRoot, { recursive: true, force: true }));
+    const dataDir = join(dataRoot, 'data');
+    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+
+    const first = await startDatabaseTier(REPOSITORY_ROOT, dataDir);
+    cleanups.push(async () => void (await first.stop()));
+    await withClient(first.url, (client) => client.query('CREATE TABLE kept (id int)'));
+    expect(await first.stop()).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
+
+    const second = await startDatabaseTier(REPOSITORY_ROOT, dataDir);
+    cleanups.push(async () => void (await second.stop()));
+    expect(second.url).toBe(first.url);
+    const { rowCount } = await withClient(second.url, (client) => client.query('TABLE kept'));
+    expect(rowCount).toBe(0);
+    expect(await second.stop()).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
+  }, 60_000);
 });

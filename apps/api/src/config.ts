@@ -1,11 +1,9 @@
 import { accessSync, constants } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
 import type { LogLevel } from '@goal-tracker/server-kit';
 import { ConfigError, list, readEnvironment, serverSettings } from '@goal-tracker/server-kit';
 import { Type } from '@sinclair/typebox';
 import { DEFAULT_LIMITS, type AbuseLimits } from './accounts/limits.js';
 import type { SessionTimeouts } from './caching/session-cache.js';
-import { REPOSITORY_ROOT } from './paths.js';
 
 const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
 
@@ -19,7 +17,6 @@ const Limit = (fallback: number) =>
 export const EnvSchema = Type.Object({
   ...serverSettings(8080),
   DATABASE_URL: OptionalText,
-  DATA_DIR: OptionalText,
   DB_SECRET_ARN: OptionalText,
   DB_SSL: Type.Optional(Type.Union(SSL_MODES.map((mode) => Type.Literal(mode)))),
   DB_SSL_CA: OptionalText,
@@ -43,9 +40,7 @@ export type SslMode = (typeof SSL_MODES)[number];
 
 /** Where the database comes from, in order of precedence. */
 export type DatabaseSource =
-  | { kind: 'secret'; secretArn: string; region: string | undefined }
-  | { kind: 'url'; url: string }
-  | { kind: 'embedded'; dataDir: string };
+  { kind: 'secret'; secretArn: string; region: string | undefined } | { kind: 'url'; url: string };
 
 export interface WebAuthnConfig {
   /** The relying party: the site's domain name (localhost locally). */
@@ -58,6 +53,8 @@ export interface WebAuthnConfig {
 export interface ApiConfig {
   port: number;
   host: string;
+  /** WORKERS: server processes (node:cluster); 1 runs the API as a single process. */
+  workers: number;
   logLevel: LogLevel;
   /**
    * Addresses or CIDR ranges of the proxies in front (the web tier, the load balancers): a
@@ -101,8 +98,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ApiCon
   } else if (env.DATABASE_URL !== undefined) {
     source = { kind: 'url', url: env.DATABASE_URL };
   } else {
-    const dataDir = env.DATA_DIR ?? join(REPOSITORY_ROOT, '.data');
-    source = { kind: 'embedded', dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir) };
+    throw new ConfigError(
+      'DATABASE_URL or DB_SECRET_ARN: one must be set to name the PostgreSQL server ' +
+        '(npm start and npm run dev run an embedded one and set DATABASE_URL themselves)',
+    );
   }
 
   const origins = list(env.WEBAUTHN_ORIGINS);
@@ -117,6 +116,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ApiCon
   return {
     port: env.PORT,
     host: env.HOST,
+    workers: env.WORKERS,
     logLevel: env.LOG_LEVEL,
     trustedProxies: list(env.TRUSTED_PROXIES),
     sessions: {

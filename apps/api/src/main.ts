@@ -1,14 +1,20 @@
-import { ConfigError, configOrExit, handleShutdown } from '@goal-tracker/server-kit';
-import { pino } from 'pino';
-import { buildApp, type App } from './app.js';
-import { loadConfig } from './config.js';
-import { openDatabase, type OpenedDatabase } from './db/connect.js';
-import { migrateWhenReachable } from './db/migrations.js';
+import {
+  announceReady,
+  ConfigError,
+  configOrExit,
+  handleShutdown,
+  isWorker,
+  serveWithWorkers,
+} from '@goal-tracker/server-kit';
+import { pino, type Logger } from 'pino';
+import { GOAL_WRITE_QUESTION, PrimaryWriteLimiter, WriteLimiter } from './accounts/limits.js';
+import type { App } from './app.js';
+import { loadConfig, type ApiConfig } from './config.js';
+import type { OpenedDatabase } from './db/connect.js';
 import { loggerOptions } from './logger.js';
 
-async function main(): Promise<void> {
-  const config = configOrExit(() => loadConfig());
-  const log = pino(loggerOptions(config.logLevel));
+/** The API as one process runs it: with WORKERS=1 the only one, otherwise each worker. */
+async function serve(config: ApiConfig, log: Logger): Promise<void> {
   let database: OpenedDatabase | undefined;
   let app: App | undefined;
   const migrations = new AbortController();
@@ -23,12 +29,25 @@ async function main(): Promise<void> {
     },
   });
 
+  // Loaded here, not above: a primary only supervises, and need not carry the app.
+  const [{ buildApp }, { openDatabase }, { migrateWhenReachable }] = await Promise.all([
+    import('./app.js'),
+    import('./db/connect.js'),
+    import('./db/migrations.js'),
+  ]);
   try {
-    database = await openDatabase(config.database, log);
-    app = await buildApp({ db: database.db, logger: log, settings: config });
+    database = openDatabase(config.database, log);
+    app = await buildApp({
+      db: database.db,
+      logger: log,
+      settings: config,
+      ...(isWorker()
+        ? { goalWrites: new PrimaryWriteLimiter(config.limits.goalWritesPerMinute) }
+        : {}),
+    });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    // A configuration problem found only now (DATA_DIR unwritable, say) needs no stack.
+    // A configuration problem found only now (an unreadable secret, say) needs no stack.
     if (error instanceof ConfigError) log.fatal(`cannot start: ${error.message}`);
     else log.fatal({ err: error }, 'cannot start');
     shutdown.fail('start failed');
@@ -36,11 +55,13 @@ async function main(): Promise<void> {
   }
 
   // Listening first: /health answers while the database is still coming up, and /ready
-  // and the data routes say 503 until the schema is migrated.
+  // and the data routes say 503 until the schema is migrated. Workers migrate alike: the
+  // migration lock lets one apply each migration and the others find it applied.
   const { db } = database;
   try {
     const applied = await migrateWhenReachable(db, { log, signal: migrations.signal });
     log.info({ applied, schemaVersion: db.migratedVersion }, 'ready');
+    announceReady();
   } catch (error) {
     if (shutdown.stopping) return;
     log.fatal({ err: error }, 'migration failed');
@@ -48,4 +69,15 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const config = configOrExit(() => loadConfig());
+const log = pino(loggerOptions(config.logLevel));
+const writes = new WriteLimiter(config.limits.goalWritesPerMinute);
+
+await serveWithWorkers({
+  workers: config.workers,
+  log,
+  serve: () => serve(config, log),
+  primary: {
+    answers: { [GOAL_WRITE_QUESTION]: (accountId) => writes.secondsToWait(Number(accountId)) },
+  },
+});

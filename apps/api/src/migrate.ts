@@ -1,3 +1,4 @@
+import { configOrExit } from '@goal-tracker/server-kit';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/connect.js';
@@ -5,9 +6,9 @@ import { migrate } from './db/migrations.js';
 import { loggerOptions } from './logger.js';
 
 /** `npm run db:migrate`: applies pending migrations to the configured database and exits. */
-const config = loadConfig();
+const config = configOrExit(() => loadConfig());
 const log = pino(loggerOptions(config.logLevel));
-const opened = await openDatabase(config.database, log);
+const opened = openDatabase(config.database, log);
 const { db } = opened;
 try {
   const applied = await migrate(db, { log });

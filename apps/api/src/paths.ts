@@ -6,5 +6,3 @@ import { fileURLToPath } from 'node:url';
 export const API_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The numbered SQL migrations, apps/api/migrations. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
-/** The repository root, where the embedded database keeps its data by default. */
-export const REPOSITORY_ROOT = fileURLToPath(new URL('../../..', import.meta.url));

@@ -1,23 +1,12 @@
 import { Writable } from 'node:stream';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KEEP_ALIVE_TIMEOUT_MS } from '@goal-tracker/server-kit';
 import { buildApp } from '../src/app.js';
 import { loggerOptions } from '../src/logger.js';
-import { createTestApi, injectAs, json, type TestApi } from './helpers.js';
+import { injectAs, json, useTestApi } from './helpers.js';
 
-let server: TestDatabases;
-let api: TestApi;
-
-beforeAll(async () => {
-  server = await createTestServer();
-  api = await createTestApi(await server.createDatabase('app'));
-});
-afterAll(async () => {
-  await api?.close();
-  await server?.dispose();
-});
+const api = useTestApi('app');
 
 /** A pino logger at trace level whose lines the test can read. */
 function capturedLogger() {

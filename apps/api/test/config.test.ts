@@ -1,14 +1,14 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { REPOSITORY_ROOT } from '../src/paths.js';
+
+const DATABASE_URL = 'postgres://u:p@db.internal:5432/goalsdb';
 
 describe('loadConfig', () => {
-  it('when nothing is set, then port 8080 on all interfaces over the embedded database in .data', () => {
-    const config = loadConfig({});
+  it('when only DATABASE_URL is set, then port 8080 on all interfaces over that database', () => {
+    const config = loadConfig({ DATABASE_URL });
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', logLevel: 'info' });
     expect(config.database).toEqual({
-      source: { kind: 'embedded', dataDir: join(REPOSITORY_ROOT, '.data') },
+      source: { kind: 'url', url: DATABASE_URL },
       ssl: undefined,
       sslCa: undefined,
       poolMax: 10,
@@ -17,9 +17,9 @@ describe('loadConfig', () => {
     });
   });
 
-  it('when DATABASE_URL is set, then it is used', () => {
-    const url = 'postgres://u:p@db.internal:5432/goalsdb';
-    expect(loadConfig({ DATABASE_URL: url }).database.source).toEqual({ kind: 'url', url });
+  it('when neither DATABASE_URL nor DB_SECRET_ARN is set, then the error names both', () => {
+    expect(() => loadConfig({})).toThrow(/^DATABASE_URL or DB_SECRET_ARN: one must be set/);
+    expect(() => loadConfig({ DATABASE_URL: '', DB_SECRET_ARN: '' })).toThrow(/DB_SECRET_ARN/);
   });
 
   it('when DB_SECRET_ARN is set too, then the secret wins, with the region from AWS_REGION', () => {
@@ -43,7 +43,7 @@ describe('loadConfig', () => {
       DB_STATEMENT_TIMEOUT_MS: '2500',
       DB_SSL: 'require',
       LOG_LEVEL: 'warn',
-      DATA_DIR: 'relative/dir',
+      DATABASE_URL,
     });
     expect(config).toMatchObject({ port: 9090, logLevel: 'warn' });
     expect(config.database).toMatchObject({
@@ -52,16 +52,12 @@ describe('loadConfig', () => {
       statementTimeoutMs: 2500,
       ssl: 'require',
     });
-    expect(config.database.source).toEqual({
-      kind: 'embedded',
-      dataDir: join(process.cwd(), 'relative/dir'),
-    });
   });
 
   it('when a variable is empty, then it counts as unset', () => {
-    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({
+    expect(loadConfig({ PORT: '', DB_SECRET_ARN: '', DATABASE_URL })).toMatchObject({
       port: 8080,
-      database: { source: { kind: 'embedded' } },
+      database: { source: { kind: 'url' } },
     });
   });
 

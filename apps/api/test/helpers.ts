@@ -1,6 +1,8 @@
 import type { AccountCreated } from '@goal-tracker/contract';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { pino, type Logger } from 'pino';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import {
   buildApp,
   DEFAULT_SETTINGS,
@@ -141,6 +143,51 @@ export async function createTestApi(
         );
       }
     },
+  };
+}
+
+/** The API a test file shares, and more databases on the same server. */
+export interface SharedTestApi extends TestApi {
+  createDatabase(prefix: string): Promise<string>;
+}
+
+/**
+ * The API a test file shares: a database of its own (on a throwaway cluster, or on the server
+ * DATABASE_URL names), an app over it made before the file's tests and closed after them.
+ * `reset` empties the goals before each test. Usable inside tests and hooks only.
+ */
+export function useTestApi(prefix: string, { reset = false } = {}): SharedTestApi {
+  let server: TestDatabases | undefined;
+  let current: TestApi | undefined;
+  beforeAll(async () => {
+    server = await createTestServer();
+    current = await createTestApi(await server.createDatabase(prefix));
+  });
+  afterAll(async () => {
+    await current?.close();
+    await server?.dispose();
+  });
+  const api = (): TestApi => {
+    if (!current) throw new Error('useTestApi: the API exists only inside tests and hooks');
+    return current;
+  };
+  if (reset) beforeEach(() => resetData(api()));
+  return {
+    get app() {
+      return api().app;
+    },
+    get account() {
+      return api().account;
+    },
+    get db() {
+      return api().db;
+    },
+    get cache() {
+      return api().cache;
+    },
+    inject: (options) => api().inject(options),
+    close: () => api().close(),
+    createDatabase: (name) => server!.createDatabase(name),
   };
 }
 

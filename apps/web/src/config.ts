@@ -24,6 +24,8 @@ export interface WebConfig {
   port: number;
   /** HOST: the interface to bind (0.0.0.0, so the load balancer reaches the container). */
   host: string;
+  /** WORKERS: server processes (node:cluster); 1 runs the web tier as a single process. */
+  workers: number;
   /** API_URL: the API tier's origin; the internal load balancer in AWS. */
   apiUrl: string;
   /** API_CONNECT_TIMEOUT_MS: how long to wait for a connection to the API before answering 503. */
@@ -78,6 +80,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): WebCon
   return {
     port: env.PORT,
     host: env.HOST,
+    workers: env.WORKERS,
     apiUrl: parsed.origin,
     apiConnectTimeoutMs: env.API_CONNECT_TIMEOUT_MS,
     apiTimeoutMs: env.API_TIMEOUT_MS,

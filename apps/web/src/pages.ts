@@ -172,31 +172,6 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
 
   const formRoute = sameSiteOnly(assets);
 
-  /**
-   * A plain-form action on one goal (`/goals/:id/…`): the handler gets the view to return to,
-   * the goal's id and the form's fields; an id that is not one is 404 before anything is sent.
-   */
-  function goalAction(
-    path: string,
-    handler: (
-      request: FastifyRequest,
-      reply: FastifyReply,
-      caller: Caller,
-      action: { view: View; id: number; body: FormBody },
-    ) => Promise<FastifyReply>,
-  ): void {
-    app.post(
-      path,
-      formRoute,
-      signedIn((request, reply, caller) => {
-        const id = parseId((request.params as { id: string }).id);
-        if (id === undefined) return sendNotFound(request, reply, assets);
-        const view = parseView(request.query as Query);
-        return handler(request, reply, caller, { view, id, body: request.body as FormBody });
-      }),
-    );
-  }
-
   app.get(
     '/',
     signedIn(async (request, reply, caller) => {
@@ -271,7 +246,31 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     }),
   );
 
-  goalAction('/goals/:id/toggle', async (request, reply, caller, { view, id, body }) => {
+  /** What a form action on one goal has to work with; a path without a valid id is a 404. */
+  interface GoalForm {
+    request: FastifyRequest;
+    reply: FastifyReply;
+    caller: Caller;
+    view: View;
+    id: number;
+    body: FormBody;
+  }
+
+  /** POST /goals/:id/<action>: a plain form acting on one goal, same-site and signed in. */
+  function goalFormRoute(action: string, handle: (form: GoalForm) => Promise<FastifyReply>) {
+    app.post(
+      `/goals/:id/${action}`,
+      formRoute,
+      signedIn(async (request, reply, caller) => {
+        const id = parseId((request.params as { id: string }).id);
+        if (id === undefined) return sendNotFound(request, reply, assets);
+        const view = parseView(request.query as Query);
+        return handle({ request, reply, caller, view, id, body: request.body as FormBody });
+      }),
+    );
+  }
+
+  goalFormRoute('toggle', async ({ request, reply, caller, view, id, body }) => {
     const done = field(body, 'done');
     if (done !== 'true' && done !== 'false') return sendNotFound(request, reply, assets);
     const result = await settle(goalsApi.updateGoal(id, { done: done === 'true' }, caller));
@@ -290,7 +289,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     );
   });
 
-  goalAction('/goals/:id/rename', async (request, reply, caller, { view, id, body }) => {
+  goalFormRoute('rename', async ({ request, reply, caller, view, id, body }) => {
     const raw = field(body, 'name');
     const rawDate = field(body, 'targetDate');
     const checked = checkGoalName(raw);
@@ -316,7 +315,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     return seeOther(reply, view, 'renamed', id);
   });
 
-  goalAction('/goals/:id/move', async (request, reply, caller, { view, id, body }) => {
+  goalFormRoute('move', async ({ request, reply, caller, view, id, body }) => {
     const direction = field(body, 'direction');
     const today = requestToday(request);
     if (direction !== 'up' && direction !== 'down') return sendNotFound(request, reply, assets);
@@ -349,7 +348,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     return seeOther(reply, view, direction === 'up' ? 'movedUp' : 'movedDown', id);
   });
 
-  goalAction('/goals/:id/delete', async (request, reply, caller, { view, id }) => {
+  goalFormRoute('delete', async ({ request, reply, caller, view, id }) => {
     const result = await settle(goalsApi.deleteGoal(id, caller));
     // Already gone is what the person wanted.
     if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
@@ -359,7 +358,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
     return redirectWithFailure(request, reply, view, result, 'the deletion', {}, 'page');
   });
 
-  goalAction('/goals/:id/restore', async (request, reply, caller, { view, id }) => {
+  goalFormRoute('restore', async ({ request, reply, caller, view, id }) => {
     const result = await settle(goalsApi.restoreGoal(id, caller));
     if (isRefusal(result, 404) || isRefusal(result, 410)) {
       return seeOther(reply, view, 'unrestorable');

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
@@ -15,9 +16,12 @@ export const LogLevelSetting = Type.Union(
   { default: 'info' },
 );
 
+/** WORKERS' default: one server process per vCPU the machine (or container) offers. */
+export const DEFAULT_WORKERS = availableParallelism();
+
 /**
- * PORT, HOST, LOG_LEVEL and TRUSTED_PROXIES, which every server reads alike: spread into
- * the tier's own schema.
+ * PORT, HOST, LOG_LEVEL, TRUSTED_PROXIES and WORKERS, which every server reads alike: spread
+ * into the tier's own schema.
  */
 export function serverSettings(defaultPort: number) {
   return {
@@ -25,6 +29,8 @@ export function serverSettings(defaultPort: number) {
     HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
     LOG_LEVEL: LogLevelSetting,
     TRUSTED_PROXIES: Type.String({ default: '' }),
+    /** Server processes (serveWithWorkers); 1: a single process, no cluster. */
+    WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: DEFAULT_WORKERS }),
   };
 }
 

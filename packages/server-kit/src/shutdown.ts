@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { pino, type BaseLogger } from 'pino';
+import { onStopFromPrimary } from './cluster-messages.js';
 import { ConfigError } from './environment.js';
 
 /** SIGTERM to exit, in-flight requests included, stays under the 10 s the tiers promise. */
@@ -22,14 +23,16 @@ export interface Shutdown {
 }
 
 /**
- * The process's one way out. On SIGTERM or SIGINT (or an uncaught error, or fail()) it runs
- * `close` once and exits: 0 after a signal, 1 after an error or when `close` overruns the
- * deadline. A second signal while closing exits 1 at once.
+ * The process's one way out. On SIGTERM or SIGINT (or an uncaught error, or fail(), or in a
+ * cluster worker the primary's stop message) it runs `close` once and exits: 0 after a signal
+ * or the primary's stop, 1 after an error or when `close` overruns the deadline. A second
+ * signal while closing exits 1 at once.
  */
 export function handleShutdown(options: ShutdownOptions): Shutdown {
   const { log } = options;
   let stopping = false;
   let failure: string | undefined;
+  let reason: string | undefined;
   const { close } = closeWithGrace(
     {
       delay: options.deadlineMs ?? SHUTDOWN_DEADLINE_MS,
@@ -41,7 +44,10 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
     async ({ signal, err }) => {
       stopping = true;
       if (err !== undefined) log.fatal({ err }, 'uncaught error');
-      log.info({ reason: signal ?? failure ?? (err ? 'uncaught error' : 'exit') }, 'shutting down');
+      log.info(
+        { reason: signal ?? failure ?? reason ?? (err ? 'uncaught error' : 'exit') },
+        'shutting down',
+      );
       try {
         await options.close();
       } catch (error) {
@@ -53,10 +59,17 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
       if (failure !== undefined) throw new Error(failure);
     },
   );
+  // A terminal's Ctrl-C reaches the workers as well as the primary: whichever comes second
+  // is ignored here, where a second signal would have cut the draining short.
+  onStopFromPrimary(() => {
+    if (stopping) return;
+    reason = 'the primary is stopping';
+    void close();
+  });
   return {
-    fail(reason) {
-      failure = reason;
-      close();
+    fail(why) {
+      failure = why;
+      void close();
     },
     get stopping() {
       return stopping;

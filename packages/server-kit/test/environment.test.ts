@@ -1,6 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, list, LogLevelSetting, readEnvironment } from '../src/index.js';
+import { availableParallelism } from 'node:os';
+import {
+  ConfigError,
+  list,
+  LogLevelSetting,
+  readEnvironment,
+  serverSettings,
+} from '../src/index.js';
 
 const Schema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3000 }),
@@ -45,5 +52,15 @@ describe('readEnvironment', () => {
 
   test('when a list has blanks, then they are dropped', () => {
     expect(list(' a, ,b ,')).toEqual(['a', 'b']);
+  });
+
+  test('when WORKERS is unset, then one process per vCPU; 1 to 64 are taken, and nothing else', () => {
+    const Server = Type.Object(serverSettings(3000));
+    expect(readEnvironment(Server, {}).WORKERS).toBe(availableParallelism());
+    expect(readEnvironment(Server, { WORKERS: '1' }).WORKERS).toBe(1);
+    expect(readEnvironment(Server, { WORKERS: '64' }).WORKERS).toBe(64);
+    for (const bad of ['0', '65', 'two']) {
+      expect(() => readEnvironment(Server, { WORKERS: bad })).toThrow(/^WORKERS: /);
+    }
   });
 });

@@ -158,3 +158,29 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   }
   return { ...started, port, url };
 }
+
+/** A pino line a process wrote: its message and fields. */
+export type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
+
+/** The pino (JSON) lines the process has written whose message is `msg`, oldest first. */
+export function logLines(process: RunningProcess, msg: string): LogLine[] {
+  return process
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine)
+    .filter((line) => line.msg === msg);
+}
+
+/** Polls `check` until it holds; throws, with the process's output, when time runs out. */
+export async function waitUntil(
+  check: () => boolean,
+  process: RunningProcess,
+  deadlineMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting:\n${process.output()}`);
+    await sleep(50);
+  }
+}

@@ -34,6 +34,7 @@ import { buildAll, imageNodeArgs, startApi, startWeb } from '../harness/stack.js
 import { requireTool } from '../harness/tools.js';
 import { luaString, runWrk, type LoadRequest } from '../harness/wrk.js';
 import { benchInsertSql, benchListSql } from '../harness/statements.js';
+import { benchWorkers, workersTable } from './workers.js';
 
 const USAGE = `Usage: npm run bench -- [options]
   --synchronous-commit on|off   PostgreSQL synchronous_commit (env BENCH_SYNCHRONOUS_COMMIT; default on)
@@ -47,6 +48,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --log-level L                 LOG_LEVEL for both servers (default warn)
   --api-node-args="A B"         node flags for the API (default: those of apps/api/Dockerfile's CMD)
   --protocol P                  pgbench protocol for the ceiling: prepared|extended|simple (default prepared)
+  --workers 1,2                 instead of the scenarios: the API with each WORKERS in turn (GET
+                                /goals and POST /goals), its throughput, its share of the
+                                machine's CPU and each process's RSS (about a minute)
   --no-build                    skip \`tsc -b\`
   --json-only                   print only the JSON`;
 
@@ -68,6 +72,7 @@ function parseOptions() {
         'log-level': { type: 'string', default: 'warn' },
         'api-node-args': { type: 'string' },
         protocol: { type: 'string', default: 'prepared' },
+        workers: { type: 'string' },
         'no-build': { type: 'boolean', default: false },
         'json-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -112,6 +117,61 @@ const log = args['json-only'] ? () => undefined : (line: string) => console.log(
 const apiEnv: Record<string, string> = { LOG_LEVEL: args['log-level'], ...ABUSE_LIMITS_OFF };
 if (args['pool-max']) apiEnv.DB_POOL_MAX = String(positive('pool-max', args['pool-max']));
 const apiNodeArgs = args['api-node-args']?.split(' ').filter(Boolean) ?? imageNodeArgs('api');
+const workerCounts = args.workers?.split(',').map((count) => positive('workers', count.trim()));
+
+/** Writes the report to bench/results/ (and prints it with --json-only); answers the file. */
+async function saveReport(report: object, startedAt: Date, prefix = ''): Promise<string> {
+  const dir = join(REPOSITORY_ROOT, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${prefix}${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  if (args['json-only']) console.log(JSON.stringify(report, null, 2));
+  return file;
+}
+
+/** The --workers section alone: the API with each WORKERS in turn; table and JSON. */
+async function mainWorkers(counts: readonly number[]): Promise<void> {
+  requireTool('wrk');
+  const startedAt = new Date();
+  const machine = machineInfo();
+  const loadAtStart = snapshot();
+  log(`bench: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}`);
+  log(`bench: ${formatLoad(loadAtStart)} at start; other work on the machine skews every figure`);
+  if (!args['no-build']) {
+    log('bench: building (tsc -b)');
+    await buildAll();
+  }
+  const database = await startBenchDatabase({ synchronousCommit });
+  try {
+    const rows = await benchWorkers({
+      database,
+      workerCounts: counts,
+      connections,
+      durationS,
+      warmupS,
+      accounts: accountCount,
+      apiEnv,
+      apiNodeArgs,
+      log,
+    });
+    const report = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: { ...machine, loadAtStart, loadAtEnd: snapshot() },
+      config: { connections, durationS, warmupS, accounts: accountCount, apiEnv, apiNodeArgs },
+      workers: rows,
+    };
+    const file = await saveReport(report, startedAt, 'workers-');
+    if (!args['json-only']) {
+      log('');
+      log(workersTable(rows));
+      log(`\nsaved ${file}`);
+    }
+  } finally {
+    await stopAllServers();
+    await database.dispose();
+  }
+}
 
 async function main(): Promise<void> {
   requireTool('wrk');
@@ -399,14 +459,8 @@ async function main(): Promise<void> {
       scenarios: rows,
       targets,
     };
-    const dir = join(REPOSITORY_ROOT, 'bench/results');
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-
-    if (args['json-only']) {
-      console.log(JSON.stringify(report, null, 2));
-    } else {
+    const file = await saveReport(report, startedAt);
+    if (!args['json-only']) {
       log('');
       log(scenarioTable(rows));
       log('');
@@ -447,7 +501,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+(workerCounts ? mainWorkers(workerCounts) : main()).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 });

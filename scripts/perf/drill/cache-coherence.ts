@@ -1,16 +1,7 @@
 import { bearer, type SignedIn } from '../harness/accounts.js';
-import { send, type HttpRequest } from '../harness/http-client.js';
+import { createdId, type HttpRequest, send } from '../harness/http-client.js';
 import type { ServerProcess } from '../harness/server.js';
-import { startApi } from '../harness/stack.js';
-import {
-  createdId,
-  DrillRecorder,
-  onThrowawayDatabase,
-  sleep,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
+import { runDrill, sleep, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface CacheCoherenceDrillOptions extends DrillOptions {
   /** Writes made on one instance, each then looked for on the other. */
@@ -28,13 +19,12 @@ export interface CacheCoherenceDrillOptions extends DrillOptions {
 export async function cacheCoherenceDrill(
   options: CacheCoherenceDrillOptions = {},
 ): Promise<DrillResult> {
-  const drill = new DrillRecorder('cache-coherence', options.log);
   const rounds = options.rounds ?? 20;
   const maxStaleMs = options.maxStaleMs ?? 1000;
-  return onThrowawayDatabase(drill, async (database) => {
-    const first = await startApi(database, { name: 'api-1', env: DRILL_API_ENV });
-    const second = await startApi(database, { name: 'api-2', env: DRILL_API_ENV });
-    const [account] = await signUpForDrill(drill, first, database, { count: 1, goals: 30 });
+  return runDrill('cache-coherence', options, async ({ drill, startApi, signUp }) => {
+    const first = await startApi({ name: 'api-1' });
+    const second = await startApi({ name: 'api-2' });
+    const [account] = await signUp(first, { count: 1, goals: 30 });
     const signedIn = account as SignedIn;
     const ask = (server: ServerProcess, request: HttpRequest) =>
       send(server.url, false, { ...request, headers: { ...bearer(signedIn), ...request.headers } });

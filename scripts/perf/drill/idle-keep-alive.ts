@@ -2,15 +2,8 @@ import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { bearer, sessionCookie, type SignedIn } from '../harness/accounts.js';
 import { ALB_IDLE_TIMEOUT_S } from '../harness/haproxy.js';
-import { startApi, startWeb } from '../harness/stack.js';
-import {
-  DrillRecorder,
-  onThrowawayDatabase,
-  sleep,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
+import { startWeb } from '../harness/stack.js';
+import { runDrill, sleep, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface IdleKeepAliveDrillOptions extends DrillOptions {
   /** Idle time between the two rounds; must exceed the ALB's 60 s idle timeout. */
@@ -74,16 +67,16 @@ function round({ url, headers, agent, sockets }: Target, count: number): Promise
 export async function idleKeepAliveDrill(
   options: IdleKeepAliveDrillOptions = {},
 ): Promise<DrillResult> {
-  const drill = new DrillRecorder('idle-keep-alive', options.log);
   const idleMs = options.idleMs ?? (ALB_IDLE_TIMEOUT_S + 5) * 1000;
   const count = options.connections ?? 8;
   const agents: Agent[] = [];
-  return onThrowawayDatabase(
-    drill,
-    async (database) => {
-      const api = await startApi(database, { env: DRILL_API_ENV });
+  return runDrill(
+    'idle-keep-alive',
+    options,
+    async ({ drill, startApi, signUp }) => {
+      const api = await startApi();
       const web = await startWeb(api.url);
-      const [account] = await signUpForDrill(drill, api, database, { count: 1, goals: 20 });
+      const [account] = await signUp(api, { count: 1, goals: 20 });
       const signedIn = account as SignedIn;
       const targets = [
         { label: 'API GET /goals', url: `${api.url}/goals?limit=20`, headers: bearer(signedIn) },

@@ -1,5 +1,12 @@
 import { bearer, sessionCookie, type SignedIn } from '../harness/accounts.js';
-import { loadLoop, type HttpRequest } from '../harness/http-client.js';
+import {
+  createdId,
+  describeKinds,
+  type HttpRequest,
+  isSuccess,
+  loadLoop,
+  outcomeKind,
+} from '../harness/http-client.js';
 import {
   ALB_HEALTH_CHECK,
   startLoadBalancer,
@@ -7,20 +14,8 @@ import {
   type LoadBalancer,
 } from '../harness/haproxy.js';
 import { withClient } from '@goal-tracker/test-support/with-client';
-import { startApi, startWeb } from '../harness/stack.js';
-import {
-  createdId,
-  describeTally,
-  DrillRecorder,
-  onThrowawayDatabase,
-  isSuccess,
-  outcomeKind,
-  sleep,
-  tally,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
+import { startWeb } from '../harness/stack.js';
+import { runDrill, sleep, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface InstanceLossDrillOptions extends DrillOptions {
   connections?: number;
@@ -39,14 +34,14 @@ export interface InstanceLossDrillOptions extends DrillOptions {
 export async function instanceLossDrill(
   options: InstanceLossDrillOptions = {},
 ): Promise<DrillResult> {
-  const drill = new DrillRecorder('instance-loss', options.log);
   const check = options.healthCheck ?? ALB_HEALTH_CHECK;
   let balancer: LoadBalancer | undefined;
-  return onThrowawayDatabase(
-    drill,
-    async (database) => {
-      const first = await startApi(database, { name: 'api-1', env: DRILL_API_ENV });
-      const second = await startApi(database, { name: 'api-2', env: DRILL_API_ENV });
+  return runDrill(
+    'instance-loss',
+    options,
+    async ({ drill, database, startApi, signUp }) => {
+      const first = await startApi({ name: 'api-1' });
+      const second = await startApi({ name: 'api-2' });
       balancer = await startLoadBalancer(
         [
           { name: 'api-1', port: first.port },
@@ -55,7 +50,7 @@ export async function instanceLossDrill(
         check,
       );
       const web = await startWeb(balancer.url);
-      const accounts = await signUpForDrill(drill, first, database, { count: 4, goals: 30 });
+      const accounts = await signUp(first, { count: 4, goals: 30 });
       const account = (i: number) => accounts[i % accounts.length] as SignedIn;
       drill.note(
         `two API instances behind HAProxy (check GET ${check.path} every ${check.intervalS} s, ` +
@@ -122,14 +117,14 @@ export async function instanceLossDrill(
       );
       const kindOf = ({ outcome }: (typeof records)[number]) =>
         isSuccess(outcome) ? `${outcome.status} page saying unavailable` : outcomeKind(outcome);
-      drill.note(`before the kill: ${describeTally(tally(before))}`);
-      drill.note(`after the kill: ${describeTally(tally(after))}`);
+      drill.note(`before the kill: ${describeKinds(before)}`);
+      drill.note(`after the kill: ${describeKinds(after)}`);
       if (failed.length) {
         const firstFailure = Math.min(...failed.map(({ outcome }) => outcome.startedAt)) - killedAt;
         const lastFailure = Math.max(...failed.map(({ outcome }) => outcome.startedAt)) - killedAt;
         drill.note(
           `failures from ${(firstFailure / 1000).toFixed(1)} s to ${(lastFailure / 1000).toFixed(1)} s after the kill; ` +
-            `by path: ${describeTally(tally(failed, ({ request }) => `${request.method ?? 'GET'} ${request.path}`))}`,
+            `by path: ${describeKinds(failed, ({ request }) => `${request.method ?? 'GET'} ${request.path}`)}`,
         );
       }
 
@@ -164,7 +159,7 @@ export async function instanceLossDrill(
       drill.check(after.length > 50, `the load ran on after the kill (${after.length} requests)`);
       drill.check(
         failed.length === 0,
-        `every request through the web tier succeeded (${failed.length} failed: ${describeTally(tally(failed, kindOf))})`,
+        `every request through the web tier succeeded (${failed.length} failed: ${describeKinds(failed, kindOf)})`,
       );
       drill.check(
         present === acknowledged.length,

@@ -12,7 +12,7 @@ import { findTool } from '../harness/tools.js';
 import { cacheCoherenceDrill } from './cache-coherence.js';
 import { idleKeepAliveDrill } from './idle-keep-alive.js';
 import { instanceLossDrill } from './instance-loss.js';
-import type { DrillResult } from './lib/recorder.js';
+import type { DrillResult } from '../harness/drill.js';
 import { poolExhaustionDrill } from './pool-exhaustion.js';
 import { postgresRestartDrill } from './postgres-restart.js';
 import { sigtermDrill } from './sigterm.js';

@@ -1,18 +1,13 @@
 import { bearer, type SignedIn } from '../harness/accounts.js';
-import { send, type HttpOutcome, type HttpRequest } from '../harness/http-client.js';
-import { startApi } from '../harness/stack.js';
-import pg from 'pg';
 import {
-  describeTally,
-  DrillRecorder,
-  onThrowawayDatabase,
+  describeKinds,
+  type HttpOutcome,
+  type HttpRequest,
   isSuccess,
-  sleep,
-  tally,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
+  send,
+} from '../harness/http-client.js';
+import pg from 'pg';
+import { runDrill, sleep, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface PoolExhaustionDrillOptions extends DrillOptions {
   requests?: number;
@@ -36,25 +31,24 @@ const SLACK_MS = 1500;
 export async function poolExhaustionDrill(
   options: PoolExhaustionDrillOptions = {},
 ): Promise<DrillResult> {
-  const drill = new DrillRecorder('pool-exhaustion', options.log);
   const requests = options.requests ?? 200;
   const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 3000;
   const lockMs = options.lockMs ?? statementTimeoutMs + 1000;
   let locker: pg.Client | undefined;
-  return onThrowawayDatabase(
-    drill,
-    async (database) => {
+  return runDrill(
+    'pool-exhaustion',
+    options,
+    async ({ drill, database, startApi, signUp }) => {
       locker = new pg.Client({ connectionString: database.url });
-      const api = await startApi(database, {
+      const api = await startApi({
         env: {
-          ...DRILL_API_ENV,
           DB_POOL_MAX: String(options.poolMax ?? 10),
           DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
           DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
         },
       });
-      const [account] = await signUpForDrill(drill, api, database, { count: 1, goals: 100 });
+      const [account] = await signUp(api, { count: 1, goals: 100 });
       const headers = bearer(account as SignedIn);
       // A signed-in user's token is known to the instance: its check needs no connection.
       await send(api.url, false, { path: '/goals?limit=1', headers });
@@ -93,7 +87,7 @@ export async function poolExhaustionDrill(
       // Halfway between the two timeouts tells a queued request's 503 from a lock-bound one's.
       const quickBound = (connectTimeoutMs + statementTimeoutMs) / 2;
       const quick503 = unavailable.filter((outcome) => outcome.ms <= quickBound);
-      drill.note(`answers: ${describeTally(tally(records))}; slowest ${slowest.toFixed(0)} ms`);
+      drill.note(`answers: ${describeKinds(records)}; slowest ${slowest.toFixed(0)} ms`);
       drill.note(
         `${quick503.length} of the 503s came within ${quickBound} ms (the connect timeout and some slack), ` +
           `the rest by the statement timeout`,
@@ -113,7 +107,7 @@ export async function poolExhaustionDrill(
       drill.fact('slowestMs', slowest);
       drill.check(
         outcomes.every((outcome) => isSuccess(outcome) || outcome.status === 503),
-        `each request succeeded or got 503 (${describeTally(tally(records))})`,
+        `each request succeeded or got 503 (${describeKinds(records)})`,
       );
       drill.check(
         unavailable.every((outcome) =>

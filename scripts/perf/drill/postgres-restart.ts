@@ -1,19 +1,14 @@
-import { loadLoop, send, type HttpRequest } from '../harness/http-client.js';
-import { withClient } from '@goal-tracker/test-support/with-client';
-import { probe } from '../harness/server.js';
-import { startApi } from '../harness/stack.js';
 import {
   createdId,
-  describeTally,
-  DrillRecorder,
-  onThrowawayDatabase,
+  describeKinds,
+  type HttpRequest,
   isSuccess,
-  sleep,
-  tally,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, inTurn, signUpForDrill } from './lib/signed-in.js';
+  loadLoop,
+  send,
+} from '../harness/http-client.js';
+import { withClient } from '@goal-tracker/test-support/with-client';
+import { probe } from '../harness/server.js';
+import { inTurn, runDrill, sleep, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface PostgresRestartDrillOptions extends DrillOptions {
   connections?: number;
@@ -32,10 +27,9 @@ const RECOVERY_DEADLINE_MS = 5000;
 export async function postgresRestartDrill(
   options: PostgresRestartDrillOptions = {},
 ): Promise<DrillResult> {
-  const drill = new DrillRecorder('postgres-restart', options.log);
-  return onThrowawayDatabase(drill, async (database) => {
-    const api = await startApi(database, { env: DRILL_API_ENV });
-    const as = inTurn(await signUpForDrill(drill, api, database, { count: 8, goals: 0 }));
+  return runDrill('postgres-restart', options, async ({ drill, database, startApi, signUp }) => {
+    const api = await startApi();
+    const as = inTurn(await signUp(api, { count: 8, goals: 0 }));
     drill.note(`API ready in ${api.startToReadyMs.toFixed(0)} ms; write load starts`);
 
     let downAt = Number.POSITIVE_INFINITY;
@@ -88,11 +82,11 @@ export async function postgresRestartDrill(
     const lateFailures = records.filter(
       ({ outcome }) => outcome.startedAt >= upAt + RECOVERY_DEADLINE_MS && !isSuccess(outcome),
     );
-    drill.note(`before the stop: ${describeTally(tally(before))}`);
+    drill.note(`before the stop: ${describeKinds(before)}`);
     drill.note(
-      `while down: ${describeTally(tally(during))}; /ready ${readyWhileDown}, /health ${healthWhileDown}`,
+      `while down: ${describeKinds(during)}; /ready ${readyWhileDown}, /health ${healthWhileDown}`,
     );
-    drill.note(`after the start: ${describeTally(tally(afterUp))}`);
+    drill.note(`after the start: ${describeKinds(afterUp)}`);
 
     const acknowledged = records
       .map(({ outcome }) => createdId(outcome))
@@ -135,13 +129,13 @@ export async function postgresRestartDrill(
     );
     drill.check(
       during.length > 0 && during.every(({ outcome }) => outcome.status === 503),
-      `every answer while PostgreSQL was down was 503 (${describeTally(tally(during))})`,
+      `every answer while PostgreSQL was down was 503 (${describeKinds(during)})`,
     );
     drill.check(readyWhileDown === 503, `/ready said 503 while down (${readyWhileDown})`);
     drill.check(healthWhileDown === 200, `/health stayed 200 while down (${healthWhileDown})`);
     drill.check(
       unexpected.length === 0,
-      `no answer other than 201 or 503, no hang, at any time (${describeTally(tally(unexpected))})`,
+      `no answer other than 201 or 503, no hang, at any time (${describeKinds(unexpected)})`,
     );
     drill.check(
       recoveryMs <= RECOVERY_DEADLINE_MS,
@@ -149,7 +143,7 @@ export async function postgresRestartDrill(
     );
     drill.check(
       lateFailures.length === 0,
-      `no failure once ${RECOVERY_DEADLINE_MS / 1000} s had passed (${describeTally(tally(lateFailures))})`,
+      `no failure once ${RECOVERY_DEADLINE_MS / 1000} s had passed (${describeKinds(lateFailures)})`,
     );
     drill.check(
       present === acknowledged.length,

@@ -1,13 +1,6 @@
 import type { SignedIn } from '../harness/accounts.js';
 import { send } from '../harness/http-client.js';
-import { startApi } from '../harness/stack.js';
-import {
-  DrillRecorder,
-  onThrowawayDatabase,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
+import { runDrill, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface SignOutDrillOptions extends DrillOptions {
   rounds?: number;
@@ -25,12 +18,11 @@ const WATCH_MS = 2000;
  * measure how long the other instance went on accepting the token.
  */
 export async function signOutDrill(options: SignOutDrillOptions = {}): Promise<DrillResult> {
-  const drill = new DrillRecorder('sign-out', options.log);
   const rounds = options.rounds ?? 20;
-  return onThrowawayDatabase(drill, async (database) => {
-    const first = await startApi(database, { name: 'api-1', env: DRILL_API_ENV });
-    const second = await startApi(database, { name: 'api-2', env: DRILL_API_ENV });
-    const [account] = await signUpForDrill(drill, first, database, { count: 1, goals: 5 });
+  return runDrill('sign-out', options, async ({ drill, startApi, signUp }) => {
+    const first = await startApi({ name: 'api-1' });
+    const second = await startApi({ name: 'api-2' });
+    const [account] = await signUp(first, { count: 1, goals: 5 });
     const { email, password } = account as SignedIn;
     drill.note(`two API instances on one database; ${rounds} rounds of sign-in, use, sign-out`);
 

@@ -1,17 +1,12 @@
-import { loadLoop, type HttpRequest, type Recorded } from '../harness/http-client.js';
-import { withClient } from '@goal-tracker/test-support/with-client';
-import { startApi } from '../harness/stack.js';
 import {
-  describeTally,
-  DrillRecorder,
-  onThrowawayDatabase,
+  describeKinds,
+  type HttpRequest,
   isSuccess,
-  sleep,
-  tally,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, inTurn, signUpForDrill } from './lib/signed-in.js';
+  loadLoop,
+  type Recorded,
+} from '../harness/http-client.js';
+import { withClient } from '@goal-tracker/test-support/with-client';
+import { inTurn, runDrill, sleep, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface SigtermDrillOptions extends DrillOptions {
   connections?: number;
@@ -30,10 +25,9 @@ const EXIT_DEADLINE_MS = 10_000;
  * POST carries a unique name that is looked up afterwards.
  */
 export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<DrillResult> {
-  const drill = new DrillRecorder('sigterm', options.log);
-  return onThrowawayDatabase(drill, async (database) => {
-    const api = await startApi(database, { env: DRILL_API_ENV });
-    const as = inTurn(await signUpForDrill(drill, api, database, { count: 8, goals: 50 }));
+  return runDrill('sigterm', options, async ({ drill, database, startApi, signUp }) => {
+    const api = await startApi();
+    const as = inTurn(await signUp(api, { count: 8, goals: 50 }));
     drill.note(`API pid ${api.pid} ready in ${api.startToReadyMs.toFixed(0)} ms; starting load`);
 
     let signalledAt = Number.POSITIVE_INFINITY;
@@ -78,8 +72,8 @@ export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<D
     drill.note(
       `SIGTERM with ${inFlight.length} requests in flight; exit ${exit ? `code ${exit.code} signal ${exit.signal}` : 'never'} after ${exitMs.toFixed(0)} ms`,
     );
-    drill.note(`before the signal: ${describeTally(tally(before))}`);
-    drill.note(`from the signal on: ${describeTally(tally(after))}`);
+    drill.note(`before the signal: ${describeKinds(before)}`);
+    drill.note(`from the signal on: ${describeKinds(after)}`);
 
     // Requests that got no answer at all: were they processed? Writes tell.
     const unanswered = records.filter(({ outcome }) => outcome.status === 0 && !outcome.truncated);
@@ -117,10 +111,10 @@ export async function sigtermDrill(options: SigtermDrillOptions = {}): Promise<D
       inFlight.length > 0 && before.length > 100,
       `the API was under load when signalled (${before.length} answered before, ${inFlight.length} in flight)`,
     );
-    drill.note(`requests in flight at the signal ended as: ${describeTally(tally(inFlight))}`);
+    drill.note(`requests in flight at the signal ended as: ${describeKinds(inFlight)}`);
     drill.check(
       acceptedFailures.length === 0,
-      `zero failures among accepted requests (${acceptedFailures.length}: ${describeTally(tally(acceptedFailures))}; ` +
+      `zero failures among accepted requests (${acceptedFailures.length}: ${describeKinds(acceptedFailures)}; ` +
         `${unanswered.length} unanswered requests were never processed, ${storedUnanswered.length} unanswered writes were stored)`,
     );
     drill.check(

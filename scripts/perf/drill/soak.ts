@@ -3,15 +3,8 @@ import { join } from 'node:path';
 import { megabytes, MemorySampler } from '../harness/memory.js';
 import { formatLoad, snapshot } from '../harness/machine.js';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
-import { startApi } from '../harness/stack.js';
 import { runWrk, type LoadRequest } from '../harness/wrk.js';
-import {
-  DrillRecorder,
-  onThrowawayDatabase,
-  type DrillOptions,
-  type DrillResult,
-} from './lib/recorder.js';
-import { DRILL_API_ENV, signUpForDrill } from './lib/signed-in.js';
+import { runDrill, type DrillOptions, type DrillResult } from '../harness/drill.js';
 
 export interface SoakDrillOptions extends DrillOptions {
   /** Requests per second; half the GET /goals capacity from the latest bench run by default. */
@@ -47,18 +40,17 @@ const mean = (values: number[]) =>
  * resident memory at the end within 10 % of what it was once warm.
  */
 export async function soakDrill(options: SoakDrillOptions = {}): Promise<DrillResult> {
-  const drill = new DrillRecorder('soak', options.log);
   const rate = options.rate ?? (await halfMeasuredGetCapacity());
   const durationS = options.durationS ?? 300;
   const warmupS = options.warmupS ?? 20;
   const connections = options.connections ?? 32;
-  if (!rate) {
-    drill.check(false, 'a rate to soak at: run `npm run bench` first, or pass --rate');
-    return drill.result();
-  }
-  return onThrowawayDatabase(drill, async (database) => {
-    const api = await startApi(database, { env: DRILL_API_ENV });
-    const accounts = await signUpForDrill(drill, api, database, { count: 8, goals: 1000 });
+  return runDrill('soak', options, async ({ drill, startApi, signUp }) => {
+    if (!rate) {
+      drill.check(false, 'a rate to soak at: run `npm run bench` first, or pass --rate');
+      return;
+    }
+    const api = await startApi();
+    const accounts = await signUp(api, { count: 8, goals: 1000 });
     const request = (delayMs: number): LoadRequest => ({
       path: '/goals?limit=20',
       tokens: accounts.map((account) => account.token),

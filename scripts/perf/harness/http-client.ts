@@ -132,3 +132,41 @@ export async function loadLoop(options: LoadLoopOptions): Promise<Recorded[]> {
   }
   return recorded;
 }
+
+/** What kind of answer an outcome is: `201`, `503`, `ECONNRESET`, `TIMEOUT`... */
+export function outcomeKind(outcome: HttpOutcome): string {
+  if (outcome.error) return outcome.truncated ? `truncated ${outcome.error}` : outcome.error;
+  return String(outcome.status);
+}
+
+/** How many answers of each kind, e.g. `4 × 503, 812 × 200, 20 × ECONNREFUSED`, or `none`. */
+export function describeKinds(
+  records: readonly Recorded[],
+  kindOf: (record: Recorded) => string = ({ outcome }) => outcomeKind(outcome),
+): string {
+  const counts: Record<string, number> = {};
+  for (const record of records) {
+    const kind = kindOf(record);
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return (
+    Object.entries(counts)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([kind, count]) => `${count} × ${kind}`)
+      .join(', ') || 'none'
+  );
+}
+
+export const isSuccess = (outcome: HttpOutcome) =>
+  !outcome.error && outcome.status >= 200 && outcome.status < 300;
+
+/** Parses `{ id }` out of a created goal's JSON body, or undefined. */
+export function createdId(outcome: HttpOutcome): number | undefined {
+  if (outcome.status !== 201) return undefined;
+  try {
+    const body = JSON.parse(outcome.body) as { id?: unknown };
+    return typeof body.id === 'number' ? body.id : undefined;
+  } catch {
+    return undefined;
+  }
+}

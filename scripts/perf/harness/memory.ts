@@ -46,17 +46,40 @@ export function readCpuMs(pid: number, withExitedChildren = false): number | und
  */
 export function readTreeCpuMs(parentPid: number): number {
   let total = readCpuMs(parentPid, true) ?? 0;
+  for (const pid of childPids(parentPid)) total += readCpuMs(pid) ?? 0;
+  return total;
+}
+
+/** The live children of a process (a cluster primary's workers, a postmaster's backends). */
+export function childPids(parentPid: number): number[] {
+  const children: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent === parentPid) total += readCpuMs(Number(entry)) ?? 0;
+      if (parent === parentPid) children.push(Number(entry));
     } catch {
       // The process ended between listing and reading.
     }
   }
-  return total;
+  return children;
+}
+
+/**
+ * The machine's busy and total CPU time since boot from /proc/stat, in milliseconds summed
+ * over every core: the difference of two readings says how busy the machine was between them,
+ * whoever kept it busy.
+ */
+export function readMachineCpuMs(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  // user nice system idle iowait irq softirq steal; guest time is already in user.
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  // idle and iowait are the 4th and 5th.
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const ms = (value: number) => (value * 1000) / CLOCK_TICKS_PER_SECOND;
+  return { busy: ms(total - idle), total: ms(total) };
 }
 
 /** USER_HZ: 100 on every Linux this runs on. */

@@ -98,6 +98,9 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // One process, whose pid is the server's: the drills and the bench's scenarios measure
+      // that. The bench's --workers section sets WORKERS itself.
+      WORKERS: '1',
       ...options.env,
       PORT: String(port),
     },

@@ -1,3 +1,4 @@
+import { askPrimary } from '@goal-tracker/server-kit';
 import { AppError } from '../errors.js';
 
 /** The abuse limits; 0 turns one off. Each is an environment variable of the API. */
@@ -41,14 +42,27 @@ interface Bucket {
 
 const MAX_BUCKETS = 100_000;
 
+/** Takes one goal write from an account's allowance, or throws 429 saying when to retry. */
+export interface GoalWriteLimiter {
+  take(accountId: number): void | Promise<void>;
+}
+
+function tooManyWrites(perMinute: number, retryAfterSeconds: number): TooManyRequestsError {
+  return new TooManyRequestsError(
+    `Too many changes to goals: at most ${perMinute} a minute. Try again shortly.`,
+    retryAfterSeconds,
+  );
+}
+
 /**
- * Goal writes per account, counted in this instance's memory (a token bucket: a minute's
- * allowance at once, refilled evenly). Writes are the hot path, and a shared counter would
- * cost a database round trip on each; the hard bound on what an account can store is the
- * goal cap, which PostgreSQL enforces exactly. Behind N instances an account can write up to
- * N times the limit a minute.
+ * Goal writes per account, counted in memory (a token bucket: a minute's allowance at once,
+ * refilled evenly). Writes are the hot path, and a shared counter would cost a database round
+ * trip on each; the hard bound on what an account can store is the goal cap, which PostgreSQL
+ * enforces exactly. One bucket per instance: with WORKERS above 1 it lives in the primary and
+ * the workers ask it (PrimaryWriteLimiter). Behind N instances an account can write up to N
+ * times the limit a minute.
  */
-export class WriteLimiter {
+export class WriteLimiter implements GoalWriteLimiter {
   readonly #perMinute: number;
   readonly #buckets = new Map<number, Bucket>();
 
@@ -56,20 +70,20 @@ export class WriteLimiter {
     this.#perMinute = perMinute;
   }
 
-  /** Takes one write from the account's allowance, or throws 429 saying when to retry. */
   take(accountId: number): void {
-    if (this.#perMinute === 0) return;
+    const wait = this.secondsToWait(accountId);
+    if (wait > 0) throw tooManyWrites(this.#perMinute, wait);
+  }
+
+  /** Takes one write and answers 0, or answers how long until one is allowed. */
+  secondsToWait(accountId: number): number {
+    if (this.#perMinute === 0) return 0;
     const now = performance.now();
     const ratePerMs = this.#perMinute / 60_000;
     const bucket = this.#buckets.get(accountId) ?? { tokens: this.#perMinute, at: now };
     bucket.tokens = Math.min(this.#perMinute, bucket.tokens + (now - bucket.at) * ratePerMs);
     bucket.at = now;
-    if (bucket.tokens < 1) {
-      throw new TooManyRequestsError(
-        `Too many changes to goals: at most ${this.#perMinute} a minute. Try again shortly.`,
-        (1 - bucket.tokens) / ratePerMs / 1000,
-      );
-    }
+    if (bucket.tokens < 1) return (1 - bucket.tokens) / ratePerMs / 1000;
     bucket.tokens -= 1;
     this.#buckets.delete(accountId);
     this.#buckets.set(accountId, bucket);
@@ -77,5 +91,27 @@ export class WriteLimiter {
     if (this.#buckets.size > MAX_BUCKETS) {
       this.#buckets.delete(this.#buckets.keys().next().value as number);
     }
+    return 0;
+  }
+}
+
+/** The name the primary answers goal-write questions by (see WriteLimiter.secondsToWait). */
+export const GOAL_WRITE_QUESTION = 'goal-write';
+
+/**
+ * A cluster worker's limiter: the instance's one WriteLimiter is in the primary, a message
+ * away (tens of microseconds), so the limit holds per instance whatever the number of workers.
+ */
+export class PrimaryWriteLimiter implements GoalWriteLimiter {
+  readonly #perMinute: number;
+
+  constructor(perMinute: number) {
+    this.#perMinute = perMinute;
+  }
+
+  async take(accountId: number): Promise<void> {
+    if (this.#perMinute === 0) return;
+    const wait = Number(await askPrimary(GOAL_WRITE_QUESTION, accountId));
+    if (wait > 0) throw tooManyWrites(this.#perMinute, wait);
   }
 }

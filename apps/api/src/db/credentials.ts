@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ConnectionSettings, CredentialsSource } from './database.js';
 
-/** DATABASE_URL (or the embedded server's URL): fixed for the life of the process. */
+/** DATABASE_URL: fixed for the life of the process. */
 export function urlCredentials(url: string): CredentialsSource {
   return { load: () => Promise.resolve({ connectionString: url }) };
 }

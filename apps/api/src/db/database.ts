@@ -428,7 +428,7 @@ export class Database {
     });
     // Without this listener an idle connection dropped by the server would crash the process.
     pool.on('error', (error) => {
-      // After close() the server going away is expected (the embedded one stops next).
+      // After close() the server going away is expected.
       if (this.#closed) return;
       this.#options.log.warn({ err: describeError(error) }, 'idle database connection lost');
     });

@@ -4,7 +4,10 @@ import { GOAL_CHANGE_TYPES, type GoalEvent } from '@goal-tracker/contract';
 export interface GoalEventStreamsOptions {
   /** How often an idle stream gets a comment: under the load balancer's 60 s idle timeout. */
   heartbeatMs?: number;
-  /** Most streams one account may hold open on one instance. */
+  /**
+   * Most streams one account may hold open in one server process (WORKERS of them per
+   * instance). The cap guards a process's sockets and memory, which are the process's own.
+   */
   maxStreamsPerAccount?: number;
   /** Most events kept per account for replaying to a client that reconnects. */
   replayPerAccount?: number;

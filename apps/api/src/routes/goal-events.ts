@@ -25,7 +25,7 @@ export function goalEventsRoutes(
           security: [{ bearer: [] }],
           summary: "Hear of changes to the account's goals as they happen (Server-Sent Events)",
           description:
-            'text/event-stream: one event per change made on any device or instance (created, updated, deleted, restored, moved; the data is a GoalEvent naming the goal), a comment every 20 s so idle connections stay open, and `retry: 1000`. Reconnect with Last-Event-ID to get the events missed meanwhile; when they cannot be told, a `reset` event says to reload the list. Only the signed-in account’s events are sent; signing out ends the stream. At most 10 streams per account on one instance (429).',
+            'text/event-stream: one event per change made on any device or instance (created, updated, deleted, restored, moved; the data is a GoalEvent naming the goal), a comment every 20 s so idle connections stay open, and `retry: 1000`. Reconnect with Last-Event-ID to get the events missed meanwhile; when they cannot be told, a `reset` event says to reload the list. Only the signed-in account’s events are sent; signing out ends the stream. At most 10 streams per account in one server process (an instance runs one per vCPU; 429 beyond).',
           response: {
             200: {
               description: 'The stream of events, until the client or the server ends it',

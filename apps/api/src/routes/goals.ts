@@ -47,6 +47,12 @@ function trimName(request: FastifyRequest, _reply: FastifyReply, done: HookHandl
 /** A goal's ETag: its version, which every change moves on. */
 const etagOf = (goal: Goal) => `"${goal.version}"`;
 
+/** Answers a goal with its ETag, for If-Match on the next change. */
+function withEtag(reply: { header(name: string, value: string): unknown }, goal: Goal): Goal {
+  reply.header('etag', etagOf(goal));
+  return goal;
+}
+
 /**
  * The version an If-Match names: undefined for none or `*` (any current goal), 0 (matching no
  * goal) for anything but one strong tag of a version, as a weak tag never matches If-Match.
@@ -55,6 +61,26 @@ export function versionFromIfMatch(header: string | undefined): number | undefin
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*"([1-9][0-9]{0,9})"\s*$/.exec(header);
   return match?.[1] ? Number(match[1]) : 0;
+}
+
+/**
+ * The schema of a route on one goal (`/goals/{id}…`): tagged, behind the session token, the
+ * id in the path, and the answers every such route can give besides its own.
+ */
+function oneGoal<Schema extends { response: object }>(schema: Schema) {
+  return {
+    tags: ['goals'],
+    security: [{ bearer: [] }],
+    params: GoalIdParams,
+    ...schema,
+    response: {
+      400: badRequest,
+      401: unauthorized,
+      404: notFound,
+      503: unavailable,
+      ...schema.response,
+    },
+  };
 }
 
 const tooMany = problemResponse('Too many changes a minute; Retry-After says when to try again');
@@ -171,87 +197,63 @@ export function goalsRoutes(
     app.get(
       '/goals/:id',
       {
-        schema: {
+        schema: oneGoal({
           operationId: 'getGoal',
           description:
             "Another account's goal is 404, like a missing or deleted one. The ETag is the goal's version, for If-Match on PATCH.",
-          tags: ['goals'],
-          security: [{ bearer: [] }],
           summary: 'Get a goal',
-          params: GoalIdParams,
           response: {
-            401: unauthorized,
             200: Goal,
-            400: badRequest,
-            404: notFound,
-            503: unavailable,
           },
-        },
+        }),
       },
-      async (request, reply) => {
-        const goal = await service.get(request.accountId, request.params.id);
-        reply.header('etag', etagOf(goal));
-        return goal;
-      },
+      async (request, reply) =>
+        withEtag(reply, await service.get(request.accountId, request.params.id)),
     );
 
     app.patch(
       '/goals/:id',
       {
         preValidation: trimName,
-        schema: {
+        schema: oneGoal({
           operationId: 'updateGoal',
           description:
             'Sets the name, done, target date, or several, to the values given, so sending the same change twice is harmless. done: true sets doneAt to now (or to doneAt, given to undo an untick); done: false clears it. With If-Match: "<version>" (the ETag), the change is made only if the goal is still at that version, else 412, so an undo cannot overwrite a newer change; a change already in place is answered 200 either way.',
-          tags: ['goals'],
-          security: [{ bearer: [] }],
           summary: 'Rename a goal, tick it, or set its target date',
-          params: GoalIdParams,
           headers: IfMatchHeaders,
           body: UpdateGoalInput,
           response: {
-            401: unauthorized,
             200: Goal,
-            400: badRequest,
-            404: notFound,
             412: problemResponse('If-Match names a version the goal has moved on from'),
             429: tooMany,
-            503: unavailable,
           },
-        },
+        }),
       },
-      async (request, reply) => {
-        const goal = await service.update(
-          request.accountId,
-          request.params.id,
-          request.body,
-          versionFromIfMatch(request.headers['if-match']),
-        );
-        reply.header('etag', etagOf(goal));
-        return goal;
-      },
+      async (request, reply) =>
+        withEtag(
+          reply,
+          await service.update(
+            request.accountId,
+            request.params.id,
+            request.body,
+            versionFromIfMatch(request.headers['if-match']),
+          ),
+        ),
     );
 
     app.delete(
       '/goals/:id',
       {
-        schema: {
+        schema: oneGoal({
           operationId: 'deleteGoal',
           description:
             "The goal leaves every list, count and read at once, but POST /goals/{id}/restore brings it back, in its place, for 10 minutes. Another account's goal is 404, like a missing one.",
-          tags: ['goals'],
-          security: [{ bearer: [] }],
           summary: 'Delete a goal (restorable for 10 minutes)',
-          params: GoalIdParams,
           response: {
-            401: unauthorized,
             204: { type: 'null', description: 'Deleted' },
-            400: badRequest,
-            404: notFound,
             429: tooMany,
-            503: unavailable,
           },
-        },
+        }),
       },
       async (request, reply) => {
         await service.remove(request.accountId, request.params.id);
@@ -262,54 +264,37 @@ export function goalsRoutes(
     app.post(
       '/goals/:id/restore',
       {
-        schema: {
+        schema: oneGoal({
           operationId: 'restoreGoal',
           description:
             "Undoes a delete made less than 10 minutes ago: the goal comes back as it was, in its place in the list. Restoring a goal that is not deleted returns it unchanged. Another account's goal is 404.",
-          tags: ['goals'],
-          security: [{ bearer: [] }],
           summary: 'Restore a deleted goal',
-          params: GoalIdParams,
           response: {
-            401: unauthorized,
             200: Goal,
-            400: badRequest,
-            404: notFound,
             410: problemResponse('The goal was deleted too long ago to be restored'),
             429: tooMany,
-            503: unavailable,
           },
-        },
+        }),
       },
-      async (request, reply) => {
-        const goal = await service.restore(request.accountId, request.params.id);
-        reply.header('etag', etagOf(goal));
-        return goal;
-      },
+      async (request, reply) =>
+        withEtag(reply, await service.restore(request.accountId, request.params.id)),
     );
 
     app.post(
       '/goals/:id/move',
       {
-        schema: {
+        schema: oneGoal({
           operationId: 'moveGoal',
           description:
             'Places the goal directly above another ({"before": id}) or below it ({"after": id}); {"before": null} puts it at the bottom, {"after": null} at the top. The order is stored, so every device shows it. Neither the goal\'s version nor updatedAt change.',
-          tags: ['goals'],
-          security: [{ bearer: [] }],
           summary: 'Move a goal in the list',
-          params: GoalIdParams,
           body: MoveGoalInput,
           response: {
-            401: unauthorized,
             200: Goal,
-            400: badRequest,
-            404: notFound,
             409: problemResponse('The goal to place it next to is not in the list, or is itself'),
             429: tooMany,
-            503: unavailable,
           },
-        },
+        }),
       },
       (request) => service.move(request.accountId, request.params.id, request.body),
     );

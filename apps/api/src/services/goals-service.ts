@@ -70,7 +70,7 @@ export interface GoalsServiceOptions {
    */
   announceChange: (accountId: number, change?: GoalChange) => Promise<void>;
   /** Takes one write from the account's allowance, or throws 429. */
-  admitWrite: (accountId: number) => void;
+  admitWrite: (accountId: number) => void | Promise<void>;
   /** How long a deleted goal can be restored. */
   restoreWindowSeconds?: number;
   /** Today's date in UTC; tests pass a fixed one. */
@@ -145,7 +145,7 @@ export function goalsService(
     send: () => Promise<T>,
     changeOf: (result: T) => GoalChange | undefined,
   ): Promise<T> => {
-    admitWrite(accountId);
+    await admitWrite(accountId);
     let result: T;
     try {
       result = await send();

@@ -1,6 +1,5 @@
 import type { AccountCreated, Goal, GoalPage, SessionCreated } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import {
   createTestApi,
@@ -11,20 +10,10 @@ import {
   TEST_PASSWORD,
   TEST_SETTINGS,
   uniqueEmail,
-  type TestApi,
+  useTestApi,
 } from '../helpers.js';
 
-let server: TestDatabases;
-let api: TestApi;
-
-beforeAll(async () => {
-  server = await createTestServer();
-  api = await createTestApi(await server.createDatabase('accounts'));
-});
-afterAll(async () => {
-  await api?.close();
-  await server?.dispose();
-});
+const api = useTestApi('accounts');
 
 function post(app: App, url: string, payload: unknown, headers: Record<string, string> = {}) {
   return app.inject({
@@ -243,7 +232,7 @@ describe('tokens on the goals routes', () => {
 
   it('when a remembered session reaches its expiry, then it is refused without asking the database', async () => {
     const shortLived = await createTestApi(
-      await server.createDatabase('short_sessions'),
+      await api.createDatabase('short_sessions'),
       {},
       {},
       {

@@ -149,7 +149,7 @@ describe('credentials from AWS Secrets Manager (DB_SECRET_ARN; moto emulates the
     );
     let opened: OpenedDatabase | undefined;
     try {
-      opened = await openDatabase(config.database, logger);
+      opened = openDatabase(config.database, logger);
       await migrate(opened.db, { log: logger });
       const app = await buildApp({ db: opened.db, logger });
       const person = await signUp(app);
@@ -183,7 +183,7 @@ describe('credentials from AWS Secrets Manager (DB_SECRET_ARN; moto emulates the
   it('when the secret cannot be read, then data routes answer 503, and work once it can', async () => {
     await putSecret({ username: ROLE });
     const config = loadConfig({ DB_SECRET_ARN: secretArn, AWS_REGION: REGION });
-    const opened = await openDatabase(config.database, pino({ level: 'silent' }));
+    const opened = openDatabase(config.database, pino({ level: 'silent' }));
     try {
       await expect(migrate(opened.db, { log: pino({ level: 'silent' }) })).rejects.toThrow(
         /unavailable/,

@@ -1,6 +1,5 @@
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApi, type TestApi } from '../helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApi } from '../helpers.js';
 
 interface Operation {
   operationId?: string;
@@ -15,18 +14,11 @@ interface Document {
   paths: Record<string, Record<string, Operation>>;
 }
 
-let server: TestDatabases;
-let api: TestApi;
+const api = useTestApi('openapi');
 let document: Document;
 
 beforeAll(async () => {
-  server = await createTestServer();
-  api = await createTestApi(await server.createDatabase('openapi'));
   document = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json<Document>();
-});
-afterAll(async () => {
-  await api?.close();
-  await server?.dispose();
 });
 
 const operations = () =>

@@ -1,23 +1,15 @@
 import { GOAL_NAME_PROBLEMS, type Goal } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import type { InjectOptions, LightMyRequestResponse as Response } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { countGoals, createTestApi, json, postGoal, type TestApi } from '../helpers.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { countGoals, json, postGoal, useTestApi } from '../helpers.js';
 
-let server: TestDatabases;
-let api: TestApi;
+const api = useTestApi('bad_input');
 /** The one goal that exists; every test checks that nothing wrote to it or beside it. */
 let seed: Goal;
 
 beforeAll(async () => {
-  server = await createTestServer();
-  api = await createTestApi(await server.createDatabase('bad_input'));
   const response = await postGoal(api, 'Seed');
   seed = response.json<Goal>();
-});
-afterAll(async () => {
-  await api?.close();
-  await server?.dispose();
 });
 afterEach(async () => {
   // No rejected request ever writes a row.

@@ -1,34 +1,18 @@
 import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { goalsRepository } from '../../src/db/goals-repository.js';
 import { RESTORE_WINDOW_SECONDS } from '../../src/services/goals-service.js';
 import {
   countGoals,
-  createTestApi,
+  type Injector,
   json,
   patchGoal,
   postGoal,
-  resetData,
   signUp,
-  type Injector,
-  type TestApi,
+  useTestApi,
 } from '../helpers.js';
 
-let server: TestDatabases;
-let api: TestApi;
-
-beforeAll(async () => {
-  server = await createTestServer();
-  api = await createTestApi(await server.createDatabase('undo'));
-});
-afterAll(async () => {
-  await api?.close();
-  await server?.dispose();
-});
-beforeEach(async () => {
-  await resetData(api);
-});
+const api = useTestApi('undo', { reset: true });
 
 async function createGoal(name: string, as: Injector = api): Promise<Goal> {
   const response = await postGoal(as, name);

@@ -1,22 +1,8 @@
 import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApi, json, patchGoal, postGoal, resetData, type TestApi } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { json, patchGoal, postGoal, useTestApi } from '../helpers.js';
 
-let server: TestDatabases;
-let api: TestApi;
-
-beforeAll(async () => {
-  server = await createTestServer();
-  api = await createTestApi(await server.createDatabase('goals'));
-});
-afterAll(async () => {
-  await api?.close();
-  await server?.dispose();
-});
-beforeEach(async () => {
-  await resetData(api);
-});
+const api = useTestApi('goals', { reset: true });
 
 function create(name: string, headers: Record<string, string> = {}) {
   return postGoal(api, name, headers);

@@ -1,27 +1,9 @@
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { migrate } from '../../src/db/migrations.js';
-import {
-  createTestApi,
-  postGoal,
-  signUp,
-  silentLog,
-  type TestApi,
-  testDatabase,
-} from '../helpers.js';
+import { postGoal, signUp, silentLog, testDatabase, useTestApi } from '../helpers.js';
 
-let server: TestDatabases;
-let api: TestApi;
-
-beforeAll(async () => {
-  server = await createTestServer();
-  api = await createTestApi(await server.createDatabase('health'));
-});
-afterAll(async () => {
-  await api?.close();
-  await server?.dispose();
-});
+const api = useTestApi('health');
 
 describe('GET /health', () => {
   it('when the process runs, then 200 ok', async () => {
@@ -39,7 +21,7 @@ describe('GET /ready', () => {
   });
 
   it('when the schema is not migrated yet, then /ready and the data routes say 503, /health 200', async () => {
-    const db = testDatabase(await server.createDatabase('unmigrated'));
+    const db = testDatabase(await api.createDatabase('unmigrated'));
     const app = await buildApp({ db });
     try {
       // A well-formed token: checking it needs the database too.

@@ -8,14 +8,17 @@ export type { ServerProcess };
  */
 const UNLIMITED = { SIGNUPS_PER_ADDRESS_PER_HOUR: '0', GOAL_WRITES_PER_MINUTE: '0' };
 
-/** A tier run from its TypeScript sources, as `npm run dev` does, with quiet logs. */
+/**
+ * A tier run from its TypeScript sources, as `npm run dev` does, with quiet logs, as a single
+ * process (WORKERS=1) unless `env` says otherwise.
+ */
 export function startTier(
   entry: string,
   options: { env: Record<string, string>; readyPath: string; port?: number },
 ): Promise<ServerProcess> {
   return startServer({
     args: fromSource(entry),
-    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, LOG_LEVEL: 'warn', WORKERS: '1', ...options.env },
     readyPath: options.readyPath,
     ...(options.port === undefined ? {} : { port: options.port }),
   });

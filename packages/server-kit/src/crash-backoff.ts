@@ -1,7 +1,7 @@
 /**
- * When a tier that was running dies under `npm start`, it is started again after 1, 2, 4, 8
- * and 16 s; a sixth crash in a row gives up. A tier that stays up for a minute has recovered,
- * and its next crash counts from one again.
+ * When a process that was running dies (a tier under `npm start`, a worker under its
+ * primary), it is started again after 1, 2, 4, 8 and 16 s; a sixth crash in a row gives up.
+ * One that stays up for a minute has recovered, and its next crash counts from one again.
  */
 export const RESTART_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000] as const;
 export const STABLE_AFTER_MS = 60_000;
@@ -20,12 +20,12 @@ export class CrashBackoff {
     return this.delaysMs.length;
   }
 
-  /** The tier answered its ready check. */
+  /** The process answered its ready check. */
   started(now = Date.now()): void {
     this.upSince = now;
   }
 
-  /** The tier died: the delay before the next start, or undefined to give up. */
+  /** The process died: the delay before the next start, or undefined to give up. */
   crashed(now = Date.now()): { delayMs: number; crash: number } | undefined {
     if (this.upSince !== undefined && now - this.upSince >= this.stableAfterMs) {
       this.crashesInARow = 0;

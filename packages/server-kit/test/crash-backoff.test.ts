@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CrashBackoff, STABLE_AFTER_MS } from '../local-stack/crash-backoff.js';
+import { CrashBackoff, STABLE_AFTER_MS } from '../src/index.js';
 
 describe('CrashBackoff', () => {
   it('when a tier keeps crashing, then it waits 1, 2, 4, 8 and 16 s, and gives up at the sixth crash in a row', () => {
