@@ -917,7 +917,9 @@ function enhance(main: HTMLElement): void {
     refreshTimer = window.setTimeout(() => void refresh(), delay);
   }
   async function refresh(): Promise<void> {
-    if (refreshing || writesInFlight > 0 || loadingMore) return refreshSoon(REFRESH_RETRY_MS);
+    // A goal being dragged stays where the pointer holds it until it is dropped.
+    const busy = () => writesInFlight > 0 || loadingMore || drag !== undefined;
+    if (refreshing || busy()) return refreshSoon(REFRESH_RETRY_MS);
     refreshing = true;
     const sentBefore = writesSent;
     const [page, summary] = await Promise.all([
@@ -927,10 +929,9 @@ function enhance(main: HTMLElement): void {
     refreshing = false;
     // Unreachable for now: the next change, or the stream's return, tries again.
     if (!page.ok || !summary.ok) return;
-    if (writesSent !== sentBefore || writesInFlight > 0 || loadingMore) {
-      return refreshSoon(REFRESH_RETRY_MS);
-    }
+    if (writesSent !== sentBefore || busy()) return refreshSoon(REFRESH_RETRY_MS);
     showServerList(page.value.goals);
+    updateMoveButtons();
     const counts = summary.value;
     setCounts(counts.active, counts.total);
     updateEmptyState();
