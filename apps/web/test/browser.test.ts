@@ -911,17 +911,31 @@ describe('accessibility', () => {
     });
   }
 
-  test('when done and open goals are listed, then done ones are struck through and muted', async () => {
-    for (const [name, done] of [
-      ['Run 5 km without stopping', true],
-      ['Read one book a month', false],
-      ['Learn to bake sourdough bread', true],
-      ['Call grandma every Sunday', false],
-      ['Plan a weekend trip to the coast', false],
+  test('when done and open goals are listed with dates, then done ones are struck through and muted, dates read in words, and a tick offers Undo', async () => {
+    /** A day relative to today, as the API takes it (YYYY-MM-DD, the machine's own zone). */
+    const day = (offset: number) => {
+      const date = new Date();
+      date.setDate(date.getDate() + offset);
+      const pad = (value: number) => String(value).padStart(2, '0');
+      return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+    };
+    // Created oldest first: each new goal goes on top.
+    for (const [name, done, targetDate] of [
+      ['Plan a weekend trip to the coast', false, day(30)],
+      ['Call grandma every Sunday', false, null],
+      ['Learn to bake sourdough bread', true, null],
+      ['Read one book a month', false, day(-3)],
+      ['Run 5 km without stopping', false, day(12)],
     ] as const) {
-      await goals.create(name, done);
+      const goal = await goals.create(name, done);
+      if (targetDate) await goals.update(goal.id, { targetDate });
     }
-    const page = await open('/', { viewport: { width: 800, height: 600 }, deviceScaleFactor: 1.5 });
+    const page = await open('/', { viewport: { width: 800, height: 720 }, deviceScaleFactor: 1.5 });
+    await goalItem(page, 'Run 5 km without stopping').locator('.check').click();
+    await expect.poll(() => page.locator('.toast').count()).toBe(1);
+    expect(await page.locator('.toast').textContent()).toContain(
+      'Marked “Run 5 km without stopping” done.',
+    );
     const decoration = (name: string) =>
       goalItem(page, name)
         .locator('.goal-name')
@@ -929,7 +943,26 @@ describe('accessibility', () => {
     expect(await decoration('Run 5 km without stopping')).toBe('line-through');
     expect(await decoration('Read one book a month')).toBe('none');
     expect(await remaining(page)).toBe('3 goals left');
+    const visibleText = (name: string) =>
+      goalItem(page, name)
+        .locator('.goal-dates')
+        .evaluate((element) => (element as HTMLElement).innerText.replace(/\s+/g, ' ').trim());
+    expect(await visibleText('Read one book a month')).toMatch(
+      /^by \d{1,2} \w{3}( \d{4})? Overdue$/,
+    );
+    expect(await visibleText('Run 5 km without stopping')).toMatch(
+      /^by \d{1,2} \w{3}( \d{4})? done \d{1,2} \w{3}( \d{4})?$/,
+    );
+    expect(await visibleText('Plan a weekend trip to the coast')).toMatch(/^by \d{1,2} \w{3}/);
+    expect(await goalNames(page)).toEqual([
+      'Run 5 km without stopping',
+      'Read one book a month',
+      'Learn to bake sourdough bread',
+      'Call grandma every Sunday',
+      'Plan a weekend trip to the coast',
+    ]);
     // README's picture: copy screenshots/web/readme.png to docs/screenshot.png to refresh it.
+    await page.mouse.move(0, 0);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'readme.png'), fullPage: true });
   });
 
