@@ -135,7 +135,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ApiCon
       source,
       ssl: env.DB_SSL,
       sslCa: env.DB_SSL_CA,
-      poolMax: env.DB_POOL_MAX,
+      // DB_POOL_MAX is the instance's: its workers share it, so more processes per instance
+      // do not multiply the connections the database must hold (a db.t3.micro allows ~80).
+      poolMax: Math.ceil(env.DB_POOL_MAX / env.WORKERS),
       connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
     },

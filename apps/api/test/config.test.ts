@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 
@@ -11,7 +12,8 @@ describe('loadConfig', () => {
       source: { kind: 'url', url: DATABASE_URL },
       ssl: undefined,
       sslCa: undefined,
-      poolMax: 10,
+      // One server process per vCPU, sharing the instance's 10.
+      poolMax: Math.ceil(10 / availableParallelism()),
       connectTimeoutMs: 1000,
       statementTimeoutMs: 5000,
     });
@@ -38,6 +40,7 @@ describe('loadConfig', () => {
   it('when numbers and choices are given as text, then they are converted', () => {
     const config = loadConfig({
       PORT: '9090',
+      WORKERS: '1',
       DB_POOL_MAX: '20',
       DB_CONNECT_TIMEOUT_MS: '1500',
       DB_STATEMENT_TIMEOUT_MS: '2500',
@@ -52,6 +55,15 @@ describe('loadConfig', () => {
       statementTimeoutMs: 2500,
       ssl: 'require',
     });
+  });
+
+  it('when an instance runs several workers, then they share DB_POOL_MAX between them', () => {
+    const pool = (WORKERS: string, DB_POOL_MAX: string) =>
+      loadConfig({ DATABASE_URL, WORKERS, DB_POOL_MAX }).database.poolMax;
+    expect(pool('1', '10')).toBe(10);
+    expect(pool('2', '10')).toBe(5);
+    expect(pool('3', '10')).toBe(4);
+    expect(pool('4', '2')).toBe(1);
   });
 
   it('when a variable is empty, then it counts as unset', () => {
