@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.js';
 
@@ -13,6 +14,7 @@ describe('loadConfig', () => {
       trustedProxies: [],
       allowedHosts: ['localhost', '127.0.0.1'],
       forwardedProtoHeader: 'x-forwarded-proto',
+      workers: availableParallelism(),
     });
   });
 
