@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { freePort } from '@goal-tracker/test-support/free-port';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
+import { chromium } from 'playwright-core';
 import desktopConfig from 'lighthouse/core/config/desktop-config.js';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 
@@ -38,8 +39,8 @@ async function answers(url: string): Promise<boolean> {
 /** `npm start`'s own runner on free ports with a temporary embedded database. */
 async function startThrowawayStack(): Promise<{
   url: string;
-  /** The Cookie header of the account it made. */
-  cookie: string;
+  /** The session token of the account it made. */
+  token: string;
   stop(): Promise<void>;
 }> {
   const [apiPort, webPort] = [await freePort(), await freePort()];
@@ -98,7 +99,7 @@ async function startThrowawayStack(): Promise<{
   }
   return {
     url: `${url}/`,
-    cookie: `session=${token}`,
+    token,
     async stop() {
       child.kill('SIGINT');
       await exited;
@@ -128,6 +129,14 @@ async function main(): Promise<void> {
   });
   const rows: string[] = [];
   try {
+    // The throwaway stack's account, so the goals page is audited; a running stack or a given
+    // URL is audited as a signed-out visitor sees it (the sign-in page). A cookie in the
+    // browser, not a header Lighthouse adds: the page's event stream must carry it too.
+    if (stack) {
+      const browser = await chromium.connectOverCDP(`http://127.0.0.1:${chrome.port}`);
+      await browser.contexts()[0]!.addCookies([{ name: 'session', value: stack.token, url }]);
+      await browser.close();
+    }
     mkdirSync(REPORT_DIR, { recursive: true });
     for (const [device, config] of [
       ['mobile', undefined],
@@ -140,9 +149,8 @@ async function main(): Promise<void> {
           output: 'html',
           logLevel: 'error',
           onlyCategories: [...CATEGORIES],
-          // The throwaway stack's account, so the goals page is audited; a running stack
-          // or a given URL is audited as a signed-out visitor sees it (the sign-in page).
-          ...(stack ? { extraHeaders: { cookie: stack.cookie } } : {}),
+          // Lighthouse would otherwise clear the origin's storage, the session cookie included.
+          disableStorageReset: stack !== undefined,
         },
         config,
       );
