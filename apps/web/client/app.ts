@@ -192,11 +192,11 @@ function enhance(main: HTMLElement): void {
 
   let pendingCount = 0;
   /**
-   * The last create that failed without an answer saying why: sending the same name again
-   * reuses its key, so a create that landed unseen is answered again rather than made twice;
-   * a different name gets a fresh key, which the API would otherwise refuse as reused.
+   * The last create that failed without an answer saying why: sending the same name and date
+   * again reuses its key, so a create that landed unseen is answered again rather than made
+   * twice; another body gets a fresh key, which the API would otherwise refuse as reused.
    */
-  let unsettledCreate: { name: string; key: string } | undefined;
+  let unsettledCreate: { body: string; key: string } | undefined;
   /** Each goal's calls run in order, one at a time. */
   const queues = new WeakMap<HTMLElement, Promise<unknown>>();
   /** What the server last said of each goal changed here (read from the page before the first change). */
@@ -807,15 +807,12 @@ function enhance(main: HTMLElement): void {
           ? `Added “${checked.name}”. It is listed under Active.`
           : `Added “${checked.name}” at the top of the list, on the first page.`,
     );
-    const key = unsettledCreate?.name === checked.name ? unsettledCreate.key : newIdempotencyKey();
+    const input = targetDate ? { name: checked.name, targetDate } : { name: checked.name };
+    const body = JSON.stringify(input);
+    const key = unsettledCreate?.body === body ? unsettledCreate.key : newIdempotencyKey();
     unsettledCreate = undefined;
-    const result = await api<Goal>(
-      'POST',
-      '/goals',
-      targetDate ? { name: checked.name, targetDate } : { name: checked.name },
-      { 'idempotency-key': key },
-    );
-    if (!result.ok && !isRefusedInput(result.status)) unsettledCreate = { name: checked.name, key };
+    const result = await api<Goal>('POST', '/goals', input, { 'idempotency-key': key });
+    if (!result.ok && !isRefusedInput(result.status)) unsettledCreate = { body, key };
     if (result.ok) {
       if (visible) {
         const created = buildGoal(result.value);

@@ -59,10 +59,10 @@ function parseFlash(raw: unknown): Flash {
   if (addValue !== undefined && key !== undefined) {
     flash.add = { value: addValue, idempotencyKey: key };
     const addError = text(add?.error);
-    const keyName = text(add?.idempotencyKeyName);
+    const keyFor = text(add?.idempotencyKeyFor);
     Object.assign(flash.add, dateState(add));
     if (addError !== undefined) flash.add.error = addError;
-    if (keyName !== undefined) flash.add.idempotencyKeyName = keyName;
+    if (keyFor !== undefined) flash.add.idempotencyKeyFor = keyFor;
   }
   const editValue = text(edit?.value);
   const id = edit?.id;

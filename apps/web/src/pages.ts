@@ -44,14 +44,22 @@ function refusalMessage(refusal: Refusal): string {
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9-]{8,100}$/;
 
 /**
- * The form's key, unless it was already sent with another name (the form came back after a
- * create whose outcome is unknown, and the person edited the name): the API refuses a key
- * reused for a different body, so an edited name gets a fresh one.
+ * What a create's key was sent with: the target date (fixed length, or none) and the name, so
+ * that a key is reused only for the same body.
  */
-function idempotencyKey(body: FormBody, name: string): string {
+function keySentFor(name: string, date: string | null | undefined): string {
+  return `${date ?? ''}|${name}`;
+}
+
+/**
+ * The form's key, unless it was already sent with another body (the form came back after a
+ * create whose outcome is unknown, and the person edited the name or the date): the API
+ * refuses a key reused for a different body, so an edited form gets a fresh one.
+ */
+function idempotencyKey(body: FormBody, sending: string): string {
   const key = field(body, 'idempotencyKey');
-  const sentWith = field(body, 'idempotencyKeyName');
-  const reusable = IDEMPOTENCY_KEY.test(key) && (sentWith === '' || sentWith === name);
+  const sentFor = field(body, 'idempotencyKeyFor');
+  const reusable = IDEMPOTENCY_KEY.test(key) && (sentFor === '' || sentFor === sending);
   return reusable ? key : randomUUID();
 }
 
@@ -220,9 +228,10 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
       const body = request.body as FormBody;
       const raw = field(body, 'name');
       const checked = checkGoalName(raw);
-      const key = idempotencyKey(body, checked.name);
       const rawDate = field(body, 'targetDate');
       const target = targetDateOf(body);
+      const sending = keySentFor(checked.name, target.date);
+      const key = idempotencyKey(body, sending);
       if (checked.problem || target.problem) {
         const add: Flash['add'] = { value: raw, date: rawDate, idempotencyKey: key };
         if (checked.problem) add.error = goalNameProblemText(checked.problem, checked.name);
@@ -238,7 +247,7 @@ export function registerPages(app: FastifyInstance, options: PagesOptions): void
           value: raw,
           date: rawDate,
           idempotencyKey: key,
-          idempotencyKeyName: checked.name,
+          idempotencyKeyFor: sending,
         };
         return redirectWithFailure(request, reply, view, result, 'your goal', { add }, 'add');
       }

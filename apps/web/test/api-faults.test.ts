@@ -106,18 +106,30 @@ describe('when the API is down', () => {
       followFlash(app, await postForm(app, '/goals', fields, SAME_ORIGIN_SIGNED_IN), SIGNED_IN);
     const first = await send({ name: 'Run 5 km', idempotencyKey: 'form-key-0001' });
     const afterFirst = hidden(first.body);
-    expect(afterFirst).toEqual({ idempotencyKey: 'form-key-0001', idempotencyKeyName: 'Run 5 km' });
+    expect(afterFirst).toEqual({ idempotencyKey: 'form-key-0001', idempotencyKeyFor: '|Run 5 km' });
 
     await send({ name: 'Run 5 km', ...afterFirst });
     const edited = await send({ name: 'Run 10 km', ...afterFirst });
-    const [sentFirst, sentAgain, sentEdited] = keysSent();
+    const dated = await send({
+      name: 'Run 10 km',
+      targetDate: '2031-05-01',
+      ...hidden(edited.body),
+    });
+    const [sentFirst, sentAgain, sentEdited, sentDated] = keysSent();
     expect(sentFirst).toBe('form-key-0001');
     expect(sentAgain).toBe('form-key-0001');
     expect(sentEdited).toMatch(/^[0-9a-f-]{36}$/);
     // The form now carries the fresh key, bound to the edited name.
     expect(hidden(edited.body)).toEqual({
       idempotencyKey: sentEdited,
-      idempotencyKeyName: 'Run 10 km',
+      idempotencyKeyFor: '|Run 10 km',
+    });
+    // A date added to the same name is another body too: another key.
+    expect(sentDated).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sentDated).not.toBe(sentEdited);
+    expect(hidden(dated.body)).toEqual({
+      idempotencyKey: sentDated,
+      idempotencyKeyFor: '2031-05-01|Run 10 km',
     });
   });
 

@@ -28,8 +28,8 @@ export interface GoalsPageModel {
   add: FieldState &
     DateFieldState & {
       idempotencyKey: string;
-      /** The name the key was already sent with, after a create whose outcome is unknown. */
-      idempotencyKeyName?: string;
+      /** What the key was already sent with (date|name), after a create whose outcome is unknown. */
+      idempotencyKeyFor?: string;
     };
   /** The goal whose rename form is open (`?edit=id`, or a rename sent back with an error). */
   edit?: FieldState & DateFieldState & { id: number };
@@ -114,13 +114,9 @@ function addForm(view: View, add: GoalsPageModel['add']): SafeHtml {
         required${invalid(add.error, 'new-goal-error')}${add.error ? html` autofocus` : ''}
       />
       <input type="hidden" name="idempotencyKey" value="${add.idempotencyKey}" />${
-        add.idempotencyKeyName === undefined
+        add.idempotencyKeyFor === undefined
           ? ''
-          : html` <input
-              type="hidden"
-              name="idempotencyKeyName"
-              value="${add.idempotencyKeyName}"
-            />`
+          : html` <input type="hidden" name="idempotencyKeyFor" value="${add.idempotencyKeyFor}" />`
       }
       <button class="button primary" type="submit">${icons.plus}<span>Add goal</span></button>
     </div>
