@@ -1,8 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { ApiError, type ApiClient } from './api-client.js';
-import { API_FAILURES, apiCredentials, sendProblem } from './proxy.js';
-import { forwardedFor } from './security.js';
+import { API_FAILURES, apiRequestHeaders, sendProblem } from './proxy.js';
 
 /** The headers of a refusal (401, 429) passed on with it. */
 const REFUSAL_HEADERS = ['content-type', 'retry-after', 'www-authenticate'];
@@ -23,14 +22,10 @@ export function registerGoalEventsRelay(app: FastifyInstance, client: ApiClient)
   });
 
   app.get('/api/goals/events', async (request, reply) => {
-    const headers: Record<string, string> = {
+    const headers = {
+      ...apiRequestHeaders(request, ['last-event-id']),
       accept: 'text/event-stream',
-      'x-forwarded-for': forwardedFor(request),
     };
-    const credentials = apiCredentials(request);
-    if (credentials !== undefined) headers.authorization = credentials;
-    const lastEventId = request.headers['last-event-id'];
-    if (typeof lastEventId === 'string') headers['last-event-id'] = lastEventId;
 
     const ended = new AbortController();
     // The browser went away (tab closed, page left): the API's stream goes too.

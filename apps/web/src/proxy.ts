@@ -9,7 +9,7 @@ import { sessionToken } from './session.js';
 
 /**
  * Request headers the API needs as they are; everything else (cookies, hop-by-hop) stays here.
- * Authorization and X-Forwarded-For are set by `forward`.
+ * Authorization and X-Forwarded-For are set by `apiRequestHeaders`.
  */
 const FORWARDED_REQUEST_HEADERS = [
   'accept',
@@ -138,11 +138,30 @@ function isRetryable(method: string, url: string): boolean {
  * token from POST /api/sessions), or else the session cookie's token (the page's script). The
  * cookie itself never leaves this tier.
  */
-export function apiCredentials(request: FastifyRequest): string | undefined {
+function apiCredentials(request: FastifyRequest): string | undefined {
   const own = request.headers.authorization;
   if (own !== undefined) return own;
   const token = sessionToken(request);
   return token === undefined ? undefined : `Bearer ${token}`;
+}
+
+/**
+ * The headers a request to the API carries for `request`: the named ones as they came, the
+ * caller's credentials (see apiCredentials) and the visitor's address.
+ */
+export function apiRequestHeaders(
+  request: FastifyRequest,
+  names: readonly string[],
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of names) {
+    const value = request.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const credentials = apiCredentials(request);
+  if (credentials !== undefined) headers.authorization = credentials;
+  headers['x-forwarded-for'] = forwardedFor(request);
+  return headers;
 }
 
 /**
@@ -163,14 +182,7 @@ export function registerApiProxy(app: FastifyInstance, client: ApiClient): void 
     api.addHook('onRequest', refuseCrossSite);
 
     const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-      const headers: Record<string, string> = {};
-      for (const name of FORWARDED_REQUEST_HEADERS) {
-        const value = request.headers[name];
-        if (typeof value === 'string') headers[name] = value;
-      }
-      const credentials = apiCredentials(request);
-      if (credentials !== undefined) headers.authorization = credentials;
-      headers['x-forwarded-for'] = forwardedFor(request);
+      const headers = apiRequestHeaders(request, FORWARDED_REQUEST_HEADERS);
       // A create the caller sent without a key gets one here, so that it too can be retried
       // when the load balancer fails it: the API makes at most one goal per key.
       if (request.method === 'POST' && isGoalsPath(request.url)) {
