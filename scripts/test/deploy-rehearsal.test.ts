@@ -116,8 +116,13 @@ async function run(command: 'deploy' | 'destroy', args: string[]) {
 
 const deploy = () => run('deploy', ['--env', 'dev', '--ssh-cidr', SSH, '--yes']);
 
-async function aws(...args: string[]): Promise<string> {
-  const { stdout } = await execFile('aws', [...args, '--region', REGION], { env });
+/** An AWS CLI call against moto, answering the JMESPath `query` as text. */
+async function aws(query: string, ...args: string[]): Promise<string> {
+  const { stdout } = await execFile(
+    'aws',
+    [...args, '--query', query, '--output', 'text', '--region', REGION],
+    { env },
+  );
   return stdout.trim();
 }
 
@@ -162,49 +167,37 @@ describe('npm run deploy, rehearsed against moto', () => {
     expect(first.docker.filter((call) => /^docker (buildx build|push)/.test(call))).toHaveLength(4);
     for (const repository of ['goal-tracker-backend', 'goal-tracker-frontend']) {
       const tags = await aws(
+        'imageIds[].imageTag',
         'ecr',
         'list-images',
         '--repository-name',
         repository,
-        '--query',
-        'imageIds[].imageTag',
-        '--output',
-        'text',
       );
       expect(tags.split(/\s+/)).toEqual([commit]);
     }
     const status = await aws(
+      'Stacks[0].StackStatus',
       'cloudformation',
       'describe-stacks',
       '--stack-name',
       'goal-tracker-dev',
-      '--query',
-      'Stacks[0].StackStatus',
-      '--output',
-      'text',
     );
     expect(status).toBe('CREATE_COMPLETE');
 
     const vpc = await aws(
+      'Vpcs[].VpcId',
       'ec2',
       'describe-vpcs',
       '--filters',
       'Name=cidr,Values=10.0.0.0/16',
-      '--query',
-      'Vpcs[].VpcId',
-      '--output',
-      'text',
     );
     expect(vpc).toMatch(/^vpc-[0-9a-f]+$/);
     const subnets = await aws(
+      'Subnets[].[CidrBlock,AvailabilityZone]',
       'ec2',
       'describe-subnets',
       '--filters',
       `Name=vpc-id,Values=${vpc}`,
-      '--query',
-      'Subnets[].[CidrBlock,AvailabilityZone]',
-      '--output',
-      'text',
     );
     expect(
       subnets
@@ -213,25 +206,19 @@ describe('npm run deploy, rehearsed against moto', () => {
         .sort(),
     ).toEqual(SUBNET_CIDRS);
     const groups = await aws(
+      'SecurityGroups[].Description',
       'ec2',
       'describe-security-groups',
       '--filters',
       `Name=vpc-id,Values=${vpc}`,
-      '--query',
-      'SecurityGroups[].Description',
-      '--output',
-      'text',
     );
     expect(groups).toContain('Public ALB: HTTP and HTTPS from the internet');
     const logGroups = await aws(
+      'logGroups[].retentionInDays',
       'logs',
       'describe-log-groups',
       '--log-group-name-prefix',
       'goal-tracker-dev-Network',
-      '--query',
-      'logGroups[].retentionInDays',
-      '--output',
-      'text',
     );
     expect(logGroups.split(/\s+/)).toEqual(['14', '14']);
 
