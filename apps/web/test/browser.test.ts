@@ -10,7 +10,7 @@ import {
   SCREENSHOT_DIR,
   seriousAxeViolations,
 } from './support/browser.js';
-import { shortDateText } from '../src/views/goal-dates.js';
+import { localDate, shortDateText } from '../src/views/goal-dates.js';
 import {
   accountWithGoals,
   dayFromToday,
@@ -916,8 +916,7 @@ describe('accessibility', () => {
     const day = (offset: number) => {
       const date = new Date();
       date.setDate(date.getDate() + offset);
-      const pad = (value: number) => String(value).padStart(2, '0');
-      return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+      return localDate(date);
     };
     // Created oldest first: each new goal goes on top.
     for (const [name, done, targetDate] of [
