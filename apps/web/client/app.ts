@@ -809,16 +809,22 @@ function enhance(main: HTMLElement): void {
     );
     const input = targetDate ? { name: checked.name, targetDate } : { name: checked.name };
     const body = JSON.stringify(input);
-    const key = unsettledCreate?.body === body ? unsettledCreate.key : newIdempotencyKey();
+    const retry = unsettledCreate?.body === body;
+    const key = retry ? unsettledCreate!.key : newIdempotencyKey();
     unsettledCreate = undefined;
     const result = await api<Goal>('POST', '/goals', input, { 'idempotency-key': key });
     if (!result.ok && !isRefusedInput(result.status)) unsettledCreate = { body, key };
     if (result.ok) {
-      if (visible) {
+      // The lost first try may have landed and reached this list by live sync already.
+      const shownAlready = items().some((item) => item.dataset.id === String(result.value.id));
+      if (shownAlready) pending.remove();
+      else if (visible) {
         const created = buildGoal(result.value);
         created.classList.add('is-new');
         pending.replaceWith(created);
       }
+      // The counts above took this goal as new; after a lost answer the server may know better.
+      if (retry) void refresh();
       return;
     }
     pending.remove();

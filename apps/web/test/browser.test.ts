@@ -1157,8 +1157,12 @@ describe('when a create lands but its answer is lost', () => {
     await field.press('Enter');
     await expect.poll(() => page.locator('#messages').textContent()).toContain('Could not add');
     expect(await field.inputValue()).toBe('Read a book');
-    await field.press('Enter');
+    // The lost create did land, and live sync shows it before the person sends it again.
     await expect.poll(() => goalNames(page)).toEqual(['Read a book']);
+    await field.press('Enter');
+    await expect.poll(() => keys.length).toBe(2);
+    await expect.poll(() => remaining(page)).toBe('1 goal left');
+    expect(await goalNames(page)).toEqual(['Read a book']);
     expect(keys[1]).toBe(keys[0]);
 
     loseNext = true;
