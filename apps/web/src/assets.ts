@@ -67,10 +67,14 @@ export function loadAssets(root = WEB_ROOT): Assets {
   };
 }
 
-/** The encoding to send for an Accept-Encoding header: brotli, then gzip, then none. */
+/**
+ * The encoding to send for an Accept-Encoding header: of those available and accepted, the
+ * first in `preferred` (brotli, then gzip, unless the caller knows better), or none.
+ */
 export function chooseEncoding(
   acceptEncoding: string | undefined,
   available: { br: unknown; gzip: unknown } = { br: true, gzip: true },
+  preferred: readonly ('br' | 'gzip')[] = ['br', 'gzip'],
 ): 'br' | 'gzip' | undefined {
   const accepted = new Map<string, number>();
   for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
@@ -80,7 +84,5 @@ export function chooseEncoding(
     accepted.set(coding, q ? Number(q.slice(2)) : 1);
   }
   const weight = (coding: string) => accepted.get(coding) ?? accepted.get('*') ?? 0;
-  if (available.br && weight('br') > 0) return 'br';
-  if (available.gzip && weight('gzip') > 0) return 'gzip';
-  return undefined;
+  return preferred.find((coding) => available[coding] && weight(coding) > 0);
 }

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { chooseEncoding } from './assets.js';
-import { markupBytes, type Markup } from './html.js';
+import { markupBytes, SafeHtml, type Markup } from './html.js';
+import { gzipPieces } from './page-gzip.js';
 
 /**
  * Below about one TCP segment, compressing saves no round trip and only costs CPU. (Redirects,
@@ -38,6 +39,11 @@ export function sendCompressible(
     );
 }
 
+const PAGE_ENCODINGS = { br: true, gzip: true };
+// Gzip first: a page's pieces are compressed once (see page-gzip.ts); brotli would compress
+// the whole page on every request.
+const PAGE_PREFERENCE = ['gzip', 'br'] as const;
+
 /**
  * An HTML page, never stored by shared caches and never used without asking again (it shows
  * one person's live data), unless the route asked for stricter (no-store).
@@ -50,5 +56,12 @@ export function sendHtml(
 ): FastifyReply {
   reply.code(status).type('text/html; charset=utf-8');
   if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-cache');
-  return sendCompressible(request, reply, markupBytes(page));
+  const pieces = page instanceof SafeHtml ? [page] : page;
+  const accepted = request.headers['accept-encoding'];
+  const encoding = chooseEncoding(accepted, PAGE_ENCODINGS, PAGE_PREFERENCE);
+  if (encoding !== 'gzip') return sendCompressible(request, reply, markupBytes(pieces));
+  return reply
+    .header('vary', 'accept-encoding')
+    .header('content-encoding', 'gzip')
+    .send(gzipPieces(pieces));
 }

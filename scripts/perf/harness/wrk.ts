@@ -40,6 +40,8 @@ export interface LoadRequest {
    */
   tokens?: readonly string[];
   tokenIn?: 'authorization' | 'cookie';
+  /** Headers every request carries, e.g. a browser's Accept-Encoding. */
+  headers?: Readonly<Record<string, string>>;
   /**
    * Goals 1..seededGoals were made by seedGoals for the accounts of `tokens`, in that order:
    * `random_goal()` in Lua then picks one of the request's account.
@@ -69,6 +71,12 @@ export function wrkScript(request: LoadRequest): string {
   const body = request.bodyLua ?? (request.body === undefined ? 'nil' : luaString(request.body));
   const headers =
     request.body !== undefined || request.bodyLua !== undefined || request.requestLua !== undefined;
+  const fixedHeaders = Object.entries({
+    ...(headers ? { 'Content-Type': 'application/json' } : {}),
+    ...request.headers,
+  })
+    .map(([name, value]) => `[${luaString(name)}] = ${luaString(value)}`)
+    .join(', ');
   const tokens = request.tokens ?? [];
   const credentials =
     request.tokenIn === 'cookie'
@@ -95,7 +103,7 @@ function init(args)
   math.randomseed(os.time() * 1000 + tid)
   n = tid * 100000000
 end
-local headers = ${headers ? '{ ["Content-Type"] = "application/json" }' : '{}'}
+local headers = { ${fixedHeaders} }
 local tokens = { ${tokens.map(luaString).join(', ')} }
 local accounts = math.max(1, #tokens)
 local account = 0
