@@ -17,7 +17,13 @@ import {
   type SignedIn,
 } from '../harness/accounts.js';
 import { megabytes, MemorySampler, readCpuMs, readTreeCpuMs } from '../harness/memory.js';
-import { formatLoad, machineInfo, snapshot } from '../harness/machine.js';
+import {
+  formatLoad,
+  machineInfo,
+  snapshot,
+  type MachineInfo,
+  type MachineSnapshot,
+} from '../harness/machine.js';
 import { runPgbench } from '../harness/pgbench.js';
 import {
   maxGoalId,
@@ -30,7 +36,13 @@ import { withClient } from '@goal-tracker/test-support/with-client';
 import { checkTarget, scenarioTable, targetTable, type ScenarioRow } from '../harness/report.js';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { stopAllServers, type ServerProcess } from '../harness/server.js';
-import { buildAll, imageNodeArgs, startApi, startWeb } from '../harness/stack.js';
+import {
+  buildAll,
+  imageNodeArgs,
+  nodeReleaseWarning,
+  startApi,
+  startWeb,
+} from '../harness/stack.js';
 import { requireTool } from '../harness/tools.js';
 import { luaString, runWrk, type LoadRequest } from '../harness/wrk.js';
 import { benchInsertSql, benchListSql } from '../harness/statements.js';
@@ -129,14 +141,20 @@ async function saveReport(report: object, startedAt: Date, prefix = ''): Promise
   return file;
 }
 
+function logMachine(machine: MachineInfo, loadAtStart: MachineSnapshot): void {
+  log(`bench: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}`);
+  const nodeWarning = nodeReleaseWarning();
+  if (nodeWarning) log(nodeWarning);
+  log(`bench: ${formatLoad(loadAtStart)} at start; other work on the machine skews every figure`);
+}
+
 /** The --workers section alone: the API with each WORKERS in turn; table and JSON. */
 async function mainWorkers(counts: readonly number[]): Promise<void> {
   requireTool('wrk');
   const startedAt = new Date();
   const machine = machineInfo();
   const loadAtStart = snapshot();
-  log(`bench: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}`);
-  log(`bench: ${formatLoad(loadAtStart)} at start; other work on the machine skews every figure`);
+  logMachine(machine, loadAtStart);
   if (!args['no-build']) {
     log('bench: building (tsc -b)');
     await buildAll();
@@ -178,8 +196,7 @@ async function main(): Promise<void> {
   requireTool('pgbench');
   const startedAt = new Date();
   const machine = machineInfo();
-  log(`bench: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}`);
-  log(`bench: ${formatLoad(snapshot())} at start; other work on the machine skews every figure`);
+  logMachine(machine, snapshot());
   if (!args['no-build']) {
     log('bench: building (tsc -b)');
     await buildAll();

@@ -38,6 +38,29 @@ export function imageNodeArgs(app: 'api' | 'web'): string[] {
   return words.slice(1, -1).filter((word) => word.startsWith('--'));
 }
 
+/** The Node release the images run (`FROM node:<release>-…` in apps/api/Dockerfile). */
+export function imageNodeRelease(): string | undefined {
+  try {
+    const dockerfile = readFileSync(resolve(REPOSITORY_ROOT, 'apps/api/Dockerfile'), 'utf8');
+    return /^FROM node:(\d+\.\d+\.\d+)/m.exec(dockerfile)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A line for the bench's output when this Node is not the images': start-up above all
+ * differs between releases (Node 20 loads the API's modules in about twice Node 24's time).
+ */
+export function nodeReleaseWarning(): string | undefined {
+  const release = imageNodeRelease();
+  if (release === undefined || process.version === `v${release}`) return undefined;
+  return (
+    `bench: this is node ${process.version}; the images run ${release}, so the figures are not ` +
+    `production's (start to ready above all): .ci/run shows how to get that release from npm`
+  );
+}
+
 /** Starts one API instance from apps/api/dist/main.js against the database. */
 export function startApi(
   database: BenchDatabase,
