@@ -315,6 +315,26 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     );
   }
 
+  /**
+   * The account page again after the API refused a form that asks for the account's password.
+   * A 401 that asks for credentials means the session has ended; one without it means the
+   * password typed was wrong, which is said beside that form's field.
+   */
+  async function refusedPasswordForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: Caller,
+    result: ApiError | Refusal,
+    wrongPassword: AccountModel['errors'],
+  ): Promise<FastifyReply> {
+    if (isRefusal(result, 401)) {
+      if (result.challenged) return toSignIn(request, reply);
+      return renderAccount(request, reply, caller, 401, { errors: wrongPassword });
+    }
+    const failure = formFailure(reply, result);
+    return renderAccount(request, reply, caller, failure.status, { error: failure.error });
+  }
+
   app.get(
     '/account',
     signedIn((request, reply, caller) =>
@@ -346,16 +366,12 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
         setSessionCookie(request, reply, result.value.token);
         return reply.redirect('/account?status=password-changed', 303);
       }
-      if (isRefusal(result, 401)) {
-        if (result.challenged) return toSignIn(request, reply);
-        const wrong = 'The current password is incorrect, so the password was not changed.';
-        return page(401, { errors: { currentPassword: wrong } });
-      }
       if (isRefusal(result, 422)) {
         return page(422, { errors: { newPassword: refusalMessage(result) } });
       }
-      const failure = formFailure(reply, result);
-      return page(failure.status, { error: failure.error });
+      return refusedPasswordForm(request, reply, caller, result, {
+        currentPassword: 'The current password is incorrect, so the password was not changed.',
+      });
     }),
   );
 
@@ -364,23 +380,19 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     formRoute,
     signedIn(async (request, reply, caller) => {
       const password = field(request.body as FormBody, 'password');
-      const page = (status: number, parts: Partial<AccountModel>) =>
-        renderAccount(request, reply, caller, status, parts);
       if (password === '') {
-        return page(400, { errors: { deletePassword: 'Enter your password to confirm.' } });
+        return renderAccount(request, reply, caller, 400, {
+          errors: { deletePassword: 'Enter your password to confirm.' },
+        });
       }
       const result = await settle(accountsApi.deleteAccount({ password }, caller));
       if (!(result instanceof ApiError) && result.ok) {
         endSession(request, reply, caller.token);
         return reply.redirect(`${SIGN_IN_PATH}?status=account-deleted`, 303);
       }
-      if (isRefusal(result, 401)) {
-        if (result.challenged) return toSignIn(request, reply);
-        const wrong = 'That password is incorrect, so nothing was deleted.';
-        return page(401, { errors: { deletePassword: wrong } });
-      }
-      const failure = formFailure(reply, result);
-      return page(failure.status, { error: failure.error });
+      return refusedPasswordForm(request, reply, caller, result, {
+        deletePassword: 'That password is incorrect, so nothing was deleted.',
+      });
     }),
   );
 

@@ -120,6 +120,27 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
     return result;
   }
 
+  /**
+   * A change to one goal, answered with the goal as it now is. Sent again when an attempt
+   * fails, so only for changes that leave the goal the same when made twice.
+   */
+  async function changeGoal(
+    method: 'PATCH' | 'POST',
+    path: string,
+    change: UpdateGoalInput | MoveGoalInput,
+    caller: Caller,
+  ): Promise<ApiResult<Goal>> {
+    const response = await client.request({
+      method,
+      path,
+      headers: { ...JSON_HEADERS, ...bearer(caller.token) },
+      body: JSON.stringify(change),
+      requestId: caller.requestId,
+      idempotent: true,
+    });
+    return json<Goal>(response, 200);
+  }
+
   return {
     listGoals(query, caller) {
       let path = `/goals?limit=${query.limit ?? 50}`;
@@ -145,31 +166,11 @@ export function createGoalsApi(client: ApiClient): GoalsApi {
       return json<Goal>(response, 201);
     },
 
-    async updateGoal(id, changes, caller) {
-      // The changes are absolute values (a name, done or not), so sending them twice is harmless.
-      const response = await client.request({
-        method: 'PATCH',
-        path: `/goals/${id}`,
-        headers: { ...JSON_HEADERS, ...bearer(caller.token) },
-        body: JSON.stringify(changes),
-        requestId: caller.requestId,
-        idempotent: true,
-      });
-      return json<Goal>(response, 200);
-    },
+    // The changes are absolute values (a name, done or not), so sending them twice is harmless.
+    updateGoal: (id, changes, caller) => changeGoal('PATCH', `/goals/${id}`, changes, caller),
 
-    async moveGoal(id, place, caller) {
-      const response = await client.request({
-        method: 'POST',
-        path: `/goals/${id}/move`,
-        headers: { ...JSON_HEADERS, ...bearer(caller.token) },
-        body: JSON.stringify(place),
-        requestId: caller.requestId,
-        // Placing a goal next to the same neighbour twice leaves it where once would.
-        idempotent: true,
-      });
-      return json<Goal>(response, 200);
-    },
+    // Placing a goal next to the same neighbour twice leaves it where once would.
+    moveGoal: (id, place, caller) => changeGoal('POST', `/goals/${id}/move`, place, caller),
 
     async deleteGoal(id, caller) {
       const response = await client.request({

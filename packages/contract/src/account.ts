@@ -77,12 +77,14 @@ export const SignUpInput = Type.Object(
 );
 export type SignUpInput = Static<typeof SignUpInput>;
 
+/** How many goals from before accounts existed this account received; only once. */
+const AdoptedGoals = Type.Optional(Type.Integer({ minimum: 1 }));
+
 export const SessionCreated = Type.Object(
   {
     account: Account,
     token: SessionToken,
-    /** How many goals from before accounts existed this account received; only once. */
-    adoptedGoals: Type.Optional(Type.Integer({ minimum: 1 })),
+    adoptedGoals: AdoptedGoals,
   },
   {
     $id: 'SessionCreated',
@@ -97,7 +99,7 @@ export const AccountCreated = Type.Object(
     account: Account,
     token: SessionToken,
     recoveryCode: RecoveryCode,
-    adoptedGoals: Type.Optional(Type.Integer({ minimum: 1 })),
+    adoptedGoals: AdoptedGoals,
   },
   {
     $id: 'AccountCreated',

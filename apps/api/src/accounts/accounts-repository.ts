@@ -1,8 +1,8 @@
 import type { Account } from '@goal-tracker/contract';
 import type { Database, Query, Statement } from '../db/database.js';
+import { isoTimestamp } from '../db/iso-timestamp.js';
 
-const ACCOUNT = `id, email,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`;
+const ACCOUNT = `id, email, ${isoTimestamp('created_at')} AS "createdAt"`;
 
 /** Any constant works; the same in every instance. Held while goals from before accounts are adopted. */
 const ADOPTION_LOCK_KEY = 4_741_203_011;
@@ -57,7 +57,7 @@ const statements = {
         AND s.last_used_at > now() - make_interval(secs => $2)
       RETURNING (extract(epoch FROM s.expires_at) * 1000)::float8 AS "expiresAt",
         a.id, a.email,
-        to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`,
+        ${isoTimestamp('a.created_at')} AS "createdAt"`,
   },
   deleteSession: {
     name: 'sessions-delete',

@@ -12,6 +12,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { badRequest, problemResponse, unavailable } from '../routes/schemas.js';
 import type { AccountsService } from './accounts-service.js';
+import type { Authenticate } from './authenticate.js';
+import { sendNewSession } from './new-session.js';
 
 /** Emails are trimmed before validation; passwords are taken exactly as given. */
 function trimEmail(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
@@ -30,7 +32,7 @@ const weak = problemResponse('The new password is too short, too long, common, o
 
 export function accountsRoutes(
   service: AccountsService,
-  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+  authenticate: Authenticate,
 ): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
   return async (app) => {
@@ -55,10 +57,11 @@ export function accountsRoutes(
           },
         },
       },
-      async (request, reply) => {
-        const created = await service.signUp(request.body.email, request.body.password, request.ip);
-        return reply.code(201).header('cache-control', 'no-store').send(created);
-      },
+      async (request, reply) =>
+        sendNewSession(
+          reply,
+          await service.signUp(request.body.email, request.body.password, request.ip),
+        ),
     );
 
     app.post(
@@ -81,10 +84,11 @@ export function accountsRoutes(
           },
         },
       },
-      async (request, reply) => {
-        const session = await service.signIn(request.body.email, request.body.password, request.ip);
-        return reply.code(201).header('cache-control', 'no-store').send(session);
-      },
+      async (request, reply) =>
+        sendNewSession(
+          reply,
+          await service.signIn(request.body.email, request.body.password, request.ip),
+        ),
     );
 
     app.post(
@@ -110,8 +114,10 @@ export function accountsRoutes(
       },
       async (request, reply) => {
         const { email, recoveryCode, newPassword } = request.body;
-        const recovered = await service.recover(email, recoveryCode, newPassword, request.ip);
-        return reply.code(201).header('cache-control', 'no-store').send(recovered);
+        return sendNewSession(
+          reply,
+          await service.recover(email, recoveryCode, newPassword, request.ip),
+        );
       },
     );
 
@@ -207,12 +213,10 @@ export function accountsRoutes(
       },
       async (request, reply) => {
         const { currentPassword, newPassword } = request.body;
-        const session = await service.changePassword(
-          request.accountId,
-          currentPassword,
-          newPassword,
+        return sendNewSession(
+          reply,
+          await service.changePassword(request.accountId, currentPassword, newPassword),
         );
-        return reply.code(201).header('cache-control', 'no-store').send(session);
       },
     );
   };

@@ -22,9 +22,12 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return header === undefined ? undefined : (BEARER.exec(header)?.[1] ?? '');
 }
 
+/** What route plugins put before their signed-in routes, as made by `authenticate`. */
+export type Authenticate = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
 /** An onRequest hook: a request without a live session token ends here with 401. */
-export function authenticate(sessions: SessionCache) {
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+export function authenticate(sessions: SessionCache): Authenticate {
+  return async (request, _reply) => {
     const token = bearerToken(request);
     if (token === undefined) throw new UnauthorizedError(false);
     const account = await sessions.accountFor(token);

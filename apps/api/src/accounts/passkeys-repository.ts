@@ -1,11 +1,9 @@
 import type { Passkey } from '@goal-tracker/contract';
 import type { Database, Statement } from '../db/database.js';
+import { isoTimestamp } from '../db/iso-timestamp.js';
 
-const timestamp = (column: string) =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-const PASSKEY = `id, name, ${timestamp('created_at')} AS "createdAt",
-  ${timestamp('last_used_at')} AS "lastUsedAt"`;
+const PASSKEY = `id, name, ${isoTimestamp('created_at')} AS "createdAt",
+  ${isoTimestamp('last_used_at')} AS "lastUsedAt"`;
 
 const statements = {
   insertChallenge: {

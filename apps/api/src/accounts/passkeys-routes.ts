@@ -9,20 +9,18 @@ import {
   SessionCreated,
 } from '@goal-tracker/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, problemResponse, unavailable } from '../routes/schemas.js';
+import { badRequest, problemResponse, unauthorized, unavailable } from '../routes/schemas.js';
+import type { Authenticate } from './authenticate.js';
+import { sendNewSession } from './new-session.js';
 import type { PasskeysService } from './passkeys-service.js';
 
-const unauthorized = problemResponse(
-  'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',
-);
 const refused = problemResponse(
   'The passkey was refused: malformed, expired or used challenge, wrong origin or site, or added already',
 );
 
 export function passkeysRoutes(
   service: PasskeysService,
-  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+  authenticate: Authenticate,
 ): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
   return async (app) => {
@@ -61,10 +59,8 @@ export function passkeysRoutes(
           },
         },
       },
-      async (request, reply) => {
-        const session = await service.signIn(request.body, request.ip, request.log);
-        return reply.code(201).header('cache-control', 'no-store').send(session);
-      },
+      async (request, reply) =>
+        sendNewSession(reply, await service.signIn(request.body, request.ip, request.log)),
     );
 
     // Everything below needs a session.

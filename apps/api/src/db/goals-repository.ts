@@ -1,17 +1,15 @@
 import type { Goal, GoalSummary } from '@goal-tracker/contract';
 import { Batcher, type Outcome } from './batcher.js';
 import type { Database, Query, Statement } from './database.js';
+import { isoTimestamp } from './iso-timestamp.js';
 import { AppError, DatabaseUnavailableError } from '../errors.js';
 
-/**
- * Columns shaped as the contract's Goal, so rows go to the client as they come: PostgreSQL
- * formats the timestamps (ISO-8601, UTC, milliseconds) and no Date is built per row.
- */
+/** Columns shaped as the contract's Goal, so rows go to the client as they come. */
 const goalColumns = (table = '') => `${table}id, ${table}goal_name AS name, ${table}done,
-  to_char(${table}created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-  to_char(${table}updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt",
+  ${isoTimestamp(`${table}created_at`)} AS "createdAt",
+  ${isoTimestamp(`${table}updated_at`)} AS "updatedAt",
   to_char(${table}target_date, 'YYYY-MM-DD') AS "targetDate",
-  to_char(${table}done_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "doneAt",
+  ${isoTimestamp(`${table}done_at`)} AS "doneAt",
   ${table}version`;
 const GOAL = goalColumns();
 

@@ -2,14 +2,14 @@ import { GoalEvent } from '@goal-tracker/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { REQUEST_ID_HEADER } from '@goal-tracker/server-kit';
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticate } from '../accounts/authenticate.js';
 import { AppError } from '../errors.js';
 import type { GoalEventStreams } from '../live/goal-event-streams.js';
 import { problemResponse, unauthorized } from './schemas.js';
 
 export function goalEventsRoutes(
   streams: GoalEventStreams,
-  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+  authenticate: Authenticate,
 ): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
   return async (app) => {

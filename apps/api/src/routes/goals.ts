@@ -13,6 +13,7 @@ import {
 } from '@goal-tracker/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { Authenticate } from '../accounts/authenticate.js';
 import { AppError } from '../errors.js';
 import { sendRepresentation } from '../http/conditional.js';
 import type { GoalsService } from '../services/goals-service.js';
@@ -92,7 +93,7 @@ const notModified = {
 
 export function goalsRoutes(
   service: GoalsService,
-  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+  authenticate: Authenticate,
 ): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
   return async (app) => {

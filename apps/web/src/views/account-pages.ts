@@ -29,8 +29,8 @@ export type FieldErrors<Name extends string> = Partial<Record<Name, string>>;
 
 function frame(
   parts: AccountPageParts & {
+    /** The page's heading, and its tab's title. */
     title: string;
-    heading: string;
     /** Any field message, so the tab's title says the form was refused. */
     fieldErrors?: Record<string, string | undefined>;
     session?: { email: string };
@@ -50,7 +50,7 @@ function frame(
     passkeys: parts.passkeys ?? false,
     ...(parts.session ? { session: parts.session } : {}),
     body: html`<main class="card account-card" id="main" tabindex="-1">
-      <h1 class="page-title">${parts.heading}</h1>
+      <h1 class="page-title">${parts.title}</h1>
       ${
         parts.notice &&
         html`<p class="notice" id="notice" role="status">
@@ -95,6 +95,13 @@ function emailField(id: string, value: string, error: string | undefined, autofo
   });
 }
 
+/** A password given to prove who one is: never checked against the rules, so no hint. */
+function currentPasswordField(
+  options: Pick<InputOptions, 'id' | 'name' | 'label' | 'error' | 'autofocus'>,
+): SafeHtml {
+  return inputField({ ...options, type: 'password', autocomplete: 'current-password' });
+}
+
 /** A password being chosen: bounded as the contract says, with the rule beside it. */
 function newPasswordField(
   options: Pick<InputOptions, 'id' | 'name' | 'label' | 'error' | 'autofocus'>,
@@ -129,17 +136,14 @@ export function signInPage(model: SignInModel): Markup {
   return frame({
     ...model,
     title: 'Sign in',
-    heading: 'Sign in',
     fieldErrors: errors,
     passkeys: true,
     body: html`<form class="account-form" method="post" action="/signin">
         ${emailField('signin-email', model.email, errors.email, focus === 'email')}
-        ${inputField({
+        ${currentPasswordField({
           id: 'signin-password',
           name: 'password',
           label: 'Password',
-          type: 'password',
-          autocomplete: 'current-password',
           error: errors.password,
           autofocus: focus === 'password',
         })}
@@ -176,7 +180,6 @@ export function signUpPage(model: SignUpModel): Markup {
   return frame({
     ...model,
     title: 'Create your account',
-    heading: 'Create your account',
     fieldErrors: errors,
     body: html`<p class="lead">Your goals are private to your account, on any device.</p>
       <div class="callout" id="no-email-note">
@@ -215,7 +218,6 @@ export function recoverPage(model: RecoverModel): Markup {
   return frame({
     ...model,
     title: 'Recover your account',
-    heading: 'Recover your account',
     fieldErrors: errors,
     body: html`<p class="lead">
         Forgot your password? Enter your email, the recovery code you saved, and a new password. You
@@ -268,7 +270,6 @@ export function recoveryCodePage(model: RecoveryCodeModel): Markup {
   return frame({
     assets: model.assets,
     title: 'Save your recovery code',
-    heading: 'Save your recovery code',
     session: { email: model.email },
     ...(model.adoptedGoals ? { notice: adoptedText(model.adoptedGoals) } : {}),
     body: html`<p class="lead">${intro}</p>
@@ -313,7 +314,6 @@ export function accountPage(model: AccountModel): Markup {
   return frame({
     ...model,
     title: 'Your account',
-    heading: 'Your account',
     fieldErrors: errors,
     session: { email: account.email },
     passkeys: true,
@@ -333,12 +333,10 @@ export function accountPage(model: AccountModel): Markup {
         <p>Every other device signed in to your account is signed out.</p>
         <form class="account-form" method="post" action="/account/password">
           ${username}
-          ${inputField({
+          ${currentPasswordField({
             id: 'current-password',
             name: 'currentPassword',
             label: 'Current password',
-            type: 'password',
-            autocomplete: 'current-password',
             error: errors.currentPassword,
             autofocus: focus === 'currentPassword',
           })}
@@ -363,12 +361,10 @@ export function accountPage(model: AccountModel): Markup {
         </p>
         <form class="account-form" method="post" action="/account/delete">
           ${username}
-          ${inputField({
+          ${currentPasswordField({
             id: 'delete-password',
             name: 'password',
             label: 'Your password, to confirm',
-            type: 'password',
-            autocomplete: 'current-password',
             error: errors.deletePassword,
             autofocus: focus === 'deletePassword',
           })}
