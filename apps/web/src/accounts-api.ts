@@ -32,6 +32,12 @@ export interface AccountsApi {
   signIn(input: Credentials, visitor: Visitor): Promise<ApiResult<SessionCreated>>;
   recover(input: RecoveryInput, visitor: Visitor): Promise<ApiResult<Recovered>>;
   account(caller: Caller): Promise<ApiResult<Account>>;
+  /**
+   * The email of the session's account, asked of the API once per session: an account's
+   * email never changes, and a session belongs to one account for its whole life. (A session
+   * that has ended is found out by the page's other calls, which answer 401.)
+   */
+  signedInEmail(caller: Caller): Promise<ApiResult<string>>;
   signOut(caller: Caller): Promise<ApiResult<null>>;
   changePassword(input: ChangePasswordInput, caller: Caller): Promise<ApiResult<PasswordChanged>>;
   deleteAccount(input: DeleteAccountInput, caller: Caller): Promise<ApiResult<null>>;
@@ -44,7 +50,11 @@ export interface AccountsApi {
   removePasskey(id: number, caller: Caller): Promise<ApiResult<null>>;
 }
 
+/** Sessions whose email is kept; past it, the least recently seen is asked again. */
+export const KEPT_EMAILS = 10_000;
+
 export function createAccountsApi(client: ApiClient): AccountsApi {
+  const emails = new Map<string, string>();
   /**
    * Sends a JSON body. Never retried: a sign-up, a recovery or a passkey sign-in that landed but
    * lost its answer would be refused the second time (email taken, code or challenge used),
@@ -105,12 +115,30 @@ export function createAccountsApi(client: ApiClient): AccountsApi {
 
     account: (caller) => get<Account>('/account', caller),
 
-    signOut: (caller) => end('/sessions/current', caller),
+    async signedInEmail(caller) {
+      const known = emails.get(caller.token);
+      if (known !== undefined) {
+        emails.delete(caller.token);
+        emails.set(caller.token, known);
+        return { ok: true, value: known };
+      }
+      const result = await get<Account>('/account', caller);
+      if (!result.ok) return result;
+      emails.set(caller.token, result.value.email);
+      if (emails.size > KEPT_EMAILS) emails.delete(emails.keys().next().value as string);
+      return { ok: true, value: result.value.email };
+    },
+
+    signOut(caller) {
+      emails.delete(caller.token);
+      return end('/sessions/current', caller);
+    },
 
     changePassword: async (input, caller) =>
       json<PasswordChanged>(await post('/account/password', input, caller), 201),
 
     async deleteAccount(input, caller) {
+      emails.delete(caller.token);
       // Not retried either: a deletion that landed would be answered 401 the second time.
       const response = await client.request({
         method: 'DELETE',

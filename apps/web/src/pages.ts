@@ -105,7 +105,7 @@ async function loadPage(
     ),
     // Only the Overdue filter counts by the day ("Show 3 more" overdue goals).
     settle(goalsApi.summary(caller, view.filter === 'overdue' ? today : undefined)),
-    settle(accountsApi.account(caller)),
+    settle(accountsApi.signedInEmail(caller)),
   ]);
   if ([page, summary, account].some(isSignedOut)) return undefined;
   // Without the account the header just says "Signed in"; the goals matter more.
@@ -113,7 +113,7 @@ async function loadPage(
   if (account instanceof ApiError || !account.ok) {
     log.debug({ failure: account }, 'the account is unavailable');
   } else {
-    email = account.value.email;
+    email = account.value;
   }
   if (page instanceof ApiError) {
     log.warn({ err: page }, 'goals are unavailable');

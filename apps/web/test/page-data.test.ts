@@ -4,7 +4,7 @@ import type { Account, Goal, GoalPage, GoalSummary } from '@goal-tracker/contrac
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, test } from 'vitest';
 import { json, startFakeApi, type FakeHandler } from './support/fake-api.js';
-import { buildWeb, SIGNED_IN, TEST_TOKEN } from './support/web.js';
+import { buildWeb, postForm, SIGNED_IN, TEST_TOKEN, withCookie } from './support/web.js';
 
 // How GET / gets its data: the list and the count together, asked for conditionally. A stand-in
 // API shows what the web tier sends; the real API's ETags are covered by app.test.ts.
@@ -32,7 +32,7 @@ async function webWith(handler: FakeHandler) {
       app.inject({ ...options, headers: { ...options.headers, ...SIGNED_IN } }),
   };
   const goalCalls = () => upstream.seen.filter((request) => request.url.startsWith('/goals'));
-  return { web, seen: upstream.seen, goalCalls };
+  return { web, app, seen: upstream.seen, goalCalls };
 }
 
 function goal(id: number, name: string, done = false): Goal {
@@ -170,6 +170,30 @@ describe('the data behind the page', () => {
     expect(
       upstream.seen.every((request) => request.headers.authorization === `Bearer ${TEST_TOKEN}`),
     ).toBe(true);
+  });
+
+  test('when a session loads pages again, then its account is asked for once; another session, and one signed out, ask again', async () => {
+    const { web, app, seen } = await webWith((request, response) => {
+      if (request.method === 'DELETE') response.writeHead(204).end();
+      else json(response, 200, { goals: [goal(1, 'Mine')], next: null });
+    });
+    const accountCalls = () => seen.filter((request) => request.url === '/account').length;
+    for (let page = 0; page < 3; page += 1) {
+      const response = await web.inject({ method: 'GET', url: '/' });
+      expect(response.body).toContain('Signed in as <strong class="account-email">ada@example.com');
+    }
+    expect(accountCalls()).toBe(1);
+    expect(seen.filter((request) => request.url === '/goals/summary')).toHaveLength(3);
+
+    const other = withCookie(app, 'session=another-token-0123456789');
+    await other.inject({ method: 'GET', url: '/' });
+    await other.inject({ method: 'GET', url: '/' });
+    expect(accountCalls()).toBe(2);
+
+    const signedOut = await postForm(other, '/signout', {});
+    expect(signedOut.statusCode).toBe(303);
+    await other.inject({ method: 'GET', url: '/' });
+    expect(accountCalls()).toBe(3);
   });
 
   test('when the count fails but the list works, then the page shows the list without a count', async () => {
