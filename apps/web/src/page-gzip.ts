@@ -28,6 +28,13 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
 /** An empty final block with fixed codes: the stream's end, after the last sync flush. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
+/**
+ * Below this a piece goes as a stored (uncompressed) block: setting up zlib costs some 25 µs
+ * whatever the size, and a few hundred bytes (the header naming who is signed in) would save
+ * less than one TCP segment.
+ */
+const STORE_BELOW_BYTES = 1024;
+
 const compressedPieces = new WeakMap<SafeHtml, CompressedPiece>();
 
 function compressed(piece: SafeHtml): CompressedPiece {
@@ -35,13 +42,25 @@ function compressed(piece: SafeHtml): CompressedPiece {
   if (!known) {
     const bytes = piece.bytes;
     known = {
-      deflated: deflateRawSync(bytes, DEFLATE_OPTIONS),
+      deflated:
+        bytes.length < STORE_BELOW_BYTES
+          ? storedBlock(bytes)
+          : deflateRawSync(bytes, DEFLATE_OPTIONS),
       crc: crc32(bytes),
       length: bytes.length,
     };
     compressedPieces.set(piece, known);
   }
   return known;
+}
+
+/** A non-final stored block (RFC 1951 3.2.4), byte-aligned as a sync flush leaves the stream. */
+function storedBlock(bytes: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  // BFINAL 0 and BTYPE 00 in the first three bits; the rest of the byte is padding.
+  header.writeUInt16LE(bytes.length, 1);
+  header.writeUInt16LE(~bytes.length & 0xffff, 3);
+  return Buffer.concat([header, bytes]);
 }
 
 /** The page as one gzip member, from its pieces' compressed forms. */
