@@ -2,7 +2,7 @@ import type { AccountCreated } from '@goal-tracker/contract';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
 import { pino, type Logger } from 'pino';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import {
   buildApp,
   DEFAULT_SETTINGS,
@@ -188,6 +188,52 @@ export function useTestApi(prefix: string, { reset = false } = {}): SharedTestAp
     inject: (options) => api().inject(options),
     close: () => api().close(),
     createDatabase: (name) => server!.createDatabase(name),
+  };
+}
+
+/** A test file's database server, and the APIs its tests make on it. */
+export interface TestApis<Server extends TestDatabases> {
+  /** The server, started before the file's tests and disposed after them. */
+  readonly server: Server;
+  /** An API as createTestApi makes it, closed after the test that made it. */
+  create(...args: Parameters<typeof createTestApi>): Promise<TestApi>;
+  /** For a test that closes `api` itself: it is then not closed again after the test. */
+  closedByTest(api: TestApi): void;
+}
+
+/**
+ * For test files whose tests each make their own APIs (with other settings, or two on one
+ * database): one server for the file from `start`, and each test's APIs closed after it.
+ * Usable inside tests and hooks only.
+ */
+export function useTestApis<Server extends TestDatabases>(
+  start: () => Promise<Server>,
+): TestApis<Server> {
+  let server: Server | undefined;
+  const open: TestApi[] = [];
+  beforeAll(async () => {
+    server = await start();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((api) => api.close()));
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('useTestApis: the server exists only inside tests and hooks');
+      return server;
+    },
+    async create(...args) {
+      const api = await createTestApi(...args);
+      open.push(api);
+      return api;
+    },
+    closedByTest(api) {
+      const index = open.indexOf(api);
+      if (index >= 0) open.splice(index, 1);
+    },
   };
 }
 

@@ -1,32 +1,21 @@
 import type { Goal } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestServer } from '@goal-tracker/test-support/postgres';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, type App, type AppSettings } from '../../src/app.js';
 import type { AbuseLimits } from '../../src/accounts/limits.js';
 import {
   countGoals,
-  createTestApi,
   json,
   postGoal,
   signUp,
   TEST_PASSWORD,
   TEST_SETTINGS,
   uniqueEmail,
+  useTestApis,
   type TestApi,
 } from '../helpers.js';
 
-let server: TestDatabases;
-const apis: TestApi[] = [];
-
-beforeAll(async () => {
-  server = await createTestServer();
-});
-afterEach(async () => {
-  await Promise.all(apis.splice(0).map((api) => api.close()));
-});
-afterAll(async () => {
-  await server?.dispose();
-});
+const apis = useTestApis(createTestServer);
 
 /** A fresh database and API with these limits (the rest off), behind `trustedProxies`. */
 async function apiWith(limits: Partial<AbuseLimits>, trustedProxies: string[] = []) {
@@ -35,9 +24,7 @@ async function apiWith(limits: Partial<AbuseLimits>, trustedProxies: string[] = 
     trustedProxies,
     limits: { ...TEST_SETTINGS.limits, ...limits },
   };
-  const api = await createTestApi(await server.createDatabase('limits'), {}, {}, settings);
-  apis.push(api);
-  return api;
+  return apis.create(await apis.server.createDatabase('limits'), {}, {}, settings);
 }
 
 function signIn(app: App, email: string, password: string, headers: Record<string, string> = {}) {

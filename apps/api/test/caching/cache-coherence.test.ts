@@ -1,35 +1,24 @@
 import type { Goal, GoalPage, GoalSummary } from '@goal-tracker/contract';
-import { startPostgres, type PostgresServer } from '@goal-tracker/test-support/postgres';
+import { startPostgres } from '@goal-tracker/test-support/postgres';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
 import { GOALS_CHANNEL } from '../../src/caching/change-feed.js';
 import {
-  createTestApi,
   json,
   patchGoal,
   postGoal,
   signUp,
   TEST_PASSWORD,
   TEST_SETTINGS,
+  useTestApis,
   type TestApi,
 } from '../helpers.js';
 
 // Two API instances (two apps, each with its own pool, listener and cache) on one database,
 // as behind the internal load balancer: what one writes, the other must list at once.
 
-let server: PostgresServer;
-const apis: TestApi[] = [];
-
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterEach(async () => {
-  await Promise.all(apis.splice(0).map((api) => api.close()));
-});
-afterAll(async () => {
-  await server?.dispose();
-});
+const apis = useTestApis(startPostgres);
 
 /** No goal cap: creates then run side by side, as in the benchmark, rather than one by one. */
 const UNCAPPED = { ...TEST_SETTINGS, limits: { ...TEST_SETTINGS.limits, goalsPerAccount: 0 } };
@@ -49,11 +38,10 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 async function twoInstances(
   tuning: AppTuning = {},
 ): Promise<{ url: string; writer: TestApi; reader: TestApi }> {
-  const url = await server.createDatabase('coherence');
-  const writer = await createTestApi(url, {}, {}, UNCAPPED);
+  const url = await apis.server.createDatabase('coherence');
+  const writer = await apis.create(url, {}, {}, UNCAPPED);
   // The same person, signed in on the other instance too.
-  const reader = await createTestApi(url, {}, tuning, UNCAPPED, writer.account.token);
-  apis.push(writer, reader);
+  const reader = await apis.create(url, {}, tuning, UNCAPPED, writer.account.token);
   await until(() => writer.cache.live && reader.cache.live, 5000);
   return { url, writer, reader };
 }
@@ -238,7 +226,7 @@ describe('two API instances on one database', () => {
     await postGoal(writer, 'before the restart');
     await warm(reader, '/goals?limit=100');
 
-    await server.stop();
+    await apis.server.stop();
     try {
       await until(() => !reader.cache.live && !writer.cache.live, 2000);
       const during = await get(reader, '/goals?limit=100');
@@ -246,7 +234,7 @@ describe('two API instances on one database', () => {
       expect(during.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect((await get(reader, '/goals/summary')).statusCode).toBe(503);
     } finally {
-      await server.start();
+      await apis.server.start();
     }
 
     await until(() => reader.cache.live && writer.cache.live, 5000);

@@ -1,35 +1,23 @@
 import type { Goal } from '@goal-tracker/contract';
-import { startPostgres, type PostgresServer } from '@goal-tracker/test-support/postgres';
+import { startPostgres } from '@goal-tracker/test-support/postgres';
 import type { InjectOptions } from 'fastify';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateWhenReachable } from '../../src/db/migrations.js';
 import {
-  createTestApi,
   json,
+  type PoolOverrides,
   postGoal,
   silentLog,
   testDatabase,
+  useTestApis,
   type TestApi,
 } from '../helpers.js';
 
-let server: PostgresServer;
-const apis: TestApi[] = [];
+const apis = useTestApis(startPostgres);
 
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterAll(async () => {
-  await server?.dispose();
-});
-afterEach(async () => {
-  await Promise.all(apis.splice(0).map((api) => api.close()));
-});
-
-async function newApi(overrides: Parameters<typeof createTestApi>[1] = {}): Promise<TestApi> {
-  const api = await createTestApi(await server.createDatabase('faults'), overrides);
-  apis.push(api);
-  return api;
+async function newApi(overrides: PoolOverrides = {}): Promise<TestApi> {
+  return apis.create(await apis.server.createDatabase('faults'), overrides);
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -44,7 +32,7 @@ function expectGenericProblem(body: string) {
 
 /** Runs SQL as the superuser on the database the API uses. */
 async function admin<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: server.url(database) });
+  const client = new pg.Client({ connectionString: apis.server.url(database) });
   await client.connect();
   try {
     return await work(client);
@@ -62,7 +50,7 @@ async function withGoalsLocked<T>(
   work: (release: () => Promise<void>, database: string) => Promise<T>,
 ): Promise<T> {
   const database = await databaseName(api);
-  const locker = new pg.Client({ connectionString: server.url(database) });
+  const locker = new pg.Client({ connectionString: apis.server.url(database) });
   await locker.connect();
   let held = false;
   const release = async () => {
@@ -103,7 +91,7 @@ describe('when the database stops mid-run', () => {
       acknowledged.push(response.json<Goal>().id);
     }
 
-    await server.stop();
+    await apis.server.stop();
     try {
       expect((await api.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
       const probes = [
@@ -129,7 +117,7 @@ describe('when the database stops mid-run', () => {
       }
       expect((await api.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     } finally {
-      await server.start();
+      await apis.server.start();
     }
 
     const deadline = Date.now() + 5000;
@@ -153,15 +141,15 @@ describe('when the database stops mid-run', () => {
 
 describe('when the database is down as the API boots', () => {
   it('then migration waits for it, and completes by itself once it is back', async () => {
-    const db = testDatabase(await server.createDatabase('late'));
-    await server.stop();
+    const db = testDatabase(await apis.server.createDatabase('late'));
+    await apis.server.stop();
     let migrated: Promise<number[]>;
     try {
       migrated = migrateWhenReachable(db, { log: silentLog });
       await new Promise((resolve) => setTimeout(resolve, 700));
       expect(db.migratedVersion).toBeUndefined();
     } finally {
-      await server.start();
+      await apis.server.start();
     }
     try {
       expect((await migrated).length).toBeGreaterThan(0);

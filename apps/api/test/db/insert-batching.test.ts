@@ -1,31 +1,18 @@
 import type { Goal } from '@goal-tracker/contract';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { countGoals, createTestApi, postGoal, TEST_SETTINGS, type TestApi } from '../helpers.js';
+import { createTestServer } from '@goal-tracker/test-support/postgres';
+import { describe, expect, it } from 'vitest';
+import { countGoals, postGoal, TEST_SETTINGS, useTestApis, type TestApi } from '../helpers.js';
 
-let server: TestDatabases;
-const apis: TestApi[] = [];
-
-beforeAll(async () => {
-  server = await createTestServer();
-});
-afterEach(async () => {
-  await Promise.all(apis.splice(0).map((api) => api.close()));
-});
-afterAll(async () => {
-  await server?.dispose();
-});
+const apis = useTestApis(createTestServer);
 
 async function newApi(): Promise<TestApi> {
   // Creates share INSERTs when no goal cap needs counting first (as in the benchmark).
-  const api = await createTestApi(
-    await server.createDatabase('batching'),
+  return apis.create(
+    await apis.server.createDatabase('batching'),
     {},
     {},
     { ...TEST_SETTINGS, limits: { ...TEST_SETTINGS.limits, goalsPerAccount: 0 } },
   );
-  apis.push(api);
-  return api;
 }
 
 /** INSERT statements of creates so far, and the creates they carried, from /metrics. */

@@ -5,34 +5,26 @@ import {
   until,
   type EventStream as GoalEventStream,
 } from '@goal-tracker/test-support/event-stream';
-import { createTestServer, type TestDatabases } from '@goal-tracker/test-support/postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestServer } from '@goal-tracker/test-support/postgres';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
-import { createTestApi, json, patchGoal, postGoal, signUp, type TestApi } from '../helpers.js';
+import { json, patchGoal, postGoal, signUp, useTestApis, type TestApi } from '../helpers.js';
 
-let server: TestDatabases;
-const apis: TestApi[] = [];
+const apis = useTestApis(createTestServer);
 const open: EventStream[] = [];
 
-beforeAll(async () => {
-  server = await createTestServer();
-});
-afterEach(async () => {
+// Registered after useTestApis, so it runs before the APIs close.
+afterEach(() => {
   for (const stream of open.splice(0)) stream.close();
-  await Promise.all(apis.splice(0).map((api) => api.close()));
-});
-afterAll(async () => {
-  await server?.dispose();
 });
 
 const TUNING: AppTuning = { events: { heartbeatMs: 100, maxStreamsPerAccount: 3 } };
 
 /** Two instances of the API on one database, listening on ports, one person signed in on both. */
 async function twoInstances(): Promise<{ first: TestApi; second: TestApi }> {
-  const url = await server.createDatabase('events');
-  const first = await createTestApi(url, {}, TUNING);
-  const second = await createTestApi(url, {}, TUNING, undefined, first.account.token);
-  apis.push(first, second);
+  const url = await apis.server.createDatabase('events');
+  const first = await apis.create(url, {}, TUNING);
+  const second = await apis.create(url, {}, TUNING, undefined, first.account.token);
   await until(() => first.cache.live && second.cache.live, 5000);
   for (const api of [first, second]) await api.app.listen({ port: 0, host: '127.0.0.1' });
   return { first, second };
@@ -146,7 +138,7 @@ describe('GET /goals/events', () => {
     const { first } = await twoInstances();
     const stream = await listen(first, first.account.token);
     // Closed here, not by afterEach, which would ask the closed app for its document.
-    apis.splice(apis.indexOf(first), 1);
+    apis.closedByTest(first);
     const started = Date.now();
     await first.app.close();
     await first.db.close();
