@@ -249,6 +249,11 @@ export function postGoal(app: Injector, name: unknown, headers: Record<string, s
   });
 }
 
+/** DELETE /account as `person`, confirmed with `password`. */
+export function deleteAccount(person: Injector, password = TEST_PASSWORD) {
+  return person.inject({ method: 'DELETE', url: '/account', headers: json, payload: { password } });
+}
+
 /** PATCH /goals/{id} with a JSON body. */
 export function patchGoal(app: Injector, id: number | undefined, payload: Record<string, unknown>) {
   return app.inject({ method: 'PATCH', url: `/goals/${id}`, headers: json, payload });

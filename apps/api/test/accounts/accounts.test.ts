@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import {
   createTestApi,
+  deleteAccount,
   injectAs,
   json,
   postGoal,
@@ -437,19 +438,9 @@ describe('deleting the account (DELETE /account)', () => {
   it('when the password is right, then the account, its goals, keys and sessions are gone and its token is refused', async () => {
     const person = await signUp(api.app);
     await postGoal(person, 'Going away', { 'idempotency-key': 'delete-me-key' });
-    const refused = await person.inject({
-      method: 'DELETE',
-      url: '/account',
-      headers: json,
-      payload: { password: 'wrong wrong wrong' },
-    });
+    const refused = await deleteAccount(person, 'wrong wrong wrong');
     expectProblem(refused, 401);
-    const deleted = await person.inject({
-      method: 'DELETE',
-      url: '/account',
-      headers: json,
-      payload: { password: TEST_PASSWORD },
-    });
+    const deleted = await deleteAccount(person);
     expect(deleted.statusCode).toBe(204);
     expect((await person.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(401);
     expect((await signIn(api.app, person.account.email)).statusCode).toBe(401);

@@ -17,6 +17,7 @@ import { passkeysRepository } from '../../src/accounts/passkeys-repository.js';
 import { buildApp, type App, type AppSettings } from '../../src/app.js';
 import {
   createTestApi,
+  deleteAccount,
   injectAs,
   json,
   signUp,
@@ -501,12 +502,7 @@ describe('removing passkeys', () => {
     const page = await openPage(person);
     expect((await addPasskey(page)).ok).toBe(true);
 
-    const deleted = await person.inject({
-      method: 'DELETE',
-      url: '/account',
-      headers: json,
-      payload: { password: TEST_PASSWORD },
-    });
+    const deleted = await deleteAccount(person);
     expect(deleted.statusCode).toBe(204);
     expect(await sql('SELECT 1 FROM passkeys WHERE account_id = $1', [person.account.id])).toEqual(
       [],
