@@ -1,17 +1,16 @@
 import { SIGN_IN_FAILED } from '@goal-tracker/contract';
-import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   accountWithGoals,
   dayFromToday,
-  goalsClient,
+  IMG_PAYLOAD,
+  SCRIPT_PAYLOAD,
   signUpOnApi,
   TEST_PASSWORD,
   uniqueEmail,
-  type TestAccount,
 } from './support/goals.js';
-import { startApi, type ServerProcess } from './support/processes.js';
+import { useRealApi } from './support/real-api.js';
 import {
   buildWeb,
   followFlash,
@@ -23,34 +22,18 @@ import {
   type Injector,
 } from './support/web.js';
 
-const SCRIPT_PAYLOAD = '<script>alert(1)</script>';
-const IMG_PAYLOAD = '<img src=x onerror=alert(1)>';
-
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ServerProcess;
+const api = useRealApi('web_app');
 let server: FastifyInstance;
 /** The web tier as the test account's browser sees it: every request carries its cookie. */
 let web: Injector;
-let account: TestAccount;
-let goals: ReturnType<typeof goalsClient>;
 
 beforeAll(async () => {
-  database = await createTestDatabase('web_app');
-  api = await startApi(database.url);
-  account = await signUpOnApi(api.url);
-  goals = goalsClient(api.url, account.token);
   server = await buildWeb(api.url);
-  web = withCookie(server, account.cookie);
+  web = withCookie(server, api.account.cookie);
 });
 
 afterAll(async () => {
   await server?.close();
-  await api?.stop();
-  await database?.dispose();
-});
-
-beforeEach(async () => {
-  await goals.clear();
 });
 
 async function page(url = '/') {
@@ -64,7 +47,7 @@ function post(url: string, fields: Record<string, string>, headers?: Record<stri
 
 describe('the list page', () => {
   test('when the page is requested, then it is HTML with a strict CSP and no inline script or style', async () => {
-    await goals.create('Read more');
+    await api.goals.create('Read more');
     const { status, headers, body } = await page();
     expect(status).toBe(200);
     expect(headers['content-type']).toBe('text/html; charset=utf-8');
@@ -88,7 +71,7 @@ describe('the list page', () => {
   });
 
   test('when the page is put together from its pieces, then each element opens and closes once, in order', async () => {
-    await goals.create('Inside main');
+    await api.goals.create('Inside main');
     for (const url of ['/', '/?edit=1', '/?status=added']) {
       const { body } = await page(url);
       for (const tag of ['html', 'head', 'body', 'main', 'footer']) {
@@ -118,9 +101,9 @@ describe('the list page', () => {
   });
 
   test('when goals are named with HTML, then the page shows the names as text', async () => {
-    await goals.create(SCRIPT_PAYLOAD);
-    await goals.create(IMG_PAYLOAD);
-    await goals.create(`"><svg onload=alert(1)>`);
+    await api.goals.create(SCRIPT_PAYLOAD);
+    await api.goals.create(IMG_PAYLOAD);
+    await api.goals.create(`"><svg onload=alert(1)>`);
     const { body } = await page();
     expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(body).toContain('&lt;img src=x onerror=alert(1)&gt;');
@@ -131,7 +114,7 @@ describe('the list page', () => {
   });
 
   test('when a goal is opened for renaming, then its name is escaped inside the field value', async () => {
-    const goal = await goals.create(`" autofocus onfocus="alert(1)`);
+    const goal = await api.goals.create(`" autofocus onfocus="alert(1)`);
     const { body } = await page(`/?edit=${goal.id}`);
     expect(body).toContain(`value="&quot; autofocus onfocus=&quot;alert(1)"`);
     expect(body).toContain(`action="/goals/${goal.id}/rename"`);
@@ -145,9 +128,9 @@ describe('the list page', () => {
   });
 
   test('when goals are done and not, then filters show the right ones and the count says what is left', async () => {
-    await goals.create('Active one');
-    await goals.create('Active two');
-    await goals.create('Finished one', true);
+    await api.goals.create('Active one');
+    await api.goals.create('Active two');
+    await api.goals.create('Finished one', true);
     const all = await page('/');
     expect(all.body).toContain('Active one');
     expect(all.body).toContain('Finished one');
@@ -201,15 +184,15 @@ describe('the list page', () => {
       expect(visibleState(body)).toEqual(['none']);
       expect(title(body)).toBe('No goals yet');
     }
-    const goal = await goals.create('All done here');
-    await goals.update(goal.id, { done: true });
+    const goal = await api.goals.create('All done here');
+    await api.goals.update(goal.id, { done: true });
     const active = await page('/?filter=active');
     expect(visibleState(active.body)).toEqual(['some']);
     expect(active.body).toContain('Every goal is done.');
   });
 
   test('when names are shown or typed, then their direction follows their text, and fields stop at the limit', async () => {
-    await goals.create('שלום עולם');
+    await api.goals.create('שלום עולם');
     const { body } = await page();
     expect(body).toMatch(/<span class="goal-name" id="goal-\d+-name" dir="auto">שלום עולם<\/span>/);
     expect(body).toMatch(/id="new-goal"[^>]*dir="auto"[^>]*maxlength="255"/);
@@ -217,21 +200,21 @@ describe('the list page', () => {
   });
 
   test('when goals change directly through the API, then the next page shows the change', async () => {
-    const goal = await goals.create('Before the change');
+    const goal = await api.goals.create('Before the change');
     // Twice, so the second load is answered from what the web tier kept (304 from the API).
     expect((await page()).body).toContain('Before the change');
     expect((await page()).body).toContain('1 goal left');
-    await goals.update(goal.id, { name: 'After the change', done: true });
+    await api.goals.update(goal.id, { name: 'After the change', done: true });
     const changed = await page();
     expect(changed.body).toContain('After the change');
     expect(changed.body).not.toContain('Before the change');
     expect(changed.body).toContain('No goals left');
     expect((await page('/?filter=done')).body).toContain('After the change');
-    await goals.create('Added behind its back');
+    await api.goals.create('Added behind its back');
     const added = await page();
     expect(added.body).toContain('Added behind its back');
     expect(added.body).toContain('1 goal left');
-    await goals.clear();
+    await api.goals.clear();
     expect((await page()).body).toContain('No goals yet');
   });
 
@@ -246,7 +229,7 @@ describe('plain-form actions', () => {
     const response = await post('/goals?filter=active&after=3', { name: '  Learn to juggle  ' });
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe('/?filter=active&after=3&status=added');
-    const stored = await goals.all();
+    const stored = await api.goals.all();
     expect(stored.map((goal) => goal.name)).toEqual(['Learn to juggle']);
     expect((await page('/?status=added')).body).toContain('Goal added.');
   });
@@ -255,89 +238,89 @@ describe('plain-form actions', () => {
     const fields = { name: 'Only once', idempotencyKey: '5b2e0a61-0d65-4c55-9a59-1f3c2f1c1e11' };
     expect((await post('/goals', fields)).statusCode).toBe(303);
     expect((await post('/goals', fields)).statusCode).toBe(303);
-    expect((await goals.all()).length).toBe(1);
+    expect((await api.goals.all()).length).toBe(1);
   });
 
   test('when the name is blank, then the post redirects to the page, which has the error and the text kept', async () => {
     const posted = await post('/goals', { name: '    ' });
     expect(posted.headers.location).toBe('/');
-    const response = await followFlash(web, posted, { cookie: account.cookie });
+    const response = await followFlash(web, posted, { cookie: api.account.cookie });
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('the name cannot be empty');
     expect(response.body).toContain('value="    "');
     expect(response.body).toContain('aria-invalid="true" aria-describedby="new-goal-error"');
-    expect(await goals.all()).toEqual([]);
+    expect(await api.goals.all()).toEqual([]);
   });
 
   test('when the name is too long, then the page says by how much, with the text kept', async () => {
     const name = `${'x'.repeat(256)}<b>`;
     const response = await followFlash(web, await post('/goals', { name }), {
-      cookie: account.cookie,
+      cookie: api.account.cookie,
     });
     expect(response.body).toContain('That name is 4 characters too long: keep it to 255 or fewer.');
     expect(response.body).toContain(`value="${'x'.repeat(256)}&lt;b&gt;"`);
   });
 
   test('when a goal is ticked off and back, then it is stored and the page returns to that goal', async () => {
-    const goal = await goals.create('Tick me');
+    const goal = await api.goals.create('Tick me');
     const done = await post(`/goals/${goal.id}/toggle`, { done: 'true' });
     expect(done.statusCode).toBe(303);
     expect(done.headers.location).toBe(`/?status=done#goal-${goal.id}`);
-    expect((await goals.get(goal.id))?.done).toBe(true);
+    expect((await api.goals.get(goal.id))?.done).toBe(true);
     const undone = await post(`/goals/${goal.id}/toggle?filter=done`, { done: 'false' });
     expect(undone.headers.location).toBe('/?filter=done&status=undone');
-    expect((await goals.get(goal.id))?.done).toBe(false);
+    expect((await api.goals.get(goal.id))?.done).toBe(false);
   });
 
   test('when a goal is renamed, then the new trimmed name is stored', async () => {
-    const goal = await goals.create('Old name');
+    const goal = await api.goals.create('Old name');
     const response = await post(`/goals/${goal.id}/rename`, { name: ' New name ' });
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe(`/?status=renamed#goal-${goal.id}`);
-    expect((await goals.get(goal.id))?.name).toBe('New name');
+    expect((await api.goals.get(goal.id))?.name).toBe('New name');
   });
 
   test('when the page shows a flash, then it clears it, and a forged flash is ignored', async () => {
     const shown = await followFlash(web, await post('/goals', { name: ' ' }), {
-      cookie: account.cookie,
+      cookie: api.account.cookie,
     });
     expect(String(shown.headers['set-cookie'])).toMatch(/^flash=; Path=\/; Max-Age=0; HttpOnly/);
     const forged = await web.inject({
       method: 'GET',
       url: '/',
-      headers: { cookie: `${account.cookie}; flash=not-json` },
+      headers: { cookie: `${api.account.cookie}; flash=not-json` },
     });
     expect(forged.statusCode).toBe(200);
     expect(forged.body).not.toContain('aria-invalid');
   });
 
   test('when a rename is blank, then the rename form comes back open with the text and an error', async () => {
-    const goal = await goals.create('Keep me');
+    const goal = await api.goals.create('Keep me');
     const posted = await post(`/goals/${goal.id}/rename`, { name: '  ' });
     expect(posted.headers.location).toBe(`/?edit=${goal.id}`);
-    const response = await followFlash(web, posted, { cookie: account.cookie });
+    const response = await followFlash(web, posted, { cookie: api.account.cookie });
     expect(response.body).toContain(`id="rename-${goal.id}"`);
     expect(response.body).toContain('value="  "');
     expect(response.body).toContain('the name cannot be empty');
-    expect((await goals.get(goal.id))?.name).toBe('Keep me');
+    expect((await api.goals.get(goal.id))?.name).toBe('Keep me');
   });
 
   test('when a goal is deleted, then it is gone, and deleting it again is still a success', async () => {
-    const goal = await goals.create('Delete me');
+    const goal = await api.goals.create('Delete me');
     const deleted = await post(`/goals/${goal.id}/delete`, {});
     expect(deleted.headers.location).toBe(`/?status=deleted&deleted=${goal.id}`);
-    expect(await goals.get(goal.id)).toBeUndefined();
+    expect(await api.goals.get(goal.id)).toBeUndefined();
     expect((await post(`/goals/${goal.id}/delete`, {})).statusCode).toBe(303);
   });
 
   test("when a deleted goal is restored through the status line's form, then it is back, and too late says so", async () => {
-    const goal = await goals.create('Bring me back');
+    const goal = await api.goals.create('Bring me back');
     const deleted = await post(`/goals/${goal.id}/delete`, {});
     const page = await web.inject({ method: 'GET', url: String(deleted.headers.location) });
     expect(page.body).toContain(`action="/goals/${goal.id}/restore"`);
     const restored = await post(`/goals/${goal.id}/restore`, {});
     expect(restored.headers.location).toBe(`/?status=restored#goal-${goal.id}`);
-    expect((await goals.get(goal.id))?.name).toBe('Bring me back');
+    expect((await api.goals.get(goal.id))?.name).toBe('Bring me back');
     const never = await post('/goals/999999/restore', {});
     expect(never.headers.location).toBe('/?status=unrestorable');
   });
@@ -350,8 +333,12 @@ describe('plain-form actions', () => {
 
   test('when a goal is moved up or down, then the order is stored and the page returns to it, keeping the view', async () => {
     // Listed newest first: C, B, A.
-    const [a, b, c] = [await goals.create('A'), await goals.create('B'), await goals.create('C')];
-    const names = async () => (await goals.all()).map((goal) => goal.name);
+    const [a, b, c] = [
+      await api.goals.create('A'),
+      await api.goals.create('B'),
+      await api.goals.create('C'),
+    ];
+    const names = async () => (await api.goals.all()).map((goal) => goal.name);
     const list = await page();
     // The first goal cannot go up and the last cannot go down; each form names its neighbours.
     const disabledMove = (direction: string, id: number, reason: string) =>
@@ -393,22 +380,22 @@ describe('plain-form actions', () => {
   });
 
   test('when a move names a neighbour that is gone, or nothing to pass, then the list is left as it was', async () => {
-    const [a, b] = [await goals.create('A'), await goals.create('B')];
-    const before = (await goals.all()).map((goal) => goal.id);
-    const gone = await goals.create('Gone');
+    const [a, b] = [await api.goals.create('A'), await api.goals.create('B')];
+    const before = (await api.goals.all()).map((goal) => goal.id);
+    const gone = await api.goals.create('Gone');
     await post(`/goals/${gone.id}/delete`, {});
     const stale = await post(`/goals/${a.id}/move`, { direction: 'up', above: String(gone.id) });
     expect(stale.headers.location).toBe(`/?status=unmoved#goal-${a.id}`);
     const top = await post(`/goals/${b.id}/move`, { direction: 'up' });
     expect(top.headers.location).toBe(`/?status=unmoved#goal-${b.id}`);
-    expect((await goals.all()).map((goal) => goal.id)).toEqual(before);
+    expect((await api.goals.all()).map((goal) => goal.id)).toEqual(before);
     const missing = await post('/goals/999999/move', { direction: 'up', above: String(a.id) });
     expect(missing.headers.location).toBe('/?status=missing');
   });
 
   test('when a move is malformed, then 404 and the order is unchanged', async () => {
-    const [a, b] = [await goals.create('A'), await goals.create('B')];
-    const before = (await goals.all()).map((goal) => goal.id);
+    const [a, b] = [await api.goals.create('A'), await api.goals.create('B')];
+    const before = (await api.goals.all()).map((goal) => goal.id);
     const malformed: Record<string, string>[] = [
       { direction: 'sideways', above: String(b.id) },
       { above: String(b.id) },
@@ -419,7 +406,7 @@ describe('plain-form actions', () => {
       expect((await post(`/goals/${a.id}/move`, fields)).statusCode).toBe(404);
     }
     expect((await post('/goals/x/move', { direction: 'up' })).statusCode).toBe(404);
-    expect((await goals.all()).map((goal) => goal.id)).toEqual(before);
+    expect((await api.goals.all()).map((goal) => goal.id)).toEqual(before);
   });
 
   test('when the goal id is not a number, then 404', async () => {
@@ -438,13 +425,13 @@ describe('target dates, achieved dates and the Overdue filter', () => {
       idempotencyKey: 'date-key-1',
     });
     expect(posted.headers.location).toBe('/?status=added');
-    const [goal] = await goals.all();
+    const [goal] = await api.goals.all();
     expect(goal).toMatchObject({ name: 'Run 5 km', targetDate: nextWeek });
     const { body } = await page();
     expect(body).toMatch(new RegExp(`by <time datetime="${nextWeek}">`));
     // Empty means no target date.
     await post('/goals', { name: 'No date', targetDate: '', idempotencyKey: 'date-key-2' });
-    expect((await goals.all())[0]).toMatchObject({ name: 'No date', targetDate: null });
+    expect((await api.goals.all())[0]).toMatchObject({ name: 'No date', targetDate: null });
   });
 
   test('when a target date is not a day, then the form comes back with the name and date kept and nothing is stored', async () => {
@@ -454,24 +441,27 @@ describe('target dates, achieved dates and the Overdue filter', () => {
         targetDate: bad,
         idempotencyKey: 'date-key-3',
       });
-      const shown = await followFlash(web, posted, { cookie: account.cookie });
+      const shown = await followFlash(web, posted, { cookie: api.account.cookie });
       expect(shown.body).toContain('is not a date. Enter a day that exists as YYYY-MM-DD');
       expect(shown.body).toMatch(
         /id="new-goal-date"[^>]*value="[^"]+"[^>]*aria-invalid="true" aria-describedby="new-goal-date-error"/s,
       );
       expect(shown.body).toContain('value="Keep this"');
     }
-    expect(await goals.all()).toEqual([]);
+    expect(await api.goals.all()).toEqual([]);
   });
 
   test('when a goal is renamed with a date, cleared, or sent a bad date, then only whole, valid changes are stored', async () => {
-    const goal = await goals.create('Write a book');
+    const goal = await api.goals.create('Write a book');
     const set = await post(`/goals/${goal.id}/rename`, {
       name: 'Write a novel',
       targetDate: nextWeek,
     });
     expect(set.headers.location).toBe(`/?status=renamed#goal-${goal.id}`);
-    expect(await goals.get(goal.id)).toMatchObject({ name: 'Write a novel', targetDate: nextWeek });
+    expect(await api.goals.get(goal.id)).toMatchObject({
+      name: 'Write a novel',
+      targetDate: nextWeek,
+    });
     const editing = await page(`/?edit=${goal.id}`);
     expect(editing.body).toMatch(
       new RegExp(`id="rename-${goal.id}-date"[^>]*value="${nextWeek}"`, 's'),
@@ -482,26 +472,29 @@ describe('target dates, achieved dates and the Overdue filter', () => {
       targetDate: '2026-13-01',
     });
     expect(bad.headers.location).toBe(`/?edit=${goal.id}`);
-    const shown = await followFlash(web, bad, { cookie: account.cookie });
+    const shown = await followFlash(web, bad, { cookie: api.account.cookie });
     expect(shown.body).toContain('“2026-13-01” is not a date.');
     expect(shown.body).toContain('value="Half written"');
-    expect(await goals.get(goal.id)).toMatchObject({ name: 'Write a novel', targetDate: nextWeek });
+    expect(await api.goals.get(goal.id)).toMatchObject({
+      name: 'Write a novel',
+      targetDate: nextWeek,
+    });
 
     await post(`/goals/${goal.id}/rename`, { name: 'Write a novel', targetDate: '' });
-    expect((await goals.get(goal.id))?.targetDate).toBeNull();
+    expect((await api.goals.get(goal.id))?.targetDate).toBeNull();
     // A form without the field (a page from before dates) leaves the date alone.
-    await goals.update(goal.id, { targetDate: nextWeek });
+    await api.goals.update(goal.id, { targetDate: nextWeek });
     await post(`/goals/${goal.id}/rename`, { name: 'Write two novels' });
-    expect((await goals.get(goal.id))?.targetDate).toBe(nextWeek);
+    expect((await api.goals.get(goal.id))?.targetDate).toBe(nextWeek);
   });
 
   test('when an open goal is past its target date, then it says Overdue in words and the Overdue filter lists only such goals', async () => {
-    const late = await goals.create('Late');
-    await goals.update(late.id, { targetDate: yesterday });
-    const lateButDone = await goals.create('Late but done');
-    await goals.update(lateButDone.id, { targetDate: yesterday, done: true });
-    const onTime = await goals.create('On time');
-    await goals.update(onTime.id, { targetDate: nextWeek });
+    const late = await api.goals.create('Late');
+    await api.goals.update(late.id, { targetDate: yesterday });
+    const lateButDone = await api.goals.create('Late but done');
+    await api.goals.update(lateButDone.id, { targetDate: yesterday, done: true });
+    const onTime = await api.goals.create('On time');
+    await api.goals.update(onTime.id, { targetDate: nextWeek });
 
     const all = await page();
     expect(all.body.match(/<strong class="overdue">Overdue<\/strong>/g)).toHaveLength(1);
@@ -513,20 +506,20 @@ describe('target dates, achieved dates and the Overdue filter', () => {
     expect(overdue.body.match(/class="goal-name" id="goal-\d+-name" dir="auto">([^<]+)</g)).toEqual(
       [`class="goal-name" id="goal-${late.id}-name" dir="auto">Late<`],
     );
-    await goals.update(late.id, { done: true });
+    await api.goals.update(late.id, { done: true });
     expect((await page('/?filter=overdue')).body).toContain(
       'No open goal is past its target date.',
     );
   });
 
   test("when the browser has said its date, then overdue follows it, within a day of the server's", async () => {
-    const dueToday = await goals.create('Due today');
-    await goals.update(dueToday.id, { targetDate: dayFromToday(0) });
+    const dueToday = await api.goals.create('Due today');
+    await api.goals.update(dueToday.id, { targetDate: dayFromToday(0) });
     const asOf = (today: string) =>
       web.inject({
         method: 'GET',
         url: '/?filter=overdue',
-        headers: { cookie: `${account.cookie}; today=${today}` },
+        headers: { cookie: `${api.account.cookie}; today=${today}` },
       });
     expect((await asOf(dayFromToday(0))).body).toContain('Nothing overdue');
     expect((await asOf(dayFromToday(1))).body).toContain('id="goal-' + String(dueToday.id) + '"');
@@ -540,7 +533,7 @@ describe('cross-site protection', () => {
     const response = await post('/goals', { name: 'Forged' }, { origin: 'https://evil.example' });
     expect(response.statusCode).toBe(403);
     expect(response.body).toContain('This form came from another site');
-    expect(await goals.all()).toEqual([]);
+    expect(await api.goals.all()).toEqual([]);
   });
 
   test('when the browser says the post is cross-site, then 403 even without an Origin', async () => {
@@ -575,7 +568,7 @@ describe('cross-site protection', () => {
     });
     expect(response.statusCode).toBe(403);
     expect(response.headers['content-type']).toContain('application/problem+json');
-    expect(await goals.all()).toEqual([]);
+    expect(await api.goals.all()).toEqual([]);
   });
 });
 
@@ -602,11 +595,11 @@ describe('the /api proxy to the real API', () => {
     const first = await send();
     const second = await send();
     expect(second.json<{ id: number }>().id).toBe(first.json<{ id: number }>().id);
-    expect((await goals.all()).length).toBe(1);
+    expect((await api.goals.all()).length).toBe(1);
   });
 
   test('when a goal is patched and deleted through /api, then the API applies both', async () => {
-    const goal = await goals.create('Patch me');
+    const goal = await api.goals.create('Patch me');
     const patched = await sendJson(web, 'PATCH', `/api/goals/${goal.id}`, {
       done: true,
       name: 'Patched',
@@ -614,7 +607,7 @@ describe('the /api proxy to the real API', () => {
     expect(patched.json()).toMatchObject({ id: goal.id, done: true, name: 'Patched' });
     const deleted = await web.inject({ method: 'DELETE', url: `/api/goals/${goal.id}` });
     expect(deleted.statusCode).toBe(204);
-    expect(await goals.get(goal.id)).toBeUndefined();
+    expect(await api.goals.get(goal.id)).toBeUndefined();
   });
 
   test('when the API refuses a name, then its problem document reaches the caller', async () => {
@@ -643,7 +636,7 @@ describe('accounts, against the real API', () => {
     });
 
   test('when someone signs up, then the recovery code is shown and the page greets them with an empty list of their own', async () => {
-    await goals.create('Not theirs');
+    await api.goals.create('Not theirs');
     const { email, cookie, body } = await signUpThroughWeb();
     expect(body).toMatch(/<code class="recovery-code" id="recovery-code">[^<]{16,}<\/code>/);
     const list = await withCookie(server, cookie).inject({ method: 'GET', url: '/' });
@@ -667,12 +660,12 @@ describe('accounts, against the real API', () => {
 
   test('when the password is wrong, then the generic message, and the account’s session is not touched', async () => {
     const response = await postForm(server, '/signin', {
-      email: account.email,
+      email: api.account.email,
       password: 'not the password at all',
     });
     expect(response.statusCode).toBe(401);
     expect(response.body).toContain(SIGN_IN_FAILED);
-    expect(response.body).toContain(`value="${account.email}"`);
+    expect(response.body).toContain(`value="${api.account.email}"`);
     expect(response.body).not.toContain('not the password at all');
   });
 
@@ -708,13 +701,13 @@ describe('accounts, against the real API', () => {
 
   test('when a script signs in through /api, then it gets the token in JSON and its Authorization is passed on', async () => {
     const signedIn = await sendJson(server, 'POST', '/api/sessions', {
-      email: account.email,
+      email: api.account.email,
       password: TEST_PASSWORD,
     });
     expect(signedIn.statusCode).toBe(201);
     expect(signedIn.headers['set-cookie']).toBeUndefined();
     const { token } = signedIn.json<{ token: string }>();
-    await goals.create('Seen by the script');
+    await api.goals.create('Seen by the script');
     const listed = await server.inject({
       method: 'GET',
       url: '/api/goals',
@@ -770,7 +763,7 @@ describe('one account through the web tier never reaches another’s goals', () 
     const strangersPage = await asStranger.inject({ method: 'GET', url: '/' });
     expect(strangersPage.body).not.toContain('First person’s secret');
 
-    const stillThere = await goals.get(id);
+    const stillThere = await api.goals.get(id);
     expect(stillThere).toMatchObject({ name: 'First person’s secret', done: false });
   });
 });

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
@@ -14,26 +13,19 @@ import { localDate, shortDateText } from '../src/views/goal-dates.js';
 import {
   accountWithGoals,
   dayFromToday,
-  goalsClient,
-  signUpOnApi,
+  IMG_PAYLOAD,
+  SCRIPT_PAYLOAD,
   TEST_PASSWORD,
   uniqueEmail,
   type TestAccount,
 } from './support/goals.js';
-import { startApi, type ServerProcess } from './support/processes.js';
+import { useRealApi } from './support/real-api.js';
 import { buildWeb } from './support/web.js';
 
-const SCRIPT_PAYLOAD = '<script>alert(1)</script>';
-const IMG_PAYLOAD = '<img src=x onerror=alert(1)>';
-
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ServerProcess;
+const api = useRealApi('web_browser');
 let web: FastifyInstance;
 let webUrl: string;
 let browser: Browser;
-/** The account the pages are opened as, unless a test says otherwise. */
-let account: TestAccount;
-let goals: ReturnType<typeof goalsClient>;
 
 const contexts: BrowserContext[] = [];
 /** Every alert() any page tried to open: an XSS payload that ran would land here. */
@@ -42,10 +34,6 @@ const dialogs: string[] = [];
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase('web_browser');
-  api = await startApi(database.url);
-  account = await signUpOnApi(api.url);
-  goals = goalsClient(api.url, account.token);
   web = await buildWeb(api.url);
   await web.listen({ port: 0, host: '127.0.0.1' });
   const address = web.server.address();
@@ -57,12 +45,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await web?.close();
-  await api?.stop();
-  await database?.dispose();
-});
-
-beforeEach(async () => {
-  await goals.clear();
 });
 
 afterEach(async () => {
@@ -76,7 +58,7 @@ async function open(
   path = '/',
   options: BrowserContextOptions = {},
   expectErrors = false,
-  as: TestAccount | null = account,
+  as: TestAccount | null = api.account,
 ): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 }, ...options });
   contexts.push(context);
@@ -122,7 +104,7 @@ async function markNoReload(page: Page): Promise<() => Promise<boolean>> {
 }
 
 function apiState() {
-  return goals.all().then((all) => all.map(({ name, done }) => ({ name, done })));
+  return api.goals.all().then((all) => all.map(({ name, done }) => ({ name, done })));
 }
 
 describe('with JavaScript', () => {
@@ -174,9 +156,9 @@ describe('with JavaScript', () => {
   });
 
   test('when a filter is chosen, then only matching goals show, and ticking one off moves it out of view', async () => {
-    await goals.create('Still to do');
-    await goals.create('Already done', true);
-    await goals.create('Also to do');
+    await api.goals.create('Still to do');
+    await api.goals.create('Already done', true);
+    await api.goals.create('Also to do');
     const page = await open();
     await navigation(page, () => page.getByRole('link', { name: 'Active', exact: true }).click());
     expect(await goalNames(page)).toEqual(['Also to do', 'Still to do']);
@@ -244,11 +226,11 @@ describe('with JavaScript', () => {
     expect(await page.getByLabel('What do you want to achieve?').getAttribute('aria-invalid')).toBe(
       'true',
     );
-    expect(await goals.all()).toEqual([]);
+    expect(await api.goals.all()).toEqual([]);
   });
 
   test('when names are HTML, then they show as text, added or loaded, and nothing runs', async () => {
-    await goals.create(SCRIPT_PAYLOAD);
+    await api.goals.create(SCRIPT_PAYLOAD);
     const page = await open();
     await page.getByLabel('What do you want to achieve?').fill(IMG_PAYLOAD);
     await page.keyboard.press('Enter');
@@ -345,7 +327,7 @@ describe('keyboard only', () => {
   }
 
   test('when someone uses only the keyboard, then they can add, tick off, rename and delete, with focus always visible', async () => {
-    await goals.create('First goal');
+    await api.goals.create('First goal');
     const page = await open();
 
     await page.keyboard.press('Tab');
@@ -404,7 +386,7 @@ describe('keyboard only', () => {
 describe('rough edges', () => {
   test('when tabbing through the list, then each goal is one stop, and the arrow keys move between and across goals', async () => {
     // Listed newest first: Three, Two, One.
-    for (const name of ['One', 'Two', 'Three']) await goals.create(name);
+    for (const name of ['One', 'Two', 'Three']) await api.goals.create(name);
     const page = await open();
     const focused = () =>
       page.evaluate(() => {
@@ -436,7 +418,7 @@ describe('rough edges', () => {
   });
 
   test('when a name nears the limit, then a counter says how much is left, and an error clears on the next action', async () => {
-    await goals.create('Something else');
+    await api.goals.create('Something else');
     const page = await open();
     const field = page.getByLabel('What do you want to achieve?');
     const counter = page.locator('#new-goal-counter');
@@ -462,7 +444,7 @@ describe('rough edges', () => {
   });
 
   test('when the last goal is deleted on the Active filter, then the empty state says there are none at all', async () => {
-    await goals.create('Only goal');
+    await api.goals.create('Only goal');
     const page = await open('/?filter=active');
     await page.getByRole('button', { name: 'Delete Only goal' }).click();
     await expect.poll(() => page.locator('#empty-state').isVisible()).toBe(true);
@@ -492,7 +474,7 @@ describe('undo', () => {
     page.getByRole('button', { name: `Undo: ${text}`, exact: true });
 
   test('when a goal is deleted, then Undo in the toast puts it back in its place, without taking the focus', async () => {
-    for (const name of ['Oldest', 'Middle', 'Newest']) await goals.create(name);
+    for (const name of ['Oldest', 'Middle', 'Newest']) await api.goals.create(name);
     const page = await open();
     await page.getByRole('button', { name: 'Delete Middle', exact: true }).click();
     await expect.poll(() => goalNames(page)).toEqual(['Newest', 'Oldest']);
@@ -512,7 +494,7 @@ describe('undo', () => {
   });
 
   test('when several changes are pending, then each Undo takes back its own, even after a reload', async () => {
-    for (const name of ['Walk', 'Read', 'Cook']) await goals.create(name);
+    for (const name of ['Walk', 'Read', 'Cook']) await api.goals.create(name);
     const page = await open();
     await page.getByRole('checkbox', { name: 'Walk' }).click();
     await expect.poll(() => undoButton(page, 'Marked “Walk” done.').count()).toBe(1);
@@ -546,13 +528,13 @@ describe('undo', () => {
   });
 
   test('when an undo meets a newer change, then it undoes only its own change, or says it cannot', async () => {
-    const goal = await goals.create('Swim');
+    const goal = await api.goals.create('Swim');
     // The refused PATCH (412) is logged by the browser itself.
     const page = await open('/', {}, true);
     await page.getByRole('checkbox', { name: 'Swim' }).click();
     await expect.poll(() => undoButton(page, 'Marked “Swim” done.').count()).toBe(1);
     // Elsewhere, meanwhile: a rename. Undoing the tick keeps it.
-    await goals.update(goal.id, { name: 'Swim 1 km' });
+    await api.goals.update(goal.id, { name: 'Swim 1 km' });
     await undoButton(page, 'Marked “Swim” done.').click();
     await expect.poll(() => apiState()).toEqual([{ name: 'Swim 1 km', done: false }]);
 
@@ -564,14 +546,14 @@ describe('undo', () => {
       .poll(() => undoButton(page, 'Renamed “Swim 1 km” to “Swim 2 km”.').count())
       .toBe(1);
     // Elsewhere, meanwhile: another rename. Undoing ours would overwrite it, so it is refused.
-    await goals.update(goal.id, { name: 'Swim 3 km' });
+    await api.goals.update(goal.id, { name: 'Swim 3 km' });
     await undoButton(page, 'Renamed “Swim 1 km” to “Swim 2 km”.').click();
     await expect.poll(() => page.locator('#messages').textContent()).toContain('Could not undo');
     expect(await apiState()).toEqual([{ name: 'Swim 3 km', done: false }]);
   });
 
   test('when a bin is double-clicked, then only the goal aimed at is deleted', async () => {
-    for (const name of ['Keep me', 'Aimed at']) await goals.create(name);
+    for (const name of ['Keep me', 'Aimed at']) await api.goals.create(name);
     const page = await open();
     await page.getByRole('button', { name: 'Delete Aimed at', exact: true }).dblclick();
     await expect.poll(() => apiState()).toEqual([{ name: 'Keep me', done: false }]);
@@ -581,7 +563,7 @@ describe('undo', () => {
   });
 
   test('when a goal is deleted without JavaScript, then the status line offers Undo, which restores it', async () => {
-    await goals.create('Plain forms');
+    await api.goals.create('Plain forms');
     const page = await open('/', noScript);
     await navigation(page, () =>
       page.getByRole('button', { name: 'Delete Plain forms', exact: true }).click(),
@@ -597,10 +579,10 @@ describe('undo', () => {
 describe('order', () => {
   /** Four goals, listed newest first: Four, Three, Two, One. */
   async function fourGoals(): Promise<void> {
-    for (const name of ['One', 'Two', 'Three', 'Four']) await goals.create(name);
+    for (const name of ['One', 'Two', 'Three', 'Four']) await api.goals.create(name);
   }
 
-  const storedOrder = () => goals.all().then((all) => all.map((goal) => goal.name));
+  const storedOrder = () => api.goals.all().then((all) => all.map((goal) => goal.name));
   const announced = (page: Page) => expect.poll(() => page.locator('#announcer').textContent());
 
   /** The middle of an element, in the page's coordinates. */
@@ -779,7 +761,7 @@ describe('dates', () => {
     await settled(page);
     expect(await datesOf(page, 'Run 5 km')).toBe(`by ${shortDateText(nextWeek, today)}`);
     expect(await page.getByLabel('Target date (optional)').inputValue()).toBe('');
-    await expect.poll(() => goals.all().then((all) => all[0]?.targetDate)).toBe(nextWeek);
+    await expect.poll(() => api.goals.all().then((all) => all[0]?.targetDate)).toBe(nextWeek);
 
     await page.getByRole('link', { name: 'Rename Run 5 km' }).click();
     const date = goalItem(page, 'Run 5 km').getByLabel('Target date (optional)');
@@ -787,14 +769,14 @@ describe('dates', () => {
     await date.fill(yesterday);
     await goalItem(page, 'Run 5 km').getByRole('button', { name: 'Save' }).click();
     expect(await datesOf(page, 'Run 5 km')).toBe(`by ${shortDateText(yesterday, today)} Overdue`);
-    await expect.poll(() => goals.all().then((all) => all[0]?.targetDate)).toBe(yesterday);
+    await expect.poll(() => api.goals.all().then((all) => all[0]?.targetDate)).toBe(yesterday);
     await screenshot(page, 'dates-overdue');
 
     await page.getByRole('link', { name: 'Rename Run 5 km' }).click();
     await goalItem(page, 'Run 5 km').getByLabel('Target date (optional)').fill('');
     await goalItem(page, 'Run 5 km').getByRole('button', { name: 'Save' }).click();
     expect(await datesOf(page, 'Run 5 km')).toBe('');
-    await expect.poll(() => goals.all().then((all) => all[0]?.targetDate)).toBeNull();
+    await expect.poll(() => api.goals.all().then((all) => all[0]?.targetDate)).toBeNull();
   });
 
   test('when a date is only partly typed, then the field says so and nothing is sent', async () => {
@@ -810,14 +792,14 @@ describe('dates', () => {
       'true',
     );
     expect(await goalNames(page)).toEqual([]);
-    expect(await goals.all()).toEqual([]);
+    expect(await api.goals.all()).toEqual([]);
   });
 
   test('when goals are overdue or done, then they say so in words, the Overdue filter lists the overdue ones, and ticking one records the day', async () => {
-    const late = await goals.create('Late');
-    await goals.update(late.id, { targetDate: yesterday });
-    const onTime = await goals.create('On time');
-    await goals.update(onTime.id, { targetDate: nextWeek });
+    const late = await api.goals.create('Late');
+    await api.goals.update(late.id, { targetDate: yesterday });
+    const onTime = await api.goals.create('On time');
+    await api.goals.update(onTime.id, { targetDate: nextWeek });
     const page = await open('/?filter=overdue');
     expect(await goalNames(page)).toEqual(['Late']);
     expect(await goalItem(page, 'Late').getByText('Overdue', { exact: true }).isVisible()).toBe(
@@ -829,7 +811,9 @@ describe('dates', () => {
     await page.getByRole('checkbox', { name: 'Late' }).click();
     expect(await goalNames(page)).toEqual([]);
     expect(await page.locator('#empty-state').innerText()).toContain('Nothing overdue');
-    await expect.poll(() => goals.get(late.id).then((goal) => goal?.doneAt ?? null)).not.toBeNull();
+    await expect
+      .poll(() => api.goals.get(late.id).then((goal) => goal?.doneAt ?? null))
+      .not.toBeNull();
 
     await navigation(page, () => page.getByRole('link', { name: 'All', exact: true }).click());
     expect(await datesOf(page, 'Late')).toBe(
@@ -840,7 +824,7 @@ describe('dates', () => {
     ).toBe(`goal-${late.id}-dates`);
     expect(await seriousAxeViolations(page)).toEqual([]);
     const dark = await open('/', { colorScheme: 'dark' });
-    await goals.update(onTime.id, { targetDate: yesterday });
+    await api.goals.update(onTime.id, { targetDate: yesterday });
     await dark.reload();
     expect(await datesOf(dark, 'On time')).toContain('Overdue');
     await screenshot(dark, 'dates-dark');
@@ -878,7 +862,7 @@ describe('dates', () => {
     await page.getByLabel('Target date (optional)').nth(1).fill('');
     await navigation(page, () => page.getByRole('button', { name: 'Save' }).click());
     expect(await datesOf(page, 'Paint the fence')).toBe('');
-    expect((await goals.all())[0]?.targetDate).toBeNull();
+    expect((await api.goals.all())[0]?.targetDate).toBeNull();
   });
 });
 
@@ -888,9 +872,9 @@ describe('accessibility', () => {
       const page = await open('/', { colorScheme });
       expect(await seriousAxeViolations(page)).toEqual([]);
 
-      await goals.create('Go for a run');
-      await goals.create('Learn the guitar', true);
-      await goals.create(SCRIPT_PAYLOAD);
+      await api.goals.create('Go for a run');
+      await api.goals.create('Learn the guitar', true);
+      await api.goals.create(SCRIPT_PAYLOAD);
       await page.reload();
       expect(await seriousAxeViolations(page)).toEqual([]);
       await screenshot(page, `list-${colorScheme}`);
@@ -926,8 +910,8 @@ describe('accessibility', () => {
       ['Read one book a month', false, day(-3)],
       ['Run 5 km without stopping', false, day(12)],
     ] as const) {
-      const goal = await goals.create(name, done);
-      if (targetDate) await goals.update(goal.id, { targetDate });
+      const goal = await api.goals.create(name, done);
+      if (targetDate) await api.goals.update(goal.id, { targetDate });
     }
     const page = await open('/', { viewport: { width: 800, height: 720 }, deviceScaleFactor: 1.5 });
     await goalItem(page, 'Run 5 km without stopping').locator('.check').click();
@@ -966,10 +950,10 @@ describe('accessibility', () => {
   });
 
   test('when the screen is 320 px wide, then nothing scrolls sideways', async () => {
-    await goals.create(
+    await api.goals.create(
       'A goal with a rather long name that has to wrap across several lines on a phone',
     );
-    await goals.create('x'.repeat(120));
+    await api.goals.create('x'.repeat(120));
     const page = await open('/', { viewport: { width: 320, height: 640 } });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
       320,
@@ -979,7 +963,7 @@ describe('accessibility', () => {
   });
 
   test('when reduced motion is asked for, then transitions and animations are effectively off', async () => {
-    await goals.create('Calm');
+    await api.goals.create('Calm');
     const page = await open('/', { reducedMotion: 'reduce' });
     const durations = await page.evaluate(() => {
       const check = document.querySelector('.check') as Element;
@@ -997,9 +981,8 @@ describe('accessibility', () => {
 
 describe('when the API goes down', () => {
   test('then the page says goals are unavailable, refused actions roll back with a message, and typed text is kept', async () => {
-    await goals.create('Survive the outage');
+    await api.goals.create('Survive the outage');
     const page = await open('/', {}, true);
-    const { port } = api;
     await api.stop();
     try {
       // With JavaScript: the optimistic tick is rolled back and explained.
@@ -1054,7 +1037,7 @@ describe('when the API goes down', () => {
         'Goals are unavailable right now',
       );
     } finally {
-      api = await startApi(database.url, { port });
+      await api.restart();
     }
     await page.reload();
     expect(await goalNames(page)).toEqual(['Survive the outage']);
@@ -1100,8 +1083,8 @@ describe('when changes to one goal fail in quick succession', () => {
     expect.poll(() => page.locator('#messages').textContent(), { timeout: 5_000 });
 
   test('then a failed tick followed by a successful untick leaves the box and the count as the server has them', async () => {
-    await goals.create('Stretch daily');
-    await goals.create('Drink water');
+    await api.goals.create('Stretch daily');
+    await api.goals.create('Drink water');
     const page = await openWithFlakyPatches((index) => index === 0);
     let patches = 0;
     const secondAnswered = page.waitForResponse(
@@ -1122,7 +1105,7 @@ describe('when changes to one goal fail in quick succession', () => {
   });
 
   test('then when both fail, the box shows what the server says, not what was clicked last', async () => {
-    await goals.create('Stretch daily');
+    await api.goals.create('Stretch daily');
     const page = await openWithFlakyPatches(() => true);
     await tickTwice(page, 'Stretch daily');
     await messageOf(page).toContain('Could not mark “Stretch daily” not done.');
@@ -1270,7 +1253,7 @@ describe('accounts', () => {
   test('when the password is wrong, then the form says so generically and keeps the email only', async () => {
     // The browser logs the 401 answer itself. (The form is a plain one either way.)
     const page = await open('/signin', {}, true, null);
-    await page.getByLabel('Email').fill(account.email);
+    await page.getByLabel('Email').fill(api.account.email);
     await page.getByLabel('Password').fill('not the right password');
     await navigation(page, () =>
       page.getByRole('button', { name: 'Sign in', exact: true }).click(),
@@ -1278,7 +1261,7 @@ describe('accounts', () => {
     expect(await page.locator('#signin-password-error').textContent()).toBe(
       'The email or password is incorrect.',
     );
-    expect(await page.getByLabel('Email').inputValue()).toBe(account.email);
+    expect(await page.getByLabel('Email').inputValue()).toBe(api.account.email);
     expect(await page.getByLabel('Password').inputValue()).toBe('');
     expect(
       await page.getByLabel('Password').evaluate((element) => element === document.activeElement),
@@ -1319,10 +1302,10 @@ describe('accounts', () => {
     const signedIn = await fetch(`${api.url}/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: account.email, password: TEST_PASSWORD }),
+      body: JSON.stringify({ email: api.account.email, password: TEST_PASSWORD }),
     });
     const { token } = (await signedIn.json()) as { token: string };
-    const page = await open('/', {}, true, { ...account, token, cookie: `session=${token}` });
+    const page = await open('/', {}, true, { ...api.account, token, cookie: `session=${token}` });
     await fetch(`${api.url}/sessions/current`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${token}` },

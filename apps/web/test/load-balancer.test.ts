@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Goal, GoalPage } from '@goal-tracker/contract';
-import { createTestDatabase } from '@goal-tracker/test-support/postgres';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { balancerFailure, forward, json, relay, startFakeApi } from './support/fake-api.js';
-import { goalsClient, signUpOnApi, type TestAccount } from './support/goals.js';
-import { startApi, type ServerProcess } from './support/processes.js';
+import { useRealApi } from './support/real-api.js';
 import { buildWeb, postForm, sendJson, SIGNED_IN, withCookie } from './support/web.js';
 
 // The web tier talks to the API through the internal load balancer. When an API instance dies,
@@ -20,27 +18,8 @@ import { buildWeb, postForm, sendJson, SIGNED_IN, withCookie } from './support/w
  */
 type Move = 'forward' | 502 | 503 | 504 | 'lose-answer' | 'reset';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ServerProcess;
-let account: TestAccount;
-let goals: ReturnType<typeof goalsClient>;
+const api = useRealApi('web_balancer');
 const opened: { close(): Promise<void> }[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase('web_balancer');
-  api = await startApi(database.url);
-  account = await signUpOnApi(api.url);
-  goals = goalsClient(api.url, account.token);
-});
-
-afterAll(async () => {
-  await api?.stop();
-  await database?.dispose();
-});
-
-beforeEach(async () => {
-  await goals.clear();
-});
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((server) => server.close()));
@@ -66,7 +45,7 @@ async function behindBalancer(plan: (attempt: number, request: IncomingMessage) 
   const app: FastifyInstance = await buildWeb(balancer.url);
   opened.push(app);
   // The test account's browser, or the page's script in it.
-  return { web: withCookie(app, account.cookie), seen: balancer.seen };
+  return { web: withCookie(app, api.account.cookie), seen: balancer.seen };
 }
 
 /** Fails the first request with `move`, forwards every other one. */
@@ -74,7 +53,7 @@ const firstOnly = (move: Move) => (attempt: number) => (attempt === 1 ? move : '
 
 describe('when the load balancer fails a request once', () => {
   test('when it answers 503 to a list, then the web tier asks again and the caller gets the goals', async () => {
-    await goals.create('Still here');
+    await api.goals.create('Still here');
     const { web, seen } = await behindBalancer(firstOnly(503));
     const response = await web.inject({ method: 'GET', url: '/api/goals' });
     expect(response.statusCode).toBe(200);
@@ -86,7 +65,7 @@ describe('when the load balancer fails a request once', () => {
   });
 
   test('when the page is loaded and the list gets a 502, then the page still shows the goals', async () => {
-    await goals.create('Shown anyway');
+    await api.goals.create('Shown anyway');
     let listFailed = false;
     const { web } = await behindBalancer((_attempt, request) => {
       if (listFailed || !request.url?.startsWith('/goals?')) return 'forward';
@@ -109,7 +88,7 @@ describe('when the load balancer fails a request once', () => {
     expect(keys).toHaveLength(2);
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(keys[1]).toBe(keys[0]);
-    expect((await goals.all()).map((goal) => goal.name)).toEqual(['Made once']);
+    expect((await api.goals.all()).map((goal) => goal.name)).toEqual(['Made once']);
   });
 
   test('when a create landed but its answer was lost, then the retry gets the same goal and no second one is made', async () => {
@@ -117,7 +96,7 @@ describe('when the load balancer fails a request once', () => {
     const response = await sendJson(web, 'POST', '/api/goals', { name: 'Landed once' });
     expect(response.statusCode).toBe(201);
     expect(seen).toHaveLength(2);
-    const stored = await goals.all();
+    const stored = await api.goals.all();
     expect(stored.map((goal) => goal.name)).toEqual(['Landed once']);
     expect(response.json<Goal>().id).toBe(stored[0]?.id);
   });
@@ -139,7 +118,7 @@ describe('when the load balancer fails a request once', () => {
   });
 
   test('when an update landed but its answer was lost, then it is sent again and the caller gets the goal', async () => {
-    const goal = await goals.create('Patch me');
+    const goal = await api.goals.create('Patch me');
     const { web, seen } = await behindBalancer(firstOnly('lose-answer'));
     const response = await sendJson(web, 'PATCH', `/api/goals/${goal.id}`, { done: true });
     expect(response.statusCode).toBe(200);
@@ -151,12 +130,12 @@ describe('when the load balancer fails a request once', () => {
   });
 
   test("when a delete landed but its answer was lost, then the retry's 404 counts as deleted", async () => {
-    const goal = await goals.create('Delete me');
+    const goal = await api.goals.create('Delete me');
     const { web, seen } = await behindBalancer(firstOnly('lose-answer'));
     const response = await web.inject({ method: 'DELETE', url: `/api/goals/${goal.id}` });
     expect(response.statusCode).toBe(204);
     expect(seen).toHaveLength(2);
-    expect(await goals.get(goal.id)).toBeUndefined();
+    expect(await api.goals.get(goal.id)).toBeUndefined();
   });
 
   test('when a delete of a goal that never existed goes through cleanly, then it is still 404', async () => {
@@ -166,16 +145,16 @@ describe('when the load balancer fails a request once', () => {
   });
 
   test('when the connection breaks under an update, then it is sent again', async () => {
-    const goal = await goals.create('Rename me');
+    const goal = await api.goals.create('Rename me');
     const { web, seen } = await behindBalancer(firstOnly('reset'));
     const response = await sendJson(web, 'PATCH', `/api/goals/${goal.id}`, { name: 'Renamed' });
     expect(response.statusCode).toBe(200);
     expect(seen).toHaveLength(2);
-    expect((await goals.get(goal.id))?.name).toBe('Renamed');
+    expect((await api.goals.get(goal.id))?.name).toBe('Renamed');
   });
 
   test('when plain-form actions meet a 503 each, then each still works and redirects', async () => {
-    const goal = await goals.create('Form goal');
+    const goal = await api.goals.create('Form goal');
     // Every write's first attempt fails; the lists the redirect would load are not involved.
     let failNext = true;
     const { web } = await behindBalancer((_attempt, request) => {
@@ -192,7 +171,9 @@ describe('when the load balancer fails a request once', () => {
     expect(renamed.headers.location).toBe(`/?status=renamed#goal-${goal.id}`);
     const deleted = await postForm(web, `/goals/${goal.id}/delete`, {});
     expect(deleted.headers.location).toBe(`/?status=deleted&deleted=${goal.id}`);
-    expect((await goals.all()).map((stored) => stored.name)).toEqual(['Added through a failure']);
+    expect((await api.goals.all()).map((stored) => stored.name)).toEqual([
+      'Added through a failure',
+    ]);
   });
 
   test('when the retry is sent, then it waits a moment first rather than at once', async () => {
@@ -208,7 +189,7 @@ describe('when the load balancer fails a request once', () => {
 
 describe('when one API instance of two is dead', () => {
   test('when a request meets the dead one again and again while others get through, then it is retried until it gets through', async () => {
-    await goals.create('Eventually');
+    await api.goals.create('Eventually');
     // The first request gets through (the API is alive); the next four attempts meet the dead
     // instance, as a run of bad luck on a round-robin balancer does.
     const { web, seen } = await behindBalancer((attempt) =>

@@ -3,6 +3,10 @@ import type { AccountCreated, Goal, GoalPage, UpdateGoalInput } from '@goal-trac
 
 export const TEST_PASSWORD = 'a long test password';
 
+/** Goal names that would run script if a page wrote them out as HTML rather than as text. */
+export const SCRIPT_PAYLOAD = '<script>alert(1)</script>';
+export const IMG_PAYLOAD = '<img src=x onerror=alert(1)>';
+
 /** The day `offset` days from today where the tests (and so the web tier) run: YYYY-MM-DD. */
 export function dayFromToday(offset: number): string {
   const day = new Date();
@@ -87,6 +91,8 @@ export function goalsClient(apiUrl: string, token: string) {
     },
   };
 }
+
+export type GoalsClient = ReturnType<typeof goalsClient>;
 
 /**
  * A fresh account holding `count` goals ("Goal 1"…), for a test that needs many: writing them
