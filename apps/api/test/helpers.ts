@@ -249,6 +249,20 @@ export function postGoal(app: Injector, name: unknown, headers: Record<string, s
   });
 }
 
+/** POST /account/password as `person`, from `currentPassword` to `newPassword`. */
+export function changePassword(
+  person: Injector,
+  newPassword: string,
+  currentPassword = TEST_PASSWORD,
+) {
+  return person.inject({
+    method: 'POST',
+    url: '/account/password',
+    headers: json,
+    payload: { currentPassword, newPassword },
+  });
+}
+
 /** DELETE /account as `person`, confirmed with `password`. */
 export function deleteAccount(person: Injector, password = TEST_PASSWORD) {
   return person.inject({ method: 'DELETE', url: '/account', headers: json, payload: { password } });

@@ -2,6 +2,7 @@ import type { AccountCreated, Goal, GoalPage, SessionCreated } from '@goal-track
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import {
+  changePassword,
   createTestApi,
   deleteAccount,
   injectAs,
@@ -346,12 +347,7 @@ describe('changing the password (POST /account/password)', () => {
   it('when the current password is right, then every session ends, a new token works, and only the new password signs in', async () => {
     const person = await signUp(api.app);
     const other = (await signIn(api.app, person.account.email)).json<SessionCreated>().token;
-    const changed = await person.inject({
-      method: 'POST',
-      url: '/account/password',
-      headers: json,
-      payload: { currentPassword: TEST_PASSWORD, newPassword: 'a brand new passphrase' },
-    });
+    const changed = await changePassword(person, 'a brand new passphrase');
     expect(changed.statusCode).toBe(201);
     const token = changed.json<SessionCreated>().token;
     expect((await person.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(401);
@@ -365,12 +361,7 @@ describe('changing the password (POST /account/password)', () => {
 
   it('when the current password is wrong, then 401 and nothing changes', async () => {
     const person = await signUp(api.app);
-    const refused = await person.inject({
-      method: 'POST',
-      url: '/account/password',
-      headers: json,
-      payload: { currentPassword: 'wrong wrong wrong', newPassword: 'a brand new passphrase' },
-    });
+    const refused = await changePassword(person, 'a brand new passphrase', 'wrong wrong wrong');
     expectProblem(refused, 401);
     expect((await person.inject({ method: 'GET', url: '/goals' })).statusCode).toBe(200);
     expect((await signIn(api.app, person.account.email)).statusCode).toBe(201);

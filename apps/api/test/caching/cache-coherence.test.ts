@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import type { AppTuning } from '../../src/app.js';
 import { GOALS_CHANNEL } from '../../src/caching/change-feed.js';
 import {
+  changePassword,
   json,
   patchGoal,
   postGoal,
   signUp,
-  TEST_PASSWORD,
   TEST_SETTINGS,
   useTestApis,
   type TestApi,
@@ -274,12 +274,7 @@ describe('accounts across two instances', () => {
   it('when the password changes on one instance, then the old token is refused on the other within milliseconds', async () => {
     const { writer, reader } = await twoInstances();
     await warm(reader, '/goals?limit=100');
-    const changed = await writer.inject({
-      method: 'POST',
-      url: '/account/password',
-      headers: json,
-      payload: { currentPassword: TEST_PASSWORD, newPassword: 'another long passphrase' },
-    });
+    const changed = await changePassword(writer, 'another long passphrase');
     expect(changed.statusCode).toBe(201);
     await refusedSoon(reader, '/goals/summary');
   });
