@@ -116,11 +116,14 @@ async function run(command: 'deploy' | 'destroy', args: string[]) {
 
 const deploy = () => run('deploy', ['--env', 'dev', '--ssh-cidr', SSH, '--yes']);
 
-/** An AWS CLI call against moto, answering the JMESPath `query` as text. */
-async function aws(query: string, ...args: string[]): Promise<string> {
+/**
+ * An AWS CLI call against moto, `command` written as on the command line (its words hold no
+ * spaces), answering the JMESPath `query` as text.
+ */
+async function aws(command: string, query: string): Promise<string> {
   const { stdout } = await execFile(
     'aws',
-    [...args, '--query', query, '--output', 'text', '--region', REGION],
+    [...command.split(' '), '--query', query, '--output', 'text', '--region', REGION],
     { env },
   );
   return stdout.trim();
@@ -167,37 +170,25 @@ describe('npm run deploy, rehearsed against moto', () => {
     expect(first.docker.filter((call) => /^docker (buildx build|push)/.test(call))).toHaveLength(4);
     for (const repository of ['goal-tracker-backend', 'goal-tracker-frontend']) {
       const tags = await aws(
+        `ecr list-images --repository-name ${repository}`,
         'imageIds[].imageTag',
-        'ecr',
-        'list-images',
-        '--repository-name',
-        repository,
       );
       expect(tags.split(/\s+/)).toEqual([commit]);
     }
     const status = await aws(
+      'cloudformation describe-stacks --stack-name goal-tracker-dev',
       'Stacks[0].StackStatus',
-      'cloudformation',
-      'describe-stacks',
-      '--stack-name',
-      'goal-tracker-dev',
     );
     expect(status).toBe('CREATE_COMPLETE');
 
     const vpc = await aws(
+      'ec2 describe-vpcs --filters Name=cidr,Values=10.0.0.0/16',
       'Vpcs[].VpcId',
-      'ec2',
-      'describe-vpcs',
-      '--filters',
-      'Name=cidr,Values=10.0.0.0/16',
     );
     expect(vpc).toMatch(/^vpc-[0-9a-f]+$/);
     const subnets = await aws(
+      `ec2 describe-subnets --filters Name=vpc-id,Values=${vpc}`,
       'Subnets[].[CidrBlock,AvailabilityZone]',
-      'ec2',
-      'describe-subnets',
-      '--filters',
-      `Name=vpc-id,Values=${vpc}`,
     );
     expect(
       subnets
@@ -206,19 +197,13 @@ describe('npm run deploy, rehearsed against moto', () => {
         .sort(),
     ).toEqual(SUBNET_CIDRS);
     const groups = await aws(
+      `ec2 describe-security-groups --filters Name=vpc-id,Values=${vpc}`,
       'SecurityGroups[].Description',
-      'ec2',
-      'describe-security-groups',
-      '--filters',
-      `Name=vpc-id,Values=${vpc}`,
     );
     expect(groups).toContain('Public ALB: HTTP and HTTPS from the internet');
     const logGroups = await aws(
+      'logs describe-log-groups --log-group-name-prefix goal-tracker-dev-Network',
       'logGroups[].retentionInDays',
-      'logs',
-      'describe-log-groups',
-      '--log-group-name-prefix',
-      'goal-tracker-dev-Network',
     );
     expect(logGroups.split(/\s+/)).toEqual(['14', '14']);
 
