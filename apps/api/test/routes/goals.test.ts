@@ -77,12 +77,7 @@ describe('GET /goals/{id}', () => {
 describe('PATCH /goals/{id}', () => {
   it('when done is set, then the goal is done, its name unchanged, updatedAt moved on', async () => {
     const goal = await createGoal('Read a book');
-    const response = await api.inject({
-      method: 'PATCH',
-      url: `/goals/${goal.id}`,
-      headers: json,
-      payload: { done: true },
-    });
+    const response = await patchGoal(api, goal.id, { done: true });
     expect(response.statusCode).toBe(200);
     const updated = response.json<Goal>();
     expect(updated).toMatchObject({
@@ -96,22 +91,12 @@ describe('PATCH /goals/{id}', () => {
 
   it('when the name is changed, then it is trimmed and stored', async () => {
     const goal = await createGoal('Old name');
-    const response = await api.inject({
-      method: 'PATCH',
-      url: `/goals/${goal.id}`,
-      headers: json,
-      payload: { name: ' New name ' },
-    });
+    const response = await patchGoal(api, goal.id, { name: ' New name ' });
     expect(response.json<Goal>()).toMatchObject({ name: 'New name', done: false });
   });
 
   it('when no goal has the id, then 404', async () => {
-    const response = await api.inject({
-      method: 'PATCH',
-      url: '/goals/424242',
-      headers: json,
-      payload: { done: true },
-    });
+    const response = await patchGoal(api, 424242, { done: true });
     expect(response.statusCode).toBe(404);
   });
 });
@@ -173,12 +158,7 @@ describe('GET /goals', () => {
     const goals: Goal[] = [];
     for (let i = 0; i < 6; i += 1) goals.push(await createGoal(`Goal ${i}`));
     for (const goal of goals.filter((_, index) => index % 2 === 0)) {
-      await api.inject({
-        method: 'PATCH',
-        url: `/goals/${goal.id}`,
-        headers: json,
-        payload: { done: true },
-      });
+      await patchGoal(api, goal.id, { done: true });
     }
     const done = await list('?done=true&limit=2');
     expect(done.goals.every((goal) => goal.done)).toBe(true);
