@@ -57,11 +57,20 @@ function contextArgs(env: EnvironmentName, context: StackContext, tag?: string):
   return pairs.flatMap(([key, value]) => (value === undefined ? [] : ['-c', `${key}=${value}`]));
 }
 
-/** The CDK CLI from this checkout (`--no`: never let npx fetch some other version). */
-function cdk(context: DeployContext, region: string, args: string[]): Command {
+/**
+ * `cdk deploy` or `cdk destroy` of one stack alone (`--exclusively`: not the stacks it depends
+ * on), with the CDK CLI from this checkout (`--no`: never let npx fetch some other version).
+ */
+function cdkStack(
+  context: DeployContext,
+  region: string,
+  verb: 'deploy' | 'destroy',
+  stackName: string,
+  flags: string[],
+): Command {
   return {
     program: 'npx',
-    args: ['--no', 'cdk', ...args],
+    args: ['--no', 'cdk', verb, stackName, '--exclusively', ...flags],
     cwd: join(context.root, 'infra'),
     env: {
       AWS_REGION: region,
@@ -162,16 +171,9 @@ export async function deploy(
   });
   const approval = options.yes ? ['--require-approval', 'never'] : [];
   // Both deploys pass the same context, so the CDK app synthesizes the same way each time.
+  const flags = [...contextArgs(options.env, options.context, tag), ...approval];
   const cdkDeploy = (stackName: string) =>
-    runner.execute(
-      cdk(context, target.region, [
-        'deploy',
-        stackName,
-        '--exclusively',
-        ...contextArgs(options.env, options.context, tag),
-        ...approval,
-      ]),
-    );
+    runner.execute(cdkStack(context, target.region, 'deploy', stackName, flags));
 
   step(`Creating or updating the image registry (${REGISTRY_STACK_NAME})`);
   await cdkDeploy(REGISTRY_STACK_NAME);
@@ -270,16 +272,9 @@ export async function destroy(context: DeployContext, options: DestroyOptions): 
   // The CDK app validates sshCidr whenever it synthesizes, deletes included, though a delete
   // never uses it; a documentation-range address satisfies it when none is given.
   const stackContext = { sshCidr: PLACEHOLDER_SSH_CIDR, ...options.context };
+  const flags = [...contextArgs(options.env, stackContext), ...force];
   const cdkDestroy = (stackName: string) =>
-    runner.execute(
-      cdk(context, target.region, [
-        'destroy',
-        stackName,
-        '--exclusively',
-        ...contextArgs(options.env, stackContext),
-        ...force,
-      ]),
-    );
+    runner.execute(cdkStack(context, target.region, 'destroy', stackName, flags));
 
   step(`Deleting ${stack}`);
   await cdkDestroy(stack);

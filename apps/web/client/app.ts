@@ -99,6 +99,39 @@ let writesSent = 0;
 /** Today in the person's own time zone (YYYY-MM-DD), which decides what is overdue. */
 const localToday = () => localDate(new Date());
 
+/** Pages rendered from now on use the browser's date too (see src/today.ts). */
+function rememberToday(): void {
+  const secure = location.protocol === 'https:';
+  document.cookie = `${secure ? '__Host-' : ''}today=${localToday()}; Path=/; Max-Age=86400; SameSite=Lax${secure ? '; Secure' : ''}`;
+}
+
+/**
+ * Calls `newDay` when the person's date changes: at their midnight, or, where the timer was
+ * held back (a sleeping laptop, a hidden tab), as soon as the page is seen again.
+ */
+function followDays(newDay: () => void): void {
+  let day = localToday();
+  let timer: number | undefined;
+  const check = () => {
+    if (localToday() !== day) {
+      day = localToday();
+      newDay();
+    }
+    schedule();
+  };
+  const schedule = () => {
+    window.clearTimeout(timer);
+    const now = new Date();
+    const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+    // A second past midnight, so that the new date has surely begun.
+    timer = window.setTimeout(check, midnight.getTime() - now.getTime() + 1000);
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') check();
+  });
+  schedule();
+}
+
 async function api<T>(
   method: string,
   path: string,
@@ -1278,9 +1311,13 @@ function enhance(main: HTMLElement): void {
   // The server told the dates by its own day; where the person's differs, tell them again.
   if (main.dataset.today !== localToday())
     for (const item of items()) setDates(item, shownState(item));
-  // Pages rendered from now on use the browser's date too (see src/today.ts).
-  const secure = location.protocol === 'https:';
-  document.cookie = `${secure ? '__Host-' : ''}today=${localToday()}; Path=/; Max-Age=86400; SameSite=Lax${secure ? '; Secure' : ''}`;
+  rememberToday();
+  // A page left open overnight moves on to the new day: its dates, Overdue and the counts.
+  followDays(() => {
+    rememberToday();
+    for (const item of items()) setDates(item, shownState(item));
+    void refresh();
+  });
   for (const item of items())
     makeTabbable(item, item.querySelector<HTMLElement>('.check') ?? undefined);
   // The ends of the list change with every goal added, removed, loaded or moved, here or not.

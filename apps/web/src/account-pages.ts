@@ -335,6 +335,11 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     return renderAccount(request, reply, caller, failure.status, { error: failure.error });
   }
 
+  /** POST `path`: a plain form on the account page, same-site and signed in. */
+  function accountForm(path: string, handle: Parameters<typeof signedIn>[0]): void {
+    app.post(path, formRoute, signedIn(handle));
+  }
+
   app.get(
     '/account',
     signedIn((request, reply, caller) =>
@@ -342,76 +347,64 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     ),
   );
 
-  app.post(
-    '/account/password',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const body = request.body as FormBody;
-      const currentPassword = field(body, 'currentPassword');
-      const newPassword = field(body, 'newPassword');
-      const page = (status: number, parts: Partial<AccountModel>) =>
-        renderAccount(request, reply, caller, status, parts);
-      // The rule against the email itself is the API's to check here: it knows the email.
-      const errors = {
-        currentPassword: currentPassword === '' ? 'Enter your current password.' : undefined,
-        newPassword: passwordProblem(newPassword, ''),
-      };
-      if (errors.currentPassword) return page(400, { errors });
-      if (errors.newPassword) return page(422, { errors });
-      const result = await settle(
-        accountsApi.changePassword({ currentPassword, newPassword }, caller),
-      );
-      if (!(result instanceof ApiError) && result.ok) {
-        goalsApi.forget(caller.token);
-        setSessionCookie(request, reply, result.value.token);
-        return reply.redirect('/account?status=password-changed', 303);
-      }
-      if (isRefusal(result, 422)) {
-        return page(422, { errors: { newPassword: refusalMessage(result) } });
-      }
-      return refusedPasswordForm(request, reply, caller, result, {
-        currentPassword: 'The current password is incorrect, so the password was not changed.',
-      });
-    }),
-  );
+  accountForm('/account/password', async (request, reply, caller) => {
+    const body = request.body as FormBody;
+    const currentPassword = field(body, 'currentPassword');
+    const newPassword = field(body, 'newPassword');
+    const page = (status: number, parts: Partial<AccountModel>) =>
+      renderAccount(request, reply, caller, status, parts);
+    // The rule against the email itself is the API's to check here: it knows the email.
+    const errors = {
+      currentPassword: currentPassword === '' ? 'Enter your current password.' : undefined,
+      newPassword: passwordProblem(newPassword, ''),
+    };
+    if (errors.currentPassword) return page(400, { errors });
+    if (errors.newPassword) return page(422, { errors });
+    const result = await settle(
+      accountsApi.changePassword({ currentPassword, newPassword }, caller),
+    );
+    if (!(result instanceof ApiError) && result.ok) {
+      goalsApi.forget(caller.token);
+      setSessionCookie(request, reply, result.value.token);
+      return reply.redirect('/account?status=password-changed', 303);
+    }
+    if (isRefusal(result, 422)) {
+      return page(422, { errors: { newPassword: refusalMessage(result) } });
+    }
+    return refusedPasswordForm(request, reply, caller, result, {
+      currentPassword: 'The current password is incorrect, so the password was not changed.',
+    });
+  });
 
-  app.post(
-    '/account/delete',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const password = field(request.body as FormBody, 'password');
-      if (password === '') {
-        return renderAccount(request, reply, caller, 400, {
-          errors: { deletePassword: 'Enter your password to confirm.' },
-        });
-      }
-      const result = await settle(accountsApi.deleteAccount({ password }, caller));
-      if (!(result instanceof ApiError) && result.ok) {
-        endSession(request, reply, caller.token);
-        return reply.redirect(`${SIGN_IN_PATH}?status=account-deleted`, 303);
-      }
-      return refusedPasswordForm(request, reply, caller, result, {
-        deletePassword: 'That password is incorrect, so nothing was deleted.',
+  accountForm('/account/delete', async (request, reply, caller) => {
+    const password = field(request.body as FormBody, 'password');
+    if (password === '') {
+      return renderAccount(request, reply, caller, 400, {
+        errors: { deletePassword: 'Enter your password to confirm.' },
       });
-    }),
-  );
+    }
+    const result = await settle(accountsApi.deleteAccount({ password }, caller));
+    if (!(result instanceof ApiError) && result.ok) {
+      endSession(request, reply, caller.token);
+      return reply.redirect(`${SIGN_IN_PATH}?status=account-deleted`, 303);
+    }
+    return refusedPasswordForm(request, reply, caller, result, {
+      deletePassword: 'That password is incorrect, so nothing was deleted.',
+    });
+  });
 
-  app.post(
-    '/account/passkeys/:id/remove',
-    formRoute,
-    signedIn(async (request, reply, caller) => {
-      const id = parseId((request.params as { id: string }).id);
-      if (id === undefined) return sendNotFound(request, reply, assets);
-      const result = await settle(accountsApi.removePasskey(id, caller));
-      // Already gone (removed in another tab, say) is what the person wanted.
-      if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
-        return reply.redirect('/account?status=passkey-removed', 303);
-      }
-      if (isRefusal(result, 401)) return toSignIn(request, reply);
-      const failure = formFailure(reply, result);
-      return renderAccount(request, reply, caller, failure.status, { error: failure.error });
-    }),
-  );
+  accountForm('/account/passkeys/:id/remove', async (request, reply, caller) => {
+    const id = parseId((request.params as { id: string }).id);
+    if (id === undefined) return sendNotFound(request, reply, assets);
+    const result = await settle(accountsApi.removePasskey(id, caller));
+    // Already gone (removed in another tab, say) is what the person wanted.
+    if (!(result instanceof ApiError) && (result.ok || result.status === 404)) {
+      return reply.redirect('/account?status=passkey-removed', 303);
+    }
+    if (isRefusal(result, 401)) return toSignIn(request, reply);
+    const failure = formFailure(reply, result);
+    return renderAccount(request, reply, caller, failure.status, { error: failure.error });
+  });
 
   /**
    * A passkey sign-in: the page's passkey module posts what the browser answered, as JSON, and

@@ -11,15 +11,8 @@ import type {
   SignUpInput,
 } from '@goal-tracker/contract';
 import type { ApiClient } from './api-client.js';
-import {
-  bearer,
-  json,
-  JSON_HEADERS,
-  noContent,
-  type ApiResult,
-  type Caller,
-  type Visitor,
-} from './api-result.js';
+import { bearer, json, JSON_HEADERS, noContent } from './api-result.js';
+import type { ApiResult, Caller, Visitor } from './api-result.js';
 
 /** A password change answers with the account and the one session left: the new one. */
 export type PasswordChanged = Omit<SessionCreated, 'adoptedGoals'>;

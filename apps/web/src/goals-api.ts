@@ -8,14 +8,8 @@ import type {
   UpdateGoalInput,
 } from '@goal-tracker/contract';
 import type { ApiClient } from './api-client.js';
-import {
-  bearer,
-  json,
-  JSON_HEADERS,
-  noContent,
-  type ApiResult,
-  type Caller,
-} from './api-result.js';
+import { bearer, json, JSON_HEADERS, noContent } from './api-result.js';
+import type { ApiResult, Caller } from './api-result.js';
 
 export interface GoalsApi {
   /**

@@ -864,6 +864,33 @@ describe('dates', () => {
     expect(await datesOf(page, 'Paint the fence')).toBe('');
     expect((await api.goals.all())[0]?.targetDate).toBeNull();
   });
+
+  test('when a page stays open past midnight, then a goal due that day turns Overdue and joins the Overdue list, without a reload', async () => {
+    // A day of the page's own clock, so the test does not depend on when it runs.
+    const day = '2031-03-14';
+    const next = '2031-03-15';
+    const due = await api.goals.create('Due tonight');
+    await api.goals.update(due.id, { targetDate: day });
+    const page = await open('/', { timezoneId: 'UTC' });
+    await page.clock.install({ time: new Date(`${day}T23:59:30Z`) });
+    await page.reload();
+    expect(await datesOf(page, 'Due tonight')).toBe(`by ${shortDateText(day, day)}`);
+    const overdue = await page.context().newPage();
+    await overdue.clock.install({ time: new Date(`${day}T23:59:30Z`) });
+    await overdue.goto(`${webUrl}/?filter=overdue`);
+    expect(await goalNames(overdue)).toEqual([]);
+
+    // To just past midnight: a longer jump would also run out the deadline of the requests
+    // the new day starts.
+    await page.clock.fastForward('00:35');
+    await overdue.clock.fastForward('00:35');
+    await expect
+      .poll(() => datesOf(page, 'Due tonight'))
+      .toBe(`by ${shortDateText(day, next)} Overdue`);
+    expect(await page.evaluate(() => document.cookie)).toContain(`today=${next}`);
+    await expect.poll(() => goalNames(overdue)).toEqual(['Due tonight']);
+    expect(await datesOf(overdue, 'Due tonight')).toContain('Overdue');
+  });
 });
 
 describe('accessibility', () => {

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { GOAL_ID_MAX } from './goal.js';
 
 /** NIST SP 800-63B: length, not composition rules. */
@@ -80,32 +80,25 @@ export type SignUpInput = Static<typeof SignUpInput>;
 /** How many goals from before accounts existed this account received; only once. */
 const AdoptedGoals = Type.Optional(Type.Integer({ minimum: 1 }));
 
-export const SessionCreated = Type.Object(
-  {
-    account: Account,
-    token: SessionToken,
-    adoptedGoals: AdoptedGoals,
-  },
-  {
-    $id: 'SessionCreated',
-    description: 'A new session: its token (send it as Authorization: Bearer) and the account',
-    additionalProperties: false,
-  },
+/** An answer that starts a session: the account and its token, then what this answer adds. */
+function newSession<Added extends TProperties>($id: string, description: string, added: Added) {
+  return Type.Object(
+    { account: Account, token: SessionToken, ...added, adoptedGoals: AdoptedGoals },
+    { $id, description, additionalProperties: false },
+  );
+}
+
+export const SessionCreated = newSession(
+  'SessionCreated',
+  'A new session: its token (send it as Authorization: Bearer) and the account',
+  {},
 );
 export type SessionCreated = Static<typeof SessionCreated>;
 
-export const AccountCreated = Type.Object(
-  {
-    account: Account,
-    token: SessionToken,
-    recoveryCode: RecoveryCode,
-    adoptedGoals: AdoptedGoals,
-  },
-  {
-    $id: 'AccountCreated',
-    description: 'The account, its first session token, and a recovery code shown only now',
-    additionalProperties: false,
-  },
+export const AccountCreated = newSession(
+  'AccountCreated',
+  'The account, its first session token, and a recovery code shown only now',
+  { recoveryCode: RecoveryCode },
 );
 export type AccountCreated = Static<typeof AccountCreated>;
 

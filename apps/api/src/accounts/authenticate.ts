@@ -2,6 +2,7 @@ import type { Account } from '@goal-tracker/contract';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../errors.js';
 import type { SessionCache } from '../caching/session-cache.js';
+import { unauthorized, unavailable } from '../routes/schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,6 +25,21 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 
 /** What route plugins put before their signed-in routes, as made by `authenticate`. */
 export type Authenticate = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/**
+ * The schema of a route behind `authenticate`: the bearer scheme, and the answers every such
+ * route can give besides its own, 401 (`refused`, no valid token) and 503.
+ */
+export function needsSession<Schema extends { response: object }>(
+  schema: Schema,
+  refused = unauthorized,
+) {
+  return {
+    security: [{ bearer: [] }],
+    ...schema,
+    response: { 401: refused, 503: unavailable, ...schema.response },
+  };
+}
 
 /** An onRequest hook: a request without a live session token ends here with 401. */
 export function authenticate(sessions: SessionCache): Authenticate {

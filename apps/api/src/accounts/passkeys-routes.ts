@@ -9,8 +9,8 @@ import {
   SessionCreated,
 } from '@goal-tracker/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { badRequest, problemResponse, unauthorized, unavailable } from '../routes/schemas.js';
-import type { Authenticate } from './authenticate.js';
+import { badRequest, noBody, problemResponse, unavailable } from '../routes/schemas.js';
+import { needsSession, type Authenticate } from './authenticate.js';
 import { sendNewSession } from './new-session.js';
 import type { PasskeysService } from './passkeys-service.js';
 
@@ -68,15 +68,14 @@ export function passkeysRoutes(
       '/passkeys/registration-options',
       {
         onRequest: authenticate,
-        schema: {
+        schema: needsSession({
           operationId: 'startAddingPasskey',
           tags: ['passkeys'],
           summary: 'Start adding a passkey: options for navigator.credentials.create()',
           description:
             "Excludes the account's passkeys, so an authenticator is not added twice. The challenge is valid once, for 5 minutes.",
-          security: [{ bearer: [] }],
-          response: { 200: PasskeyCreationOptions, 401: unauthorized, 503: unavailable },
-        },
+          response: { 200: PasskeyCreationOptions },
+        }),
       },
       async (request, reply) =>
         reply
@@ -88,16 +87,15 @@ export function passkeysRoutes(
       '/passkeys',
       {
         onRequest: authenticate,
-        schema: {
+        schema: needsSession({
           operationId: 'addPasskey',
           description:
             "Verifies the authenticator's answer against the challenge from startAddingPasskey (usable once, for 5 minutes), the configured origins and relying party, then stores the passkey.",
           tags: ['passkeys'],
           summary: 'Add a passkey: what navigator.credentials.create() answered',
-          security: [{ bearer: [] }],
           body: AddPasskeyInput,
-          response: { 201: Passkey, 400: refused, 401: unauthorized, 503: unavailable },
-        },
+          response: { 201: Passkey, 400: refused },
+        }),
       },
       async (request, reply) =>
         reply.code(201).send(await service.add(request.accountId, request.body)),
@@ -107,14 +105,13 @@ export function passkeysRoutes(
       '/passkeys',
       {
         onRequest: authenticate,
-        schema: {
+        schema: needsSession({
           operationId: 'listPasskeys',
           description: 'The passkeys that can sign this account in, oldest first.',
           tags: ['passkeys'],
           summary: "The account's passkeys, oldest first",
-          security: [{ bearer: [] }],
-          response: { 200: PasskeyList, 401: unauthorized, 503: unavailable },
-        },
+          response: { 200: PasskeyList },
+        }),
       },
       async (request) => ({ passkeys: await service.list(request.accountId) }),
     );
@@ -123,22 +120,19 @@ export function passkeysRoutes(
       '/passkeys/:id',
       {
         onRequest: authenticate,
-        schema: {
+        schema: needsSession({
           operationId: 'deletePasskey',
           description:
             "The passkey stops signing anyone in. Another account's passkey is 404, like a missing one.",
           tags: ['passkeys'],
           summary: 'Remove a passkey: it signs in no more',
-          security: [{ bearer: [] }],
           params: PasskeyIdParams,
           response: {
-            204: { type: 'null', description: 'Removed' },
+            204: noBody('Removed'),
             400: badRequest,
-            401: unauthorized,
             404: problemResponse('The account has no such passkey'),
-            503: unavailable,
           },
-        },
+        }),
       },
       async (request, reply) => {
         await service.remove(request.accountId, request.params.id);

@@ -13,12 +13,12 @@ export function goalEventsRoutes(
 ): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async
   return async (app) => {
-    app.addHook('onRequest', authenticate);
     app.addSchema(GoalEvent);
 
     app.get(
       '/goals/events',
       {
+        onRequest: authenticate,
         schema: {
           operationId: 'streamGoalEvents',
           tags: ['goals'],

@@ -12,15 +12,16 @@ import {
   UpdateGoalInput,
 } from '@goal-tracker/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import type { Authenticate } from '../accounts/authenticate.js';
+import { needsSession, type Authenticate } from '../accounts/authenticate.js';
 import { AppError } from '../errors.js';
+import { rewriteBodyString } from '../http/body-string.js';
 import { sendRepresentation } from '../http/conditional.js';
 import type { GoalsService } from '../services/goals-service.js';
 import {
   IdempotencyKeyHeaders,
   IfMatchHeaders,
   badRequest,
+  noBody,
   notFound,
   problemResponse,
   unauthorized,
@@ -32,18 +33,13 @@ import {
  * invisible characters only (zero-width spaces, say) passes the schema's pattern, so the
  * contract's name rule refuses it here, in the words the web tier uses.
  */
-function trimName(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
-  const body = request.body as { name?: unknown } | null | undefined;
-  if (typeof body === 'object' && body !== null && typeof body.name === 'string') {
-    const { name, problem } = checkGoalName(body.name);
-    body.name = name;
-    if (problem === 'invisible') {
-      done(new AppError(400, 'Bad Request', GOAL_NAME_PROBLEMS.invisible));
-      return;
-    }
+const trimName = rewriteBodyString('name', (value) => {
+  const { name, problem } = checkGoalName(value);
+  if (problem === 'invisible') {
+    throw new AppError(400, 'Bad Request', GOAL_NAME_PROBLEMS.invisible);
   }
-  done();
-}
+  return name;
+});
 
 /** A goal's ETag: its version, which every change moves on. */
 const etagOf = (goal: Goal) => `"${goal.version}"`;
@@ -69,27 +65,17 @@ export function versionFromIfMatch(header: string | undefined): number | undefin
  * id in the path, and the answers every such route can give besides its own.
  */
 function oneGoal<Schema extends { response: object }>(schema: Schema) {
-  return {
+  return needsSession({
     tags: ['goals'],
-    security: [{ bearer: [] }],
     params: GoalIdParams,
     ...schema,
-    response: {
-      400: badRequest,
-      401: unauthorized,
-      404: notFound,
-      503: unavailable,
-      ...schema.response,
-    },
-  };
+    response: { 400: badRequest, 404: notFound, ...schema.response },
+  });
 }
 
 const tooMany = problemResponse('Too many changes a minute; Retry-After says when to try again');
 
-const notModified = {
-  type: 'null',
-  description: 'Not Modified: the ETag in If-None-Match is current',
-} as const;
+const notModified = noBody('Not Modified: the ETag in If-None-Match is current');
 
 export function goalsRoutes(
   service: GoalsService,
@@ -161,17 +147,15 @@ export function goalsRoutes(
       '/goals',
       {
         preValidation: trimName,
-        schema: {
+        schema: needsSession({
           operationId: 'createGoal',
           description:
             'New goals belong to the signed-in account. With an Idempotency-Key, a retried create returns the goal the first one made (201, Idempotent-Replayed: true).',
           tags: ['goals'],
-          security: [{ bearer: [] }],
           summary: 'Create a goal',
           headers: IdempotencyKeyHeaders,
           body: CreateGoalInput,
           response: {
-            401: unauthorized,
             201: Goal,
             400: badRequest,
             409: problemResponse('The account holds as many goals as it may'),
@@ -179,9 +163,8 @@ export function goalsRoutes(
             415: problemResponse('The body is not application/json'),
             422: problemResponse('This Idempotency-Key was used for a different request'),
             429: tooMany,
-            503: unavailable,
           },
-        },
+        }),
       },
       async (request, reply) => {
         const { goal, replayed } = await service.create(
@@ -250,10 +233,7 @@ export function goalsRoutes(
           description:
             "The goal leaves every list, count and read at once, but POST /goals/{id}/restore brings it back, in its place, for 10 minutes. Another account's goal is 404, like a missing one.",
           summary: 'Delete a goal (restorable for 10 minutes)',
-          response: {
-            204: { type: 'null', description: 'Deleted' },
-            429: tooMany,
-          },
+          response: { 204: noBody('Deleted'), 429: tooMany },
         }),
       },
       async (request, reply) => {

@@ -6,6 +6,11 @@ export function problemResponse(description: string) {
   return { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } };
 }
 
+/** A documented answer with no body (204, 304). */
+export function noBody(description: string) {
+  return { type: 'null', description } as const;
+}
+
 export const badRequest = problemResponse('The request is malformed or fails validation');
 export const unauthorized = problemResponse(
   'No valid session token: sign in (POST /sessions) and send Authorization: Bearer <token>',

@@ -32,7 +32,7 @@ function frame(
     /** The page's heading, and its tab's title. */
     title: string;
     /** Any field message, so the tab's title says the form was refused. */
-    fieldErrors?: Record<string, string | undefined>;
+    errors?: Record<string, string | undefined>;
     session?: { email: string };
     /** The page offers passkeys: it loads their module, which shows the hidden controls. */
     passkeys?: boolean;
@@ -40,7 +40,7 @@ function frame(
   },
 ): Markup {
   const failure =
-    parts.error ?? Object.values(parts.fieldErrors ?? {}).find((message) => message !== undefined);
+    parts.error ?? Object.values(parts.errors ?? {}).find((message) => message !== undefined);
   const title = `${failure ? `Error: ${failure} · ` : ''}${parts.title} · ${PRODUCT_NAME}`;
   return layout({
     title,
@@ -65,12 +65,13 @@ function frame(
   });
 }
 
-/** Which field gets the focus when the form comes back: the first with a message. */
-function firstError<Name extends string>(
-  errors: FieldErrors<Name>,
-  order: Name[],
-): Name | undefined {
-  return order.find((name) => errors[name] !== undefined);
+/**
+ * Each field's message, and whether it gets the focus when the form comes back: the first
+ * field in `order` with a message does.
+ */
+function fieldStates<Name extends string>(errors: FieldErrors<Name>, order: Name[]) {
+  const focus = order.find((name) => errors[name] !== undefined);
+  return (name: Name) => ({ error: errors[name], autofocus: focus === name });
 }
 
 function submit(label: string, kind: 'primary' | 'danger' = 'primary'): SafeHtml {
@@ -82,7 +83,7 @@ function submit(label: string, kind: 'primary' | 'danger' = 'primary'): SafeHtml
   </button>`;
 }
 
-function emailField(id: string, value: string, error: string | undefined, autofocus: boolean) {
+function emailField(id: string, value: string, state: Pick<InputOptions, 'error' | 'autofocus'>) {
   return inputField({
     id,
     name: 'email',
@@ -90,8 +91,7 @@ function emailField(id: string, value: string, error: string | undefined, autofo
     type: 'email',
     autocomplete: 'email',
     value,
-    error,
-    autofocus,
+    ...state,
   });
 }
 
@@ -131,21 +131,18 @@ const passkeyStatus = html`<p
 ></p>`;
 
 export function signInPage(model: SignInModel): Markup {
-  const { errors } = model;
-  const focus = firstError(errors, ['email', 'password']);
+  const field = fieldStates(model.errors, ['email', 'password']);
   return frame({
     ...model,
     title: 'Sign in',
-    fieldErrors: errors,
     passkeys: true,
     body: html`<form class="account-form" method="post" action="/signin">
-        ${emailField('signin-email', model.email, errors.email, focus === 'email')}
+        ${emailField('signin-email', model.email, field('email'))}
         ${currentPasswordField({
           id: 'signin-password',
           name: 'password',
           label: 'Password',
-          error: errors.password,
-          autofocus: focus === 'password',
+          ...field('password'),
         })}
         ${submit('Sign in')}
       </form>
@@ -175,12 +172,10 @@ export interface SignUpModel extends AccountPageParts {
 }
 
 export function signUpPage(model: SignUpModel): Markup {
-  const { errors } = model;
-  const focus = firstError(errors, ['email', 'password']);
+  const field = fieldStates(model.errors, ['email', 'password']);
   return frame({
     ...model,
     title: 'Create your account',
-    fieldErrors: errors,
     body: html`<p class="lead">Your goals are private to your account, on any device.</p>
       <div class="callout" id="no-email-note">
         <h2 class="callout-title">No email is ever sent</h2>
@@ -191,13 +186,12 @@ export function signUpPage(model: SignUpModel): Markup {
         </p>
       </div>
       <form class="account-form" method="post" action="/signup">
-        ${emailField('signup-email', model.email, errors.email, focus === 'email')}
+        ${emailField('signup-email', model.email, field('email'))}
         ${newPasswordField({
           id: 'signup-password',
           name: 'password',
           label: 'Password',
-          error: errors.password,
-          autofocus: focus === 'password',
+          ...field('password'),
         })}
         ${submit('Create account')}
       </form>
@@ -213,33 +207,29 @@ export interface RecoverModel extends AccountPageParts {
 }
 
 export function recoverPage(model: RecoverModel): Markup {
-  const { errors } = model;
-  const focus = firstError(errors, ['email', 'code', 'password']);
+  const field = fieldStates(model.errors, ['email', 'code', 'password']);
   return frame({
     ...model,
     title: 'Recover your account',
-    fieldErrors: errors,
     body: html`<p class="lead">
         Forgot your password? Enter your email, the recovery code you saved, and a new password. You
         will get a new recovery code; the old one stops working.
       </p>
       <form class="account-form" method="post" action="/recover">
-        ${emailField('recover-email', model.email, errors.email, focus === 'email')}
+        ${emailField('recover-email', model.email, field('email'))}
         ${inputField({
           id: 'recover-code',
           name: 'recoveryCode',
           label: 'Recovery code',
           type: 'text',
           autocomplete: 'off',
-          error: errors.code,
-          autofocus: focus === 'code',
+          ...field('code'),
         })}
         ${newPasswordField({
           id: 'recover-password',
           name: 'newPassword',
           label: 'New password',
-          error: errors.password,
-          autofocus: focus === 'password',
+          ...field('password'),
         })}
         ${submit('Set new password')}
       </form>
@@ -302,8 +292,8 @@ function dateOf(timestamp: string): SafeHtml {
 }
 
 export function accountPage(model: AccountModel): Markup {
-  const { account, errors } = model;
-  const focus = firstError(errors, ['currentPassword', 'newPassword', 'deletePassword']);
+  const { account } = model;
+  const field = fieldStates(model.errors, ['currentPassword', 'newPassword', 'deletePassword']);
   // Tells password managers whose password each form is about; never submitted (no name).
   const username = html`<input
     type="email"
@@ -314,7 +304,6 @@ export function accountPage(model: AccountModel): Markup {
   return frame({
     ...model,
     title: 'Your account',
-    fieldErrors: errors,
     session: { email: account.email },
     passkeys: true,
     body: html`<dl class="account-facts">
@@ -337,15 +326,13 @@ export function accountPage(model: AccountModel): Markup {
             id: 'current-password',
             name: 'currentPassword',
             label: 'Current password',
-            error: errors.currentPassword,
-            autofocus: focus === 'currentPassword',
+            ...field('currentPassword'),
           })}
           ${newPasswordField({
             id: 'new-password',
             name: 'newPassword',
             label: 'New password',
-            error: errors.newPassword,
-            autofocus: focus === 'newPassword',
+            ...field('newPassword'),
           })}
           ${submit('Change password')}
         </form>
@@ -365,8 +352,7 @@ export function accountPage(model: AccountModel): Markup {
             id: 'delete-password',
             name: 'password',
             label: 'Your password, to confirm',
-            error: errors.deletePassword,
-            autofocus: focus === 'deletePassword',
+            ...field('deletePassword'),
           })}
           ${submit('Delete account and goals', 'danger')}
         </form>
