@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { GOAL_WRITE_QUESTION, PrimaryWriteLimiter, WriteLimiter } from './accounts/limits.js';
 import type { App } from './app.js';
 import { loadConfig, type ApiConfig } from './config.js';
+import { instanceMetrics, METRICS_QUESTION } from './http/metrics.js';
 import type { OpenedDatabase } from './db/connect.js';
 import { loggerOptions } from './logger.js';
 
@@ -78,6 +79,9 @@ await serveWithWorkers({
   log,
   serve: () => serve(config, log),
   primary: {
-    answers: { [GOAL_WRITE_QUESTION]: (accountId) => writes.secondsToWait(Number(accountId)) },
+    answers: {
+      [GOAL_WRITE_QUESTION]: (accountId) => writes.secondsToWait(Number(accountId)),
+      [METRICS_QUESTION]: instanceMetrics,
+    },
   },
 });

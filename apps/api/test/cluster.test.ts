@@ -142,6 +142,26 @@ describe('WORKERS=2', { timeout: 60_000 }, () => {
     expect(logLines(api, 'migration applied')).toHaveLength(rows[0]?.count ?? -1);
   });
 
+  it('when /metrics is scraped, then it counts the requests of both workers, whichever answers', async () => {
+    const url = await postgres.createDatabase('cluster_metrics');
+    const api = await startCluster({ DATABASE_URL: url });
+    for (let i = 0; i < 10; i += 1) {
+      expect((await send(api.url, 'GET', '/health')).status).toBe(200);
+    }
+    await until(() => servedBy(api, '/health').size === 2, api, 5_000);
+    const healthCount = (text: string) =>
+      /^http_request_duration_seconds_count\{[^}]*route="\/health"[^}]*\} (\d+)$/m.exec(text)?.[1];
+    // Scrapes on new connections until each worker has answered one: both count all ten.
+    for (let scrape = 0; scrape < 8 && servedBy(api, '/metrics').size < 2; scrape += 1) {
+      const metrics = await send(api.url, 'GET', '/metrics');
+      expect(metrics.status).toBe(200);
+      expect(healthCount(metrics.body)).toBe('10');
+      expect(metrics.body).toMatch(/^db_pool_connections\{state="total"\} \d+$/m);
+      await until(() => servedBy(api, '/metrics').size > 0, api, 5_000);
+    }
+    expect(servedBy(api, '/metrics').size).toBe(2);
+  });
+
   it('when an account writes, or a client fails to sign in, over both workers, then GOAL_WRITES_PER_MINUTE and SIGNIN_FAILURES_PER_EMAIL hold for the instance as a whole', async () => {
     const api = await startCluster({
       DATABASE_URL: await postgres.createDatabase('cluster_limits'),

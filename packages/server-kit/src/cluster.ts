@@ -26,7 +26,7 @@ type Log = Pick<BaseLogger, 'info' | 'warn' | 'error' | 'fatal'>;
 
 /** What the primary does besides forking: what must happen once per instance. */
 export interface PrimaryRole {
-  /** Questions the workers ask with askPrimary(), by name; the answer must be JSON. */
+  /** Questions the workers ask with askPrimary(), by name; the answer (or its promise) is JSON. */
   answers?: Record<string, (question: unknown) => unknown>;
 }
 
@@ -217,10 +217,15 @@ function superviseWorkers(options: ServeOptions): void {
       send(worker, { [KEY]: 'answer', id: message.id, ...fields });
     const handler = message.name === undefined ? undefined : primary.answers?.[message.name];
     if (!handler) return reply({ error: `no answer named ${String(message.name)}` });
-    try {
-      reply({ answer: handler(message.question) ?? null });
-    } catch (error) {
+    const failed = (error: unknown) =>
       reply({ error: error instanceof Error ? error.message : String(error) });
+    try {
+      Promise.resolve(handler(message.question)).then(
+        (answer) => reply({ answer: answer ?? null }),
+        failed,
+      );
+    } catch (error) {
+      failed(error);
     }
   };
 

@@ -1,5 +1,14 @@
+import { askPrimary, isWorker } from '@goal-tracker/server-kit';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type PrometheusContentType,
+} from 'prom-client';
 import type { PoolStats } from '../db/database.js';
 import type { ReadCacheStats } from '../caching/read-cache.js';
 
@@ -15,7 +24,8 @@ export interface AppMetrics {
 
 /**
  * Prometheus text at /metrics: process metrics, request durations by route and status, and
- * the connection pool. One registry per app, so apps built side by side in tests stay apart.
+ * the connection pool. One registry per app, so apps built side by side in tests stay apart;
+ * with WORKERS above 1, the scrape is the whole instance's (see METRICS_QUESTION).
  */
 export function registerMetrics(app: FastifyInstance, options: MetricsOptions): AppMetrics {
   const registry = new Registry();
@@ -88,9 +98,26 @@ export function registerMetrics(app: FastifyInstance, options: MetricsOptions): 
     done();
   });
 
+  if (isWorker()) {
+    // The primary gathers every worker's registry (prom-client's cluster messages), so a
+    // scrape sees the instance, whichever worker it reached.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([registry]);
+  }
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(registry.contentType);
-    return registry.metrics();
+    return isWorker() ? String(await askPrimary(METRICS_QUESTION, null)) : registry.metrics();
   });
   return { observeInsertBatch: (size) => insertBatch.observe(size) };
+}
+
+/** What a worker asks the primary for a scrape: the workers' metrics, summed or averaged. */
+export const METRICS_QUESTION = 'metrics';
+
+let workers: AggregatorRegistry<PrometheusContentType> | undefined;
+
+/** The primary's answer to METRICS_QUESTION. */
+export function instanceMetrics(): Promise<string> {
+  workers ??= new AggregatorRegistry();
+  return workers.clusterMetrics();
 }
