@@ -148,6 +148,17 @@ async function api<T>(
   }
 }
 
+/** True once a form the script leaves alone is submitted: the page is being replaced. */
+let leaving = false;
+// Bubbling to the document, after the forms' own handlers: a submit the script took over is
+// prevented by then. A page shown again from the back-forward cache is staying.
+document.addEventListener('submit', (event) => {
+  if (!event.defaultPrevented) leaving = true;
+});
+window.addEventListener('pageshow', () => {
+  leaving = false;
+});
+
 async function send<T>(
   method: string,
   path: string,
@@ -175,8 +186,10 @@ async function send<T>(
   }
   // The session has ended (signed out elsewhere, a password changed, the account deleted).
   // The call never settles: the page is leaving, and a rollback message would only flash.
+  // When a form of the page is already taking it elsewhere (Sign out, whose own answer says
+  // "You are signed out."), that navigation is left to finish rather than replaced.
   if (response.status === 401) {
-    window.location.assign('/signin');
+    if (!leaving) window.location.assign('/signin');
     return new Promise<never>(() => undefined);
   }
   if (response.ok) {
@@ -953,6 +966,7 @@ function enhance(main: HTMLElement): void {
     refreshTimer = window.setTimeout(() => void refresh(), delay);
   }
   async function refresh(): Promise<void> {
+    if (leaving) return;
     // A goal being dragged stays where the pointer holds it until it is dropped.
     const busy = () => writesInFlight > 0 || loadingMore || drag !== undefined;
     if (refreshing || busy()) return refreshSoon(REFRESH_RETRY_MS);

@@ -1238,6 +1238,48 @@ describe('accounts', () => {
     }
   }
 
+  test('when a list refresh meets the ended session while Sign out is on its way, then the sign-out page still comes, saying so', async () => {
+    const page = await open('/', {}, true, null);
+    await signUpAs(page, uniqueEmail('leaving'));
+    await continueToGoals(page);
+
+    // The refresh that live sync starts after this page's own add is held at its list request.
+    let releaseList = () => undefined as void;
+    const listHeld = new Promise<void>((resolve) => (releaseList = resolve));
+    let listWaiting = false;
+    await page.route('**/api/goals?*', async (route) => {
+      if (route.request().method() === 'GET' && !listWaiting) {
+        listWaiting = true;
+        await listHeld;
+      }
+      await route.continue();
+    });
+    await addGoal(page, 'Read a book', true);
+    await expect.poll(() => listWaiting).toBe(true);
+
+    // Sign out reaches the server (the session ends), and its answer is held.
+    let releaseSignOut = () => undefined as void;
+    const signOutHeld = new Promise<void>((resolve) => (releaseSignOut = resolve));
+    let signedOutAtServer = false;
+    await page.route('**/signout', async (route) => {
+      const response = await route.fetch({ maxRedirects: 0 });
+      signedOutAtServer = true;
+      await signOutHeld;
+      await route.fulfill({ response }).catch(() => undefined);
+    });
+    const leaving = page.waitForURL(/\/signin\?status=signed-out$/, { timeout: 10_000 });
+    // Not waiting for the navigation the click starts: its answer is the one held.
+    await page.getByRole('button', { name: 'Sign out' }).click({ noWaitAfter: true });
+    await expect.poll(() => signedOutAtServer).toBe(true);
+
+    // The held list is answered 401 now; the page must not go to a plain sign-in page.
+    releaseList();
+    await page.waitForTimeout(500);
+    releaseSignOut();
+    await leaving;
+    expect(await page.getByRole('status').first().textContent()).toContain('You are signed out.');
+  });
+
   for (const script of [true, false]) {
     test(`when two people sign up, add goals and sign in again ${script ? 'with' : 'without'} JavaScript, then each sees only their own list`, async () => {
       const page = await open('/', script ? {} : noScript, false, null);
