@@ -26,9 +26,16 @@ export function sendCompressible(
   reply: FastifyReply,
   body: string | Buffer,
 ): FastifyReply {
+  return sendEncoded(reply, body, chooseEncoding(request.headers['accept-encoding']));
+}
+
+/** The body compressed with the encoding chosen for the request, when that pays. */
+function sendEncoded(
+  reply: FastifyReply,
+  body: string | Buffer,
+  encoding: 'br' | 'gzip' | undefined,
+): FastifyReply {
   reply.header('vary', 'accept-encoding');
-  const accepted = request.headers['accept-encoding'];
-  const encoding = accepted === undefined ? undefined : chooseEncoding(accepted);
   if (encoding === undefined) return reply.send(body);
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   if (bytes.length < COMPRESS_MIN_BYTES) return reply.send(bytes);
@@ -59,7 +66,7 @@ export function sendHtml(
   const pieces = page instanceof SafeHtml ? [page] : page;
   const accepted = request.headers['accept-encoding'];
   const encoding = chooseEncoding(accepted, PAGE_ENCODINGS, PAGE_PREFERENCE);
-  if (encoding !== 'gzip') return sendCompressible(request, reply, markupBytes(pieces));
+  if (encoding !== 'gzip') return sendEncoded(reply, markupBytes(pieces), encoding);
   return reply
     .header('vary', 'accept-encoding')
     .header('content-encoding', 'gzip')
