@@ -55,9 +55,10 @@ async function serve(config: ApiConfig, log: Logger): Promise<void> {
     return;
   }
 
-  // Listening first: /health answers while the database is still coming up, and /ready
-  // and the data routes say 503 until the schema is migrated. Workers migrate alike: the
-  // migration lock lets one apply each migration and the others find it applied.
+  // Listening first: /health answers while the database is still coming up, /ready says 503
+  // until the schema is migrated, and the data routes wait for it (as long as for a pooled
+  // connection), since a worker gets requests as soon as it listens. Workers migrate alike:
+  // the migration lock lets one apply each migration and the others find it applied.
   const { db } = database;
   try {
     const applied = await migrateWhenReachable(db, { log, signal: migrations.signal });

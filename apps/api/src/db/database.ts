@@ -189,6 +189,8 @@ export class Database {
   #reloading: Promise<void> | undefined;
   #lastReload = 0;
   #migratedVersion: number | undefined;
+  /** Statements waiting for the schema: each is told whether it came (true) or not. */
+  readonly #awaitingSchema = new Set<(migrated: boolean) => void>();
   #closed = false;
 
   constructor(options: DatabaseOptions) {
@@ -208,6 +210,26 @@ export class Database {
 
   markMigrated(version: number): void {
     this.#migratedVersion = version;
+    for (const settle of this.#awaitingSchema) settle(true);
+  }
+
+  /**
+   * Until the schema is migrated the tables may not be there. A statement waits for it as
+   * long as for a pooled connection, then fails with 503: a worker that starts beside a ready
+   * one gets requests at once, while its own migration check takes a few milliseconds.
+   */
+  async #untilMigrated(): Promise<void> {
+    if (this.#closed) throw new DatabaseUnavailableError();
+    const migrated = await new Promise<boolean>((resolve) => {
+      const settle = (came: boolean) => {
+        clearTimeout(timer);
+        this.#awaitingSchema.delete(settle);
+        resolve(came);
+      };
+      const timer = setTimeout(() => settle(false), this.#options.connectTimeoutMs);
+      this.#awaitingSchema.add(settle);
+    });
+    if (!migrated) throw new DatabaseUnavailableError();
   }
 
   async query<Row>(
@@ -215,8 +237,7 @@ export class Database {
     values: readonly unknown[],
     options: QueryOptions = {},
   ): Promise<QueryResult<Row>> {
-    // Until the schema is migrated, the tables may not be there: the data routes say 503.
-    if (this.#migratedVersion === undefined) throw new DatabaseUnavailableError();
+    if (this.#migratedVersion === undefined) await this.#untilMigrated();
     return this.#withRecovery(
       async (pool) => toResult<Row>(await pool.query({ ...statement, values: [...values] })),
       options.idempotent === true,
@@ -225,7 +246,7 @@ export class Database {
 
   /** Runs `work` in one transaction on one pooled connection. */
   async transaction<T>(work: (query: Query) => Promise<T>, options: QueryOptions = {}): Promise<T> {
-    if (this.#migratedVersion === undefined) throw new DatabaseUnavailableError();
+    if (this.#migratedVersion === undefined) await this.#untilMigrated();
     return this.#withRecovery(async (pool) => {
       const client = await pool.connect();
       // A connection lost mid-transaction also emits 'error' on the client; the failing
@@ -313,6 +334,7 @@ export class Database {
   /** Waits for checked-out connections to come back, then closes them all. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const settle of this.#awaitingSchema) settle(false);
     const pool = this.#pool ?? (await this.#opening?.catch(() => undefined));
     this.#pool = undefined;
     await pool?.end();

@@ -20,8 +20,8 @@ describe('GET /ready', () => {
     expect(response.json()).toEqual({ status: 'ready' });
   });
 
-  it('when the schema is not migrated yet, then /ready and the data routes say 503, /health 200', async () => {
-    const db = testDatabase(await api.createDatabase('unmigrated'));
+  it('when the schema is not migrated yet, then /ready and (after the connect timeout) the data routes say 503, /health 200', async () => {
+    const db = testDatabase(await api.createDatabase('unmigrated'), { connectTimeoutMs: 200 });
     const app = await buildApp({ db });
     try {
       // A well-formed token: checking it needs the database too.
@@ -39,6 +39,45 @@ describe('GET /ready', () => {
     } finally {
       await app.close();
       await db.close();
+    }
+  });
+});
+
+describe('a data route while the schema is being migrated', () => {
+  it('when a request arrives before the migrations finish, then it waits for them and is served', async () => {
+    // As in a second cluster worker, which gets requests as soon as it listens.
+    const db = testDatabase(await api.createDatabase('migrating'), { connectTimeoutMs: 10_000 });
+    const app = await buildApp({ db });
+    try {
+      const signUpBody = { email: 'early@example.com', password: 'an early password' };
+      const early = app.inject({ method: 'POST', url: '/accounts', payload: signUpBody });
+      let answered = false;
+      void early.then(() => (answered = true));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(answered).toBe(false);
+      await migrate(db, { log: silentLog });
+      const response = await early;
+      expect(response.statusCode, response.body).toBe(201);
+    } finally {
+      await app.close();
+      await db.close();
+    }
+  });
+
+  it('when the database closes while a request waits for the schema, then 503 at once', async () => {
+    const db = testDatabase(await api.createDatabase('closing'), { connectTimeoutMs: 60_000 });
+    const app = await buildApp({ db });
+    try {
+      const early = app.inject({
+        method: 'GET',
+        url: '/goals',
+        headers: { authorization: `Bearer ${'t'.repeat(43)}` },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await db.close();
+      expect((await early).statusCode).toBe(503);
+    } finally {
+      await app.close();
     }
   });
 });
