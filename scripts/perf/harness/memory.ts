@@ -5,9 +5,16 @@ export interface MemoryReading {
   rss: number;
   /** Peak resident set size since the process started (VmHWM), in bytes. */
   peak: number;
+  /**
+   * Resident anonymous memory now (RssAnon), in bytes: the heap, stacks and allocations that
+   * are this process's alone. The rest of its RSS is file pages (RssFile), mostly the node
+   * binary's code: shared by every process that runs it and dropped by the kernel when memory
+   * is short.
+   */
+  private: number;
 }
 
-/** Reads VmRSS and VmHWM from /proc/<pid>/status; undefined once the process is gone. */
+/** Reads VmRSS, VmHWM and RssAnon from /proc/<pid>/status; undefined once the process is gone. */
 export function readMemory(pid: number): MemoryReading | undefined {
   let status: string;
   try {
@@ -19,7 +26,7 @@ export function readMemory(pid: number): MemoryReading | undefined {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
     return match?.[1] ? Number(match[1]) * 1024 : 0;
   };
-  return { rss: kilobytes('VmRSS'), peak: kilobytes('VmHWM') };
+  return { rss: kilobytes('VmRSS'), peak: kilobytes('VmHWM'), private: kilobytes('RssAnon') };
 }
 
 /**
@@ -93,6 +100,8 @@ export class MemorySampler {
   peakRss = 0;
   /** The kernel's high-water mark (VmHWM) at the last sample: the process's lifetime peak. */
   highWater = 0;
+  /** Highest private memory (RssAnon) seen by this sampler; the kernel keeps no peak of it. */
+  peakPrivate = 0;
   private readonly timer: NodeJS.Timeout;
 
   /** Every reading with its time (performance.now()), when asked to keep them. */
@@ -116,6 +125,7 @@ export class MemorySampler {
     this.last = reading;
     this.peakRss = Math.max(this.peakRss, reading.rss);
     this.highWater = Math.max(this.highWater, reading.peak);
+    this.peakPrivate = Math.max(this.peakPrivate, reading.private);
     return reading;
   }
 
