@@ -10,6 +10,7 @@ import type {
   SessionCreated,
   SignUpInput,
 } from '@goal-tracker/contract';
+import { LruMap } from '@goal-tracker/server-kit';
 import type { ApiClient } from './api-client.js';
 import { bearer, json, JSON_HEADERS, noContent } from './api-result.js';
 import type { ApiResult, Caller, Visitor } from './api-result.js';
@@ -47,7 +48,7 @@ export interface AccountsApi {
 export const KEPT_EMAILS = 10_000;
 
 export function createAccountsApi(client: ApiClient): AccountsApi {
-  const emails = new Map<string, string>();
+  const emails = new LruMap<string, string>(KEPT_EMAILS);
   /**
    * Sends a JSON body. Never retried: a sign-up, a recovery or a passkey sign-in that landed but
    * lost its answer would be refused the second time (email taken, code or challenge used),
@@ -109,16 +110,11 @@ export function createAccountsApi(client: ApiClient): AccountsApi {
     account: (caller) => get<Account>('/account', caller),
 
     async signedInEmail(caller) {
-      const known = emails.get(caller.token);
-      if (known !== undefined) {
-        emails.delete(caller.token);
-        emails.set(caller.token, known);
-        return { ok: true, value: known };
-      }
+      const known = emails.use(caller.token);
+      if (known !== undefined) return { ok: true, value: known };
       const result = await get<Account>('/account', caller);
       if (!result.ok) return result;
       emails.set(caller.token, result.value.email);
-      if (emails.size > KEPT_EMAILS) emails.delete(emails.keys().next().value as string);
       return { ok: true, value: result.value.email };
     },
 

@@ -7,6 +7,7 @@ import type {
   MoveGoalInput,
   UpdateGoalInput,
 } from '@goal-tracker/contract';
+import { LruMap } from '@goal-tracker/server-kit';
 import type { ApiClient } from './api-client.js';
 import { bearer, json, JSON_HEADERS, noContent } from './api-result.js';
 import type { ApiResult, Caller } from './api-result.js';
@@ -53,9 +54,11 @@ export const REMEMBERED_ANSWERS = 256;
  * must never be served the other's goals.
  */
 class RememberedAnswers {
-  private readonly answers = new Map<string, { etag: string; value: unknown }>();
+  private readonly answers: LruMap<string, { etag: string; value: unknown }>;
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.answers = new LruMap(capacity);
+  }
 
   private static key(token: string, path: string): string {
     // A token is base64url and a path starts with "/", so the space cannot be ambiguous.
@@ -63,23 +66,13 @@ class RememberedAnswers {
   }
 
   get(token: string, path: string): { etag: string; value: unknown } | undefined {
-    const key = RememberedAnswers.key(token, path);
-    const answer = this.answers.get(key);
-    if (answer) {
-      this.answers.delete(key);
-      this.answers.set(key, answer);
-    }
-    return answer;
+    return this.answers.use(RememberedAnswers.key(token, path));
   }
 
   set(token: string, path: string, etag: string | string[] | undefined, value: unknown): void {
     const key = RememberedAnswers.key(token, path);
-    this.answers.delete(key);
-    if (typeof etag !== 'string') return;
-    this.answers.set(key, { etag, value });
-    if (this.answers.size > this.capacity) {
-      this.answers.delete(this.answers.keys().next().value as string);
-    }
+    if (typeof etag === 'string') this.answers.set(key, { etag, value });
+    else this.answers.delete(key);
   }
 
   forget(token: string): void {

@@ -1,4 +1,4 @@
-import { askPrimary } from '@goal-tracker/server-kit';
+import { askPrimary, LruMap } from '@goal-tracker/server-kit';
 import { AppError } from '../errors.js';
 
 /** The abuse limits; 0 turns one off. Each is an environment variable of the API. */
@@ -64,7 +64,7 @@ function tooManyWrites(perMinute: number, retryAfterSeconds: number): TooManyReq
  */
 export class WriteLimiter implements GoalWriteLimiter {
   readonly #perMinute: number;
-  readonly #buckets = new Map<number, Bucket>();
+  readonly #buckets = new LruMap<number, Bucket>(MAX_BUCKETS);
 
   constructor(perMinute: number) {
     this.#perMinute = perMinute;
@@ -85,12 +85,8 @@ export class WriteLimiter implements GoalWriteLimiter {
     bucket.at = now;
     if (bucket.tokens < 1) return (1 - bucket.tokens) / ratePerMs / 1000;
     bucket.tokens -= 1;
-    this.#buckets.delete(accountId);
+    // Past MAX_BUCKETS the least recently active account goes first; it had the longest to refill.
     this.#buckets.set(accountId, bucket);
-    // The least recently active account goes first; it had the longest to refill.
-    if (this.#buckets.size > MAX_BUCKETS) {
-      this.#buckets.delete(this.#buckets.keys().next().value as number);
-    }
     return 0;
   }
 }

@@ -1,4 +1,5 @@
 import type { Account } from '@goal-tracker/contract';
+import { LruMap } from '@goal-tracker/server-kit';
 import type { AccountsRepository } from '../accounts/accounts-repository.js';
 import { SESSION_TOKEN_PATTERN, sha256 } from '../accounts/secrets.js';
 
@@ -31,7 +32,7 @@ const MAX_ENTRIES = 10_000;
 export class SessionCache {
   readonly #repository: Pick<AccountsRepository, 'useSession'>;
   readonly #timeouts: SessionTimeouts;
-  readonly #known = new Map<string, Known>();
+  readonly #known = new LruMap<string, Known>(MAX_ENTRIES);
   #live = false;
   /** Bumped whenever sessions are forgotten, so a check in flight then is not remembered. */
   #generation = 0;
@@ -71,11 +72,7 @@ export class SessionCache {
       return undefined;
     }
     if (this.#live && generation === this.#generation) {
-      this.#known.delete(key);
       this.#known.set(key, { ...session, recordedAt: now });
-      if (this.#known.size > MAX_ENTRIES) {
-        this.#known.delete(this.#known.keys().next().value as string);
-      }
     }
     return session.account;
   }
