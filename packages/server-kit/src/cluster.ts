@@ -177,7 +177,9 @@ function superviseWorkers(options: ServeOptions): void {
           if (slot.worker === worker) slot.worker = undefined;
           resolve();
           if (stopping) {
-            if (code !== 0) unclean += 1;
+            // One still starting may die of the signal before it handles it: it served nothing.
+            const stoppedStarting = !slot.ready && signal === 'SIGTERM';
+            if (code !== 0 && !stoppedStarting) unclean += 1;
             return;
           }
           onDeath(slot, pid, code, signal);
