@@ -36,7 +36,7 @@ import { TierLoadBalancer } from './tier-load-balancer.js';
 /** Stands in for a missing imageTag so that the error above can be reported, never deployed. */
 const MISSING_IMAGE_TAG = 'missing-image-tag';
 
-/** Where the API image carries the RDS CA bundle (agreed with apps/api's Dockerfile). */
+/** Where the API image carries the RDS CA bundle (agreed with the Dockerfile's api target). */
 export const RDS_CA_BUNDLE_PATH = '/app/certs/rds-global-bundle.pem';
 
 export interface EnvironmentStackProps extends StackProps {

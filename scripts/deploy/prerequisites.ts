@@ -11,7 +11,7 @@ export class DeployError extends Error {
 export interface DeployContext {
   runner: Runner;
   print: (line: string) => void;
-  /** Repository root: Dockerfiles are built from here and the CDK app runs in `infra/`. */
+  /** Repository root: the Dockerfile is built from here and the CDK app runs in `infra/`. */
   root: string;
   /** The caller's environment: PATH and the AWS_REGION defaults are read from it. */
   env: NodeJS.ProcessEnv;

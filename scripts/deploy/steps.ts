@@ -20,10 +20,13 @@ import {
 } from './prerequisites.js';
 import type { Command } from './runner.js';
 
-/** The two images, their Dockerfiles (built from the repository root) and ECR repositories. */
+/**
+ * The two images, each the target of the root Dockerfile named after its tier (built from the
+ * repository root), and their ECR repositories.
+ */
 export const IMAGES = [
-  { tier: 'api', dockerfile: 'apps/api/Dockerfile', repository: repositoryName('backend') },
-  { tier: 'web', dockerfile: 'apps/web/Dockerfile', repository: repositoryName('frontend') },
+  { tier: 'api', repository: repositoryName('backend') },
+  { tier: 'web', repository: repositoryName('frontend') },
 ] as const;
 
 /** TEST-NET-1 (RFC 5737): reaches nobody. */
@@ -196,8 +199,8 @@ export async function deploy(
         'build',
         '--platform',
         PLATFORM,
-        '--file',
-        image.dockerfile,
+        '--target',
+        image.tier,
         '--tag',
         image.reference,
         '--label',

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
-import { healthcheckCommand, readDockerfile } from './support/dockerfile.js';
-import { TIERS } from './support/images.js';
+import { healthcheckCommand, readDockerfile, stageLineage } from './support/dockerfile.js';
+import { DOCKERFILE, TIERS } from './support/images.js';
 
 interface Service {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile?: string; target?: string };
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
@@ -46,10 +46,10 @@ describe('compose.yaml', () => {
   });
 
   it.each(TIERS)(
-    'when the $tier service is built, then from $dockerfile with the repository as context',
-    async ({ tier, dockerfile }) => {
+    "when the $tier service is built, then from the root Dockerfile's $tier target with the repository as context",
+    async ({ tier }) => {
       const service = (await load()).services[tier]!;
-      expect(service.build).toEqual({ context: '.', dockerfile });
+      expect(service.build).toEqual({ context: '.', target: tier });
     },
   );
 
@@ -74,10 +74,10 @@ describe('compose.yaml', () => {
     expect(web.depends_on).toEqual({ api: { condition: 'service_healthy' } });
     expect(web.environment?.API_URL).toBe('http://api:8080');
     // service_healthy needs a health check; the API service takes its image's.
-    const apiImage = await readDockerfile(join(REPOSITORY_ROOT, 'apps/api/Dockerfile'));
-    const check = apiImage.final.instructions.find(
-      (instruction) => instruction.keyword === 'HEALTHCHECK',
-    );
+    const dockerfile = await readDockerfile(join(REPOSITORY_ROOT, DOCKERFILE));
+    const check = stageLineage(dockerfile, 'api')
+      .flatMap((stage) => stage.instructions)
+      .findLast((instruction) => instruction.keyword === 'HEALTHCHECK');
     expect(check && healthcheckCommand(check)).toBeDefined();
   });
 

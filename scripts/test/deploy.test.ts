@@ -171,18 +171,12 @@ describe('npm run deploy -- --dry-run', () => {
     expect(cdkDeploys[1]).toContain('cdk deploy goal-tracker-prod --exclusively');
   });
 
-  it('when run, then images are built for linux/amd64 from each Dockerfile, pushed after an ECR login by stdin, before the stack deploys', async () => {
+  it('when run, then images are built for linux/amd64 from each Dockerfile target, pushed after an ECR login by stdin, before the stack deploys', async () => {
     const box = await sandbox(allStubs());
     const { out } = await cli(box, 'deploy', DRY_RUN_DEV);
     const registryDeploy = lineOf(out, 'cdk deploy goal-tracker-registry');
-    const buildApi = lineOf(
-      out,
-      'docker buildx build --platform linux/amd64 --file apps/api/Dockerfile',
-    );
-    const buildWeb = lineOf(
-      out,
-      'docker buildx build --platform linux/amd64 --file apps/web/Dockerfile',
-    );
+    const buildApi = lineOf(out, 'docker buildx build --platform linux/amd64 --target api');
+    const buildWeb = lineOf(out, 'docker buildx build --platform linux/amd64 --target web');
     const login = lineOf(
       out,
       'aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin',
@@ -196,8 +190,8 @@ describe('npm run deploy -- --dry-run', () => {
     expect(login).toBeLessThan(push);
     expect(push).toBeLessThan(stackDeploy);
     expect(stackDeploy).toBeLessThan(url);
-    expect(out[lineOf(out, 'apps/api/Dockerfile')]).toContain('goal-tracker-backend:');
-    expect(out[lineOf(out, 'apps/web/Dockerfile')]).toContain('goal-tracker-frontend:');
+    expect(out[lineOf(out, '--target api')]).toContain('goal-tracker-backend:');
+    expect(out[lineOf(out, '--target web')]).toContain('goal-tracker-frontend:');
     expect(out[stackDeploy]).toContain('(in infra) AWS_REGION=us-east-1');
   });
 
@@ -423,11 +417,11 @@ esac`,
       `aws ecr describe-images --repository-name goal-tracker-frontend --image-ids imageTag=${box.commit} --query imageDetails[0].imageDigest --output text --region us-east-1`,
       expect.stringMatching(
         new RegExp(
-          `^docker buildx build --platform linux/amd64 --file apps/api/Dockerfile --tag ${registry}/goal-tracker-backend:${box.commit} --label org.opencontainers.image.revision=[0-9a-f]{40} --load \\.$`,
+          `^docker buildx build --platform linux/amd64 --target api --tag ${registry}/goal-tracker-backend:${box.commit} --label org.opencontainers.image.revision=[0-9a-f]{40} --load \\.$`,
         ),
       ),
       expect.stringMatching(
-        /^docker buildx build --platform linux\/amd64 --file apps\/web\/Dockerfile --tag \S+\/goal-tracker-frontend:/,
+        /^docker buildx build --platform linux\/amd64 --target web --tag \S+\/goal-tracker-frontend:/,
       ),
       'docker-login-stdin s3cr3t-ecr-token',
       `docker push ${registry}/goal-tracker-backend:${box.commit}`,
@@ -484,7 +478,7 @@ esac`,
     );
     expect(docker).toEqual([
       expect.stringMatching(
-        /^docker buildx build .*--file apps\/web\/Dockerfile --tag \S+\/goal-tracker-frontend:/,
+        /^docker buildx build .*--target web --tag \S+\/goal-tracker-frontend:/,
       ),
       `docker push 123456789012.dkr.ecr.us-east-1.amazonaws.com/goal-tracker-frontend:${box.commit}`,
     ]);

@@ -7,12 +7,14 @@ import {
   healthcheckCommand,
   parseDockerfile,
   readDockerfile,
+  stageLineage,
+  type Instruction,
   type ParsedDockerfile,
   type Stage,
 } from './support/dockerfile.js';
 import { REPOSITORY_ROOT } from '@goal-tracker/test-support/repository-root';
 import { parseDockerIgnore } from './support/dockerignore.js';
-import { RDS_CA_PATH, RDS_CA_URL, TIERS } from './support/images.js';
+import { DOCKERFILE, RDS_CA_PATH, RDS_CA_URL, TIERS } from './support/images.js';
 
 // Every check dockerfile-utils can make, at error severity (several default to warning or off).
 const STRICT = {
@@ -35,6 +37,21 @@ const allInstructions = (dockerfile: ParsedDockerfile) =>
   dockerfile.stages.flatMap((stage) => stage.instructions);
 const runLines = (stage: Stage) => keyword(stage, 'RUN').map((instruction) => instruction.content);
 
+const load = () => readDockerfile(join(REPOSITORY_ROOT, DOCKERFILE));
+
+/** Every stage `docker build --target` runs for `target`: its lineage and what it copies from. */
+function stagesBuiltFor(dockerfile: ParsedDockerfile, target: string): Set<Stage> {
+  const stages = new Set<Stage>();
+  const visit = (name: string) =>
+    stageLineage(dockerfile, name).forEach((stage) => {
+      if (stages.has(stage)) return;
+      stages.add(stage);
+      stage.instructions.forEach(({ flags }) => flags.from && visit(flags.from));
+    });
+  visit(target);
+  return stages;
+}
+
 describe('Dockerfile lint', () => {
   it('when a Dockerfile has a mistake, then dockerfile-utils reports it (the zero below means something)', () => {
     const broken =
@@ -43,22 +60,36 @@ describe('Dockerfile lint', () => {
     expect(codes.length).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(TIERS)(
-    'when $dockerfile is linted with every check on, then it has no findings',
-    async ({ dockerfile }) => {
-      const text = await readFile(join(REPOSITORY_ROOT, dockerfile), 'utf8');
-      const findings = validate(text, STRICT).map(
-        (diagnostic) =>
-          `line ${diagnostic.range.start.line + 1}: ${JSON.stringify(diagnostic.message)}`,
-      );
-      expect(findings).toEqual([]);
-    },
-  );
+  it('when the Dockerfile is linted with every check on, then it has no findings', async () => {
+    const text = await readFile(join(REPOSITORY_ROOT, DOCKERFILE), 'utf8');
+    const findings = validate(text, STRICT).map(
+      (diagnostic) =>
+        `line ${diagnostic.range.start.line + 1}: ${JSON.stringify(diagnostic.message)}`,
+    );
+    expect(findings).toEqual([]);
+  });
 });
 
 describe('the replay parser', () => {
   it('when a Dockerfile uses an instruction it does not know, then reading it fails naming it', () => {
+    expect(() => parseDockerfile('FROM node:20\nSHELL ["bash"]\n')).toThrow(
+      /does not support SHELL/,
+    );
     expect(() => parseDockerfile('FROM node:20\nARG VERSION\n')).toThrow(/does not support ARG/);
+  });
+
+  it('when an ARG before the first FROM names the image, then the stages start from its default', () => {
+    const dockerfile = parseDockerfile(
+      'ARG IMAGE=node:24-slim\nFROM ${IMAGE} AS base\nFROM base AS app\nFROM $IMAGE AS other\n',
+    );
+    expect(dockerfile.stages.map(({ from, fromStage }) => ({ from, fromStage }))).toEqual([
+      { from: 'node:24-slim', fromStage: false },
+      { from: 'base', fromStage: true },
+      { from: 'node:24-slim', fromStage: false },
+    ]);
+    expect(stageLineage(dockerfile, 'app').map((stage) => stage.name)).toEqual(['base', 'app']);
+    expect(() => stageLineage(dockerfile, 'api')).toThrow(/no stage named api \(there are base/);
+    expect(() => parseDockerfile('FROM ${IMAGE}\n')).toThrow(/no ARG IMAGE/);
   });
 
   it('when an instruction runs over lines, then flags, comments and continuations are read as Docker does', () => {
@@ -73,19 +104,7 @@ describe('the replay parser', () => {
   });
 });
 
-describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) => {
-  const load = () => readDockerfile(join(REPOSITORY_ROOT, path));
-
-  it('when built, then the runtime stage starts from a fresh base, not from the build stage', async () => {
-    const dockerfile = await load();
-    expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
-    expect(dockerfile.final.fromStage).toBe(false);
-    expect(
-      dockerfile.stages.some((stage) => runLines(stage).some((line) => /tsc|run build/.test(line))),
-    ).toBe(true);
-    expect(runLines(dockerfile.final)).toEqual([]);
-  });
-
+describe('the Dockerfile', () => {
   it('when it names a Node base image, then it is slim and pinned to the exact release CI runs the tests on', async () => {
     const dockerfile = await load();
     const images = dockerfile.stages.filter((stage) => !stage.fromStage).map((stage) => stage.from);
@@ -99,23 +118,6 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
     expect(images[0]).toBe(`node:${ciNode}-bookworm-slim`);
   });
 
-  it('when the runtime stage copies node_modules, then they come from an install without dev dependencies', async () => {
-    const dockerfile = await load();
-    const copiesFrom = keyword(dockerfile.final, 'COPY').flatMap(({ flags, args }) =>
-      flags.from ? [{ from: flags.from, sources: args.slice(0, -1) }] : [],
-    );
-    expect(copiesFrom.length).toBeGreaterThan(0);
-    for (const { from, sources } of copiesFrom) {
-      const stage = dockerfile.stages.find((candidate) => candidate.name === from);
-      expect(stage, `COPY --from=${from}`).toBeDefined();
-      const installs = runLines(stage!).filter((line) => /\bnpm (ci|install)\b/.test(line));
-      if (sources.every((source) => source.endsWith('/dist'))) continue; // build output only
-      expect(installs.length, `stage ${from} installs the dependencies it ships`).toBe(1);
-      expect(installs[0]).toMatch(/^npm ci .*--omit=dev/);
-      expect(installs[0]).toContain(`--workspace @goal-tracker/${tier}`);
-    }
-  });
-
   it('when dependencies are installed, then only from the lockfile and without running install scripts', async () => {
     const dockerfile = await load();
     const installs = dockerfile.stages
@@ -125,48 +127,6 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
     for (const line of installs) {
       expect(line).toMatch(/^npm ci /);
       expect(line).toContain('--ignore-scripts');
-    }
-  });
-
-  it('when it runs, then as a non-root user, with NODE_ENV=production, from the agreed build output', async () => {
-    const { final } = await load();
-    const users = keyword(final, 'USER').map((user) => user.args[0]);
-    expect(users.length).toBeGreaterThan(0);
-    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
-    const env = Object.assign({}, ...keyword(final, 'ENV').map(envOf)) as Record<string, string>;
-    expect(env.NODE_ENV).toBe('production');
-    expect(env.PORT).toBe(String(port));
-    const workdirs = keyword(final, 'WORKDIR').map((instruction) => instruction.args[0]);
-    expect(workdirs.at(-1)).toBe(workdir);
-    const cmds = keyword(final, 'CMD');
-    expect(cmds).toHaveLength(1);
-    expect(cmds[0]?.json).toBe(true);
-    const [program, ...words] = cmds[0]?.args ?? [];
-    expect(program).toBe('node');
-    expect(words.at(-1)).toBe('dist/main.js');
-    // Anything between is a node flag (memory settings, which the bench runs with too).
-    expect(words.slice(0, -1).every((word) => word.startsWith('--'))).toBe(true);
-  });
-
-  it(`when it exposes ports, then only ${port}`, async () => {
-    const dockerfile = await load();
-    const exposed = allInstructions(dockerfile)
-      .filter((instruction) => instruction.keyword === 'EXPOSE')
-      .flatMap((instruction) => instruction.args);
-    expect(exposed).toEqual([String(port)]);
-  });
-
-  it('when Docker checks health, then node itself asks /health on the tier port (slim images have no curl)', async () => {
-    const { final } = await load();
-    const checks = keyword(final, 'HEALTHCHECK');
-    expect(checks).toHaveLength(1);
-    const check = checks[0]!;
-    const command = healthcheckCommand(check);
-    expect(command?.slice(0, 2)).toEqual(['node', '-e']);
-    expect(command?.[2]).toContain('/health');
-    expect(command?.[2]).toContain(`process.env.PORT||${port}`);
-    for (const flag of ['interval', 'timeout', 'start-period', 'retries']) {
-      expect(check.flags[flag], `--${flag}`).toBeDefined();
     }
   });
 
@@ -189,11 +149,89 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
     ).toEqual([]);
     expect(copied).not.toContain('.');
   });
+});
+
+describe.each(TIERS)('the $tier target', ({ tier, port, workdir }) => {
+  /** The target's stages from its base image on, and their instructions: the image's settings. */
+  const loadImage = async () => {
+    const dockerfile = await load();
+    const lineage = stageLineage(dockerfile, tier);
+    return { dockerfile, lineage, image: lineage.flatMap((stage) => stage.instructions) };
+  };
+  const ofImage = (image: Instruction[], name: string) =>
+    image.filter((instruction) => instruction.keyword === name);
+
+  it('when built, then its image starts from a fresh base, not from the build stage', async () => {
+    const { dockerfile, lineage } = await loadImage();
+    expect(lineage[0]?.fromStage).toBe(false);
+    expect(
+      dockerfile.stages.some((stage) => runLines(stage).some((line) => /tsc|run build/.test(line))),
+    ).toBe(true);
+    expect(lineage.flatMap(runLines)).toEqual([]);
+  });
+
+  it('when the image copies node_modules, then they come from an install without dev dependencies', async () => {
+    const { dockerfile, image } = await loadImage();
+    const copiesFrom = ofImage(image, 'COPY').flatMap(({ flags, args }) =>
+      flags.from ? [{ from: flags.from, sources: args.slice(0, -1) }] : [],
+    );
+    expect(copiesFrom.length).toBeGreaterThan(0);
+    for (const { from, sources } of copiesFrom) {
+      const stage = dockerfile.stages.find((candidate) => candidate.name === from);
+      expect(stage, `COPY --from=${from}`).toBeDefined();
+      const installs = runLines(stage!).filter((line) => /\bnpm (ci|install)\b/.test(line));
+      if (sources.every((source) => source.endsWith('/dist'))) continue; // build output only
+      expect(installs.length, `stage ${from} installs the dependencies it ships`).toBe(1);
+      expect(installs[0]).toMatch(/^npm ci .*--omit=dev/);
+      expect(installs[0]).toContain(`--workspace @goal-tracker/${tier}`);
+    }
+  });
+
+  it('when it runs, then as a non-root user, with NODE_ENV=production, from the agreed build output', async () => {
+    const { image } = await loadImage();
+    const users = ofImage(image, 'USER').map((user) => user.args[0]);
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+    const env = Object.assign({}, ...ofImage(image, 'ENV').map(envOf)) as Record<string, string>;
+    expect(env.NODE_ENV).toBe('production');
+    expect(env.PORT).toBe(String(port));
+    const workdirs = ofImage(image, 'WORKDIR').map((instruction) => instruction.args[0]);
+    expect(workdirs.at(-1)).toBe(workdir);
+    const cmds = ofImage(image, 'CMD');
+    expect(cmds).toHaveLength(1);
+    expect(cmds[0]?.json).toBe(true);
+    const [program, ...words] = cmds[0]?.args ?? [];
+    expect(program).toBe('node');
+    expect(words.at(-1)).toBe('dist/main.js');
+    // Anything between is a node flag (memory settings, which the bench runs with too).
+    expect(words.slice(0, -1).every((word) => word.startsWith('--'))).toBe(true);
+  });
+
+  it(`when it exposes ports, then only ${port}`, async () => {
+    const { image } = await loadImage();
+    expect(ofImage(image, 'EXPOSE').flatMap((instruction) => instruction.args)).toEqual([
+      String(port),
+    ]);
+  });
+
+  it('when Docker checks health, then node itself asks /health on the tier port (slim images have no curl)', async () => {
+    const { image } = await loadImage();
+    const checks = ofImage(image, 'HEALTHCHECK');
+    expect(checks).toHaveLength(1);
+    const check = checks[0]!;
+    const command = healthcheckCommand(check);
+    expect(command?.slice(0, 2)).toEqual(['node', '-e']);
+    expect(command?.[2]).toContain('/health');
+    expect(command?.[2]).toContain(`process.env.PORT||${port}`);
+    for (const flag of ['interval', 'timeout', 'start-period', 'retries']) {
+      expect(check.flags[flag], `--${flag}`).toBeDefined();
+    }
+  });
 
   if (tier === 'api') {
     it('when the API verifies RDS certificates, then the image carries the RDS CA bundle, readable by the app user', async () => {
-      const { final } = await load();
-      const adds = keyword(final, 'ADD').map((add) => ({
+      const { image } = await loadImage();
+      const adds = ofImage(image, 'ADD').map((add) => ({
         sources: add.args,
         chmod: add.flags.chmod,
       }));
@@ -201,16 +239,14 @@ describe.each(TIERS)('$dockerfile', ({ tier, dockerfile: path, port, workdir }) 
     });
   } else {
     it('when the web tier is built, then it downloads nothing at build time', async () => {
-      const dockerfile = await load();
-      expect(
-        allInstructions(dockerfile).filter((instruction) => instruction.keyword === 'ADD'),
-      ).toEqual([]);
+      const stages = [...stagesBuiltFor(await load(), tier)];
+      expect(stages.flatMap((stage) => keyword(stage, 'ADD'))).toEqual([]);
     });
   }
 });
 
 describe('.dockerignore', () => {
-  const load = async () =>
+  const loadIgnore = async () =>
     parseDockerIgnore(await readFile(join(REPOSITORY_ROOT, '.dockerignore'), 'utf8'));
 
   it("when patterns are matched, then with Docker's rules: anchored at the root unless they start with **/", () => {
@@ -243,7 +279,7 @@ describe('.dockerignore', () => {
     'apps/api/.env.local',
     'coverage/index.html',
   ])('when the context is sent, then %s stays out', async (path) => {
-    expect((await load()).ignores(path)).toBe(true);
+    expect((await loadIgnore()).ignores(path)).toBe(true);
   });
 
   it.each([
@@ -259,20 +295,16 @@ describe('.dockerignore', () => {
     'packages/server-kit/src/index.ts',
     'packages/server-kit/package.json',
   ])('when the context is sent, then %s is in it', async (path) => {
-    expect((await load()).ignores(path)).toBe(false);
+    expect((await loadIgnore()).ignores(path)).toBe(false);
   });
 
-  it.each(TIERS)(
-    'when $dockerfile copies from the context, then nothing it names is ignored',
-    async ({ dockerfile }) => {
-      const ignore = await load();
-      const parsed = await readDockerfile(join(REPOSITORY_ROOT, dockerfile));
-      const sources = allInstructions(parsed)
-        .filter(({ keyword, flags }) => ['COPY', 'ADD'].includes(keyword) && !flags.from)
-        .flatMap((instruction) => instruction.args.slice(0, -1))
-        .filter((source) => !/^https?:/.test(source));
-      expect(sources.length).toBeGreaterThan(3);
-      expect(sources.filter((source) => ignore.ignores(source))).toEqual([]);
-    },
-  );
+  it('when the Dockerfile copies from the context, then nothing it names is ignored', async () => {
+    const ignore = await loadIgnore();
+    const sources = allInstructions(await load())
+      .filter(({ keyword, flags }) => ['COPY', 'ADD'].includes(keyword) && !flags.from)
+      .flatMap((instruction) => instruction.args.slice(0, -1))
+      .filter((source) => !/^https?:/.test(source));
+    expect(sources.length).toBeGreaterThan(3);
+    expect(sources.filter((source) => ignore.ignores(source))).toEqual([]);
+  });
 });

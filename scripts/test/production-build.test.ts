@@ -12,10 +12,10 @@ import { readDockerfile, replayDockerfile, type ReplayedImage } from './support/
 import { copyBuildContext } from './support/dockerignore.js';
 import { RDS_CA_PATH, RDS_CA_URL } from './support/images.js';
 
-// The Dockerfiles' own steps, replayed in a clean copy of the build context (no Docker engine
-// here): npm ci from the local cache, the workspace build, the runtime stage's copies. Then the
-// runtime tree's entrypoint runs as the image would: `node dist/main.js`, as uid 1000 (the
-// image's `node` user) when the tests run as root, with the image's ENV.
+// The Dockerfile's own steps for both targets, replayed in a clean copy of the build context
+// (no Docker engine here): npm ci from the local cache, the workspace build, each target's
+// copies. Then each runtime tree's entrypoint runs as the image would: `node dist/main.js`, as
+// uid 1000 (the image's `node` user) when the tests run as root, with the image's ENV.
 
 const IMAGE_USER_ID = 1000;
 const runAsImageUser = process.getuid?.() === 0;
@@ -26,11 +26,12 @@ let web: ReplayedImage;
 let database: { url: string; dispose(): Promise<void> } | undefined;
 const running = new Set<ChildProcess>();
 
-async function replay(dockerfile: string, name: string): Promise<ReplayedImage> {
+async function replay(): Promise<Record<'api' | 'web', ReplayedImage>> {
   return replayDockerfile({
-    dockerfile: await readDockerfile(join(REPOSITORY_ROOT, dockerfile)),
+    dockerfile: await readDockerfile(join(REPOSITORY_ROOT, 'Dockerfile')),
+    targets: ['api', 'web'],
     context: join(work, 'context'),
-    workDir: join(work, name),
+    workDir: join(work, 'stages'),
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -46,12 +47,9 @@ beforeAll(async () => {
   // The image user must be able to reach the replayed trees, as in the image.
   await chmod(work, 0o755);
   await copyBuildContext(REPOSITORY_ROOT, join(work, 'context'));
-  [api, web, database] = await Promise.all([
-    replay('apps/api/Dockerfile', 'api'),
-    replay('apps/web/Dockerfile', 'web'),
-    createTestDatabase('image'),
-  ]);
-  // Two npm ci runs per image; on a shared 2-core machine under load they have taken 4 minutes.
+  [{ api, web }, database] = await Promise.all([replay(), createTestDatabase('image')]);
+  // Three npm ci runs (each target's runtime dependencies, one build for both); with four, on a
+  // shared 2-core machine under load, they have taken 4 minutes.
 }, 420_000);
 
 afterAll(async () => {

@@ -58,7 +58,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --signin-connections N        connections for the sign-in run, each sign-in a password hash (default 8)
   --pool-max N                  DB_POOL_MAX for the API (default: the API's own default)
   --log-level L                 LOG_LEVEL for both servers (default warn)
-  --api-node-args="A B"         node flags for the API (default: those of apps/api/Dockerfile's CMD)
+  --api-node-args="A B"         node flags for the API (default: those of the Dockerfile's api CMD)
   --protocol P                  pgbench protocol for the ceiling: prepared|extended|simple (default prepared)
   --workers 1,2                 instead of the scenarios: the API with each WORKERS in turn (GET
                                 /goals and POST /goals), its throughput, its share of the

@@ -19,33 +19,35 @@ export function assertBuilt(): void {
   }
 }
 
+/** The root Dockerfile, which builds both images (a target each), or '' if it is missing. */
+function readDockerfile(): string {
+  try {
+    return readFileSync(resolve(REPOSITORY_ROOT, 'Dockerfile'), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * The node flags an app's image runs with: the words between `node` and the entry point in
- * its Dockerfile's exec-form CMD (e.g. `CMD ["node", "--max-semi-space-size=2", "dist/main.js"]`),
+ * the exec-form CMD of its Dockerfile target, the stage named after the app (e.g.
+ * `CMD ["node", "--max-semi-space-size=2", "dist/main.js"]` under `FROM runtime AS api`),
  * so the harness measures the process as production runs it.
  */
 export function imageNodeArgs(app: 'api' | 'web'): string[] {
-  let dockerfile: string;
-  try {
-    dockerfile = readFileSync(resolve(REPOSITORY_ROOT, `apps/${app}/Dockerfile`), 'utf8');
-  } catch {
-    return [];
-  }
-  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  const stage = readDockerfile()
+    .split(/^FROM\s/m)
+    .find((section) => new RegExp(`^\\S+[ \\t]+AS[ \\t]+${app}[ \\t]*\\n`, 'i').test(section));
+  const cmd = stage && /^CMD\s+(\[.*\])\s*$/m.exec(stage)?.[1];
   if (!cmd) return [];
   const words = JSON.parse(cmd) as string[];
   if (words[0] !== 'node') return [];
   return words.slice(1, -1).filter((word) => word.startsWith('--'));
 }
 
-/** The Node release the images run (`FROM node:<release>-…` in apps/api/Dockerfile). */
+/** The Node release the images run (`ARG NODE_IMAGE=node:<release>-…` in the Dockerfile). */
 export function imageNodeRelease(): string | undefined {
-  try {
-    const dockerfile = readFileSync(resolve(REPOSITORY_ROOT, 'apps/api/Dockerfile'), 'utf8');
-    return /^FROM node:(\d+\.\d+\.\d+)/m.exec(dockerfile)?.[1];
-  } catch {
-    return undefined;
-  }
+  return /^ARG NODE_IMAGE=node:(\d+\.\d+\.\d+)/m.exec(readDockerfile())?.[1];
 }
 
 /**

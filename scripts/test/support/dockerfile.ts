@@ -6,11 +6,13 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 
 /**
- * The Dockerfiles read and replayed without Docker. Only the instructions they use are
+ * The Dockerfile read and replayed without Docker. Only the instructions it uses are
  * understood; any other one fails loudly, so a new one is taught here on purpose rather than
  * skipped in silence.
  */
-const KEYWORDS = new Set('FROM WORKDIR COPY ADD RUN ENV USER EXPOSE CMD HEALTHCHECK'.split(' '));
+const KEYWORDS = new Set(
+  'ARG FROM WORKDIR COPY ADD RUN ENV USER EXPOSE CMD HEALTHCHECK'.split(' '),
+);
 
 export interface Instruction {
   keyword: string;
@@ -41,6 +43,23 @@ export interface ParsedDockerfile {
   final: Stage;
 }
 
+/** The stage `docker build --target <name>` produces, else an error naming the stages there are. */
+export function stageNamed(dockerfile: ParsedDockerfile, name: string): Stage {
+  const stage = dockerfile.stages.find((candidate) => candidate.name === name);
+  if (stage) return stage;
+  const names = dockerfile.stages.map((candidate) => candidate.name).join(', ');
+  throw new Error(`no stage named ${name} (there are ${names})`);
+}
+
+/**
+ * The stages a target's image is made of, its base image's first: the target and each stage
+ * its FROM names in turn. Their instructions, in order, are the image's settings.
+ */
+export function stageLineage(dockerfile: ParsedDockerfile, target: string): Stage[] {
+  const stage = stageNamed(dockerfile, target);
+  return stage.fromStage ? [...stageLineage(dockerfile, stage.from), stage] : [stage];
+}
+
 function parseInstruction(line: string, where: string): Instruction {
   const [, word = '', rest = ''] = /^(\S+)\s*(.*)$/s.exec(line) ?? [];
   const keyword = word.toUpperCase();
@@ -63,13 +82,28 @@ export async function readDockerfile(path: string): Promise<ParsedDockerfile> {
 
 export function parseDockerfile(text: string, path = 'Dockerfile'): ParsedDockerfile {
   const stages: Stage[] = [];
+  // ARGs before the first FROM, which only FROM lines can use (their defaults: no --build-arg).
+  const globalArgs = new Map<string, string>();
   // Comment lines go, even inside a continuation; a trailing backslash joins the next line.
   const lines = text.split('\n').filter((line) => !/^\s*#/.test(line));
   const logical = lines.join('\n').replace(/\\\n/g, '').split('\n');
   for (const line of logical.filter((candidate) => candidate.trim() !== '')) {
     const instruction = parseInstruction(line.trim(), path);
-    if (instruction.keyword === 'FROM') {
-      const [image = '', as, name] = instruction.args;
+    if (instruction.keyword === 'ARG') {
+      if (stages.length > 0) throw new Error(`${path}: the replay does not support ARG in a stage`);
+      const [, name = '', value = ''] = /^(\w+)=?(.*)$/.exec(instruction.content) ?? [];
+      globalArgs.set(name, value);
+    } else if (instruction.keyword === 'FROM') {
+      const [reference = '', as, name] = instruction.args;
+      const image = reference.replace(
+        /\$\{(\w+)\}|\$(\w+)/g,
+        (_, braced?: string, bare?: string) => {
+          const arg = (braced ?? bare)!;
+          const value = globalArgs.get(arg);
+          if (value === undefined) throw new Error(`${path}: FROM ${reference}: no ARG ${arg}`);
+          return value;
+        },
+      );
       stages.push({
         name: as?.toUpperCase() === 'AS' && name ? name : String(stages.length),
         from: image,
@@ -104,7 +138,7 @@ export function healthcheckCommand(instruction: Instruction): string[] | undefin
   return match?.[1] ? (JSON.parse(match[1]) as string[]) : undefined;
 }
 
-/** What the final stage's image would carry: its files (under `root`) and its settings. */
+/** What a target stage's image would carry: its files (under `root`) and its settings. */
 export interface ReplayedImage {
   /** Host directory standing in for the image's `/`. */
   root: string;
@@ -117,8 +151,10 @@ export interface ReplayedImage {
   remoteFiles: { url: string; destination: string }[];
 }
 
-export interface ReplayOptions {
+export interface ReplayOptions<Target extends string> {
   dockerfile: ParsedDockerfile;
+  /** The stages to build, as `docker build --target` names them; default: the last stage. */
+  targets?: readonly Target[];
   /** The build context: a directory holding what `docker build` would send. */
   context: string;
   /** Empty directory for the stages' file systems, one subdirectory each. */
@@ -137,14 +173,15 @@ interface StageState extends Omit<ReplayedImage, 'workdir'> {
  * is a directory, COPY copies (from the context or an earlier stage), RUN runs the same
  * command line in the stage's WORKDIR with its ENV, and a stage's COPY --from sources build
  * alongside it. Base images' own files are not there: commands run on this host's tools
- * (Node, npm, sh), which is why the Dockerfiles pin the Node release this repo tests on.
+ * (Node, npm, sh), which is why the Dockerfile pins the Node release this repo tests on.
+ * Targets built in one call share the stages they have in common, each built once.
  */
-export async function replayDockerfile(options: ReplayOptions): Promise<ReplayedImage> {
-  const { stages } = options.dockerfile;
+export async function replayDockerfile<Target extends string>(
+  options: ReplayOptions<Target>,
+): Promise<Record<Target, ReplayedImage>> {
   const built = new Map<string, Promise<StageState>>();
   const build = (name: string): Promise<StageState> => {
-    const stage = stages.find((candidate) => candidate.name === name);
-    if (!stage) throw new Error(`no stage named ${name}`);
+    const stage = stageNamed(options.dockerfile, name);
     if (!built.has(name)) built.set(name, buildStage(stage));
     return built.get(name)!;
   };
@@ -233,6 +270,12 @@ export async function replayDockerfile(options: ReplayOptions): Promise<Replayed
     return state;
   }
 
-  const { containerWorkdir, ...final } = await build(options.dockerfile.final.name);
-  return { ...final, workdir: join(final.root, containerWorkdir) };
+  const targets = options.targets ?? [options.dockerfile.final.name as Target];
+  const images = await Promise.all(
+    targets.map(async (target) => {
+      const { containerWorkdir, ...image } = await build(target);
+      return [target, { ...image, workdir: join(image.root, containerWorkdir) }] as const;
+    }),
+  );
+  return Object.fromEntries(images) as Record<Target, ReplayedImage>;
 }

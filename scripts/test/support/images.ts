@@ -1,15 +1,16 @@
-/** The two images as the rules agree them: Dockerfile, port, ECR repository. */
+/** The Dockerfile both images are built from, with the repository root as context. */
+export const DOCKERFILE = 'Dockerfile';
+
+/** The two images as the rules agree them: Dockerfile target, port, ECR repository. */
 export const TIERS = [
   {
     tier: 'api',
-    dockerfile: 'apps/api/Dockerfile',
     port: 8080,
     workdir: '/app/apps/api',
     repository: 'goal-tracker-backend',
   },
   {
     tier: 'web',
-    dockerfile: 'apps/web/Dockerfile',
     port: 3000,
     workdir: '/app/apps/web',
     repository: 'goal-tracker-frontend',
