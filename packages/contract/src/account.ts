@@ -1,5 +1,6 @@
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { GOAL_ID_MAX } from './goal.js';
+import { namedObject } from './named-object.js';
 
 /** NIST SP 800-63B: length, not composition rules. */
 export const PASSWORD_MIN_LENGTH = 12;
@@ -44,13 +45,14 @@ const GivenPassword = Type.String({
 
 export const AccountId = Type.Integer({ minimum: 1, maximum: GOAL_ID_MAX });
 
-export const Account = Type.Object(
+export const Account = namedObject(
+  'Account',
   {
     id: AccountId,
     email: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
   },
-  { $id: 'Account', description: 'The signed-in account', additionalProperties: false },
+  { description: 'The signed-in account' },
 );
 export type Account = Static<typeof Account>;
 
@@ -62,19 +64,10 @@ export const RecoveryCode = Type.String({
   description: 'Shown only now; resets the password once, then a new one replaces it',
 });
 
-export const Credentials = Type.Object(
-  {
-    email: Email,
-    password: GivenPassword,
-  },
-  { $id: 'Credentials', additionalProperties: false },
-);
+export const Credentials = namedObject('Credentials', { email: Email, password: GivenPassword });
 export type Credentials = Static<typeof Credentials>;
 
-export const SignUpInput = Type.Object(
-  { email: Email, password: Password },
-  { $id: 'SignUpInput', additionalProperties: false },
-);
+export const SignUpInput = namedObject('SignUpInput', { email: Email, password: Password });
 export type SignUpInput = Static<typeof SignUpInput>;
 
 /** How many goals from before accounts existed this account received; only once. */
@@ -82,9 +75,10 @@ const AdoptedGoals = Type.Optional(Type.Integer({ minimum: 1 }));
 
 /** An answer that starts a session: the account and its token, then what this answer adds. */
 function newSession<Added extends TProperties>($id: string, description: string, added: Added) {
-  return Type.Object(
+  return namedObject(
+    $id,
     { account: Account, token: SessionToken, ...added, adoptedGoals: AdoptedGoals },
-    { $id, description, additionalProperties: false },
+    { description },
   );
 }
 
@@ -102,29 +96,20 @@ export const AccountCreated = newSession(
 );
 export type AccountCreated = Static<typeof AccountCreated>;
 
-export const DeleteAccountInput = Type.Object(
-  { password: GivenPassword },
-  { $id: 'DeleteAccountInput', additionalProperties: false },
-);
+export const DeleteAccountInput = namedObject('DeleteAccountInput', { password: GivenPassword });
 export type DeleteAccountInput = Static<typeof DeleteAccountInput>;
 
-export const ChangePasswordInput = Type.Object(
-  {
-    currentPassword: GivenPassword,
-    newPassword: Password,
-  },
-  { $id: 'ChangePasswordInput', additionalProperties: false },
-);
+export const ChangePasswordInput = namedObject('ChangePasswordInput', {
+  currentPassword: GivenPassword,
+  newPassword: Password,
+});
 export type ChangePasswordInput = Static<typeof ChangePasswordInput>;
 
-export const RecoveryInput = Type.Object(
-  {
-    email: Email,
-    recoveryCode: Type.String({ minLength: 1, maxLength: 100 }),
-    newPassword: Password,
-  },
-  { $id: 'RecoveryInput', additionalProperties: false },
-);
+export const RecoveryInput = namedObject('RecoveryInput', {
+  email: Email,
+  recoveryCode: Type.String({ minLength: 1, maxLength: 100 }),
+  newPassword: Password,
+});
 export type RecoveryInput = Static<typeof RecoveryInput>;
 
 export type PasswordProblem = 'too-short' | 'too-long' | 'common' | 'email';

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { GOAL_EVENT_TYPES } from './goal-events.js';
 import { GOAL_NAME_MAX_LENGTH, GOAL_NAME_PATTERN } from './goal-name.js';
+import { namedObject } from './named-object.js';
 
 export * from './goal-name.js';
 export * from './goal-events.js';
@@ -41,7 +42,8 @@ export function isCalendarDate(text: string): boolean {
 export const TIMESTAMP_PATTERN =
   '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$';
 
-export const Goal = Type.Object(
+export const Goal = namedObject(
+  'Goal',
   {
     id: GoalId,
     name: Type.String(),
@@ -64,17 +66,18 @@ export const Goal = Type.Object(
         'Counts the changes made to it; the ETag of GET and PATCH is this number in quotes, for If-Match',
     }),
   },
-  { $id: 'Goal', description: 'A goal of the signed-in account', additionalProperties: false },
+  { description: 'A goal of the signed-in account' },
 );
 export type Goal = Static<typeof Goal>;
 
-export const CreateGoalInput = Type.Object(
-  { name: GoalName, targetDate: Type.Optional(Type.Union([CalendarDate, Type.Null()])) },
-  { $id: 'CreateGoalInput', additionalProperties: false },
-);
+export const CreateGoalInput = namedObject('CreateGoalInput', {
+  name: GoalName,
+  targetDate: Type.Optional(Type.Union([CalendarDate, Type.Null()])),
+});
 export type CreateGoalInput = Static<typeof CreateGoalInput>;
 
-export const UpdateGoalInput = Type.Object(
+export const UpdateGoalInput = namedObject(
+  'UpdateGoalInput',
   {
     name: Type.Optional(GoalName),
     done: Type.Optional(Type.Boolean()),
@@ -89,7 +92,7 @@ export const UpdateGoalInput = Type.Object(
       }),
     ),
   },
-  { $id: 'UpdateGoalInput', additionalProperties: false, minProperties: 1 },
+  { minProperties: 1 },
 );
 export type UpdateGoalInput = Static<typeof UpdateGoalInput>;
 
@@ -177,7 +180,8 @@ export type ListGoalsQuery = Static<typeof ListGoalsQuery>;
 export const GoalSummaryQuery = Type.Object({ today: Today }, { additionalProperties: false });
 export type GoalSummaryQuery = Static<typeof GoalSummaryQuery>;
 
-export const GoalPage = Type.Object(
+export const GoalPage = namedObject(
+  'GoalPage',
   {
     goals: Type.Array(Goal),
     next: Type.Union([GoalId, Type.Null()], {
@@ -189,16 +193,13 @@ export const GoalPage = Type.Object(
         'Pass as `cursor` for the next page; it goes on below this page even when goals move meanwhile. Null on the last page',
     }),
   },
-  {
-    $id: 'GoalPage',
-    description: 'A page of goals, and the cursor of the next page',
-    additionalProperties: false,
-  },
+  { description: 'A page of goals, and the cursor of the next page' },
 );
 export type GoalPage = Static<typeof GoalPage>;
 
 /** GET /goals/summary: how many goals there are, so a page can say "3 goals left". */
-export const GoalSummary = Type.Object(
+export const GoalSummary = namedObject(
+  'GoalSummary',
   {
     total: Type.Integer({ minimum: 0 }),
     done: Type.Integer({ minimum: 0 }),
@@ -208,11 +209,7 @@ export const GoalSummary = Type.Object(
       description: 'Active goals whose target date is before today',
     }),
   },
-  {
-    $id: 'GoalSummary',
-    description: 'How many goals the account has: all, done, active and overdue',
-    additionalProperties: false,
-  },
+  { description: 'How many goals the account has: all, done, active and overdue' },
 );
 export type GoalSummary = Static<typeof GoalSummary>;
 
@@ -222,15 +219,12 @@ export type GoalSummary = Static<typeof GoalSummary>;
  * something changed that cannot be named (reload the list); `reset` when the events missed
  * since Last-Event-ID cannot be replayed (reload the list).
  */
-export const GoalEvent = Type.Object(
+export const GoalEvent = namedObject(
+  'GoalEvent',
   {
     type: Type.Union(GOAL_EVENT_TYPES.map((type) => Type.Literal(type))),
     id: Type.Union([GoalId, Type.Null()], { description: 'The goal; null for changed and reset' }),
   },
-  {
-    $id: 'GoalEvent',
-    description: 'One change to the signed-in account’s goals, sent as an SSE event',
-    additionalProperties: false,
-  },
+  { description: 'One change to the signed-in account’s goals, sent as an SSE event' },
 );
 export type GoalEvent = Static<typeof GoalEvent>;

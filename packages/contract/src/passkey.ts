@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { GOAL_ID_MAX } from './goal.js';
 import { GOAL_NAME_PATTERN } from './goal-name.js';
+import { namedObject } from './named-object.js';
 
 /** The passkeys table's name column is VARCHAR(100). */
 export const PASSKEY_NAME_MAX_LENGTH = 100;
@@ -14,7 +15,8 @@ export const PasskeyName = Type.String({
   description: 'Trimmed, 1 to 100 characters, no control characters',
 });
 
-export const Passkey = Type.Object(
+export const Passkey = namedObject(
+  'Passkey',
   {
     id: PasskeyId,
     name: Type.String(),
@@ -23,17 +25,14 @@ export const Passkey = Type.Object(
       description: 'When it last signed in; null until then',
     }),
   },
-  {
-    $id: 'Passkey',
-    description: 'A passkey of the signed-in account',
-    additionalProperties: false,
-  },
+  { description: 'A passkey of the signed-in account' },
 );
 export type Passkey = Static<typeof Passkey>;
 
-export const PasskeyList = Type.Object(
+export const PasskeyList = namedObject(
+  'PasskeyList',
   { passkeys: Type.Array(Passkey) },
-  { $id: 'PasskeyList', description: "The account's passkeys", additionalProperties: false },
+  { description: "The account's passkeys" },
 );
 export type PasskeyList = Static<typeof PasskeyList>;
 
@@ -69,25 +68,19 @@ export const PasskeyRequestOptions = ceremonyOptions(
   'PublicKeyCredentialRequestOptionsJSON: pass to PublicKeyCredential.parseRequestOptionsFromJSON(), then navigator.credentials.get({ publicKey })',
 );
 
-export const AddPasskeyInput = Type.Object(
-  {
-    response: credentialResponse(
-      'RegistrationResponseJSON: what navigator.credentials.create() gave, as its toJSON()',
-    ),
-    name: Type.Optional(PasskeyName),
-  },
-  { $id: 'AddPasskeyInput', additionalProperties: false },
-);
+export const AddPasskeyInput = namedObject('AddPasskeyInput', {
+  response: credentialResponse(
+    'RegistrationResponseJSON: what navigator.credentials.create() gave, as its toJSON()',
+  ),
+  name: Type.Optional(PasskeyName),
+});
 export type AddPasskeyInput = Static<typeof AddPasskeyInput>;
 
-export const PasskeySignInInput = Type.Object(
-  {
-    response: credentialResponse(
-      'AuthenticationResponseJSON: what navigator.credentials.get() gave, as its toJSON()',
-    ),
-  },
-  { $id: 'PasskeySignInInput', additionalProperties: false },
-);
+export const PasskeySignInInput = namedObject('PasskeySignInInput', {
+  response: credentialResponse(
+    'AuthenticationResponseJSON: what navigator.credentials.get() gave, as its toJSON()',
+  ),
+});
 export type PasskeySignInInput = Static<typeof PasskeySignInInput>;
 
 /** Every failed passkey sign-in says only this, whatever went wrong. */
