@@ -9,8 +9,16 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsApi, Recovered } from './accounts-api.js';
 import { ApiError } from './api-client.js';
-import { isRefusal, settle, type Caller, type Refusal, type Visitor } from './api-result.js';
+import {
+  isRefusal,
+  settle,
+  type ApiResult,
+  type Caller,
+  type Refusal,
+  type Visitor,
+} from './api-result.js';
 import type { Assets } from './assets.js';
+import type { Markup } from './html.js';
 import {
   FAILURE_STATUS,
   field,
@@ -33,9 +41,7 @@ import {
   signInPage,
   signUpPage,
   type AccountModel,
-  type RecoverModel,
-  type SignInModel,
-  type SignUpModel,
+  type SignedOutFormModel,
 } from './views/account-pages.js';
 import { errorPage } from './views/layout.js';
 import { parseId } from './view.js';
@@ -123,6 +129,53 @@ function formFailure(
   return { status: result.status, error: refusalMessage(result) };
 }
 
+/** What each account form asks of the API, and what its answers mean for the form. */
+interface AccountForm<Errors extends Record<string, string | undefined>, T> {
+  /** Each field's problem, found before the API is asked (undefined where there is none). */
+  errors: Errors;
+  /**
+   * The new password's field, in a form that has one: a problem there is a rule broken (422),
+   * in any other field a value missing or malformed (400), which goes first.
+   */
+  newPassword?: keyof Errors;
+  send: () => Promise<ApiResult<T>>;
+  done: (answer: T) => FastifyReply | Promise<FastifyReply>;
+  /** The refusals that are one field's fault, by status, and what that field then says. */
+  refused?: Partial<Record<number, (refusal: Refusal) => Partial<NoInfer<Errors>>>>;
+}
+
+/**
+ * How every account form answers a post. A field with a problem sends the form back at once
+ * (400, or 422; see `newPassword`), and the API is not asked. Otherwise the API's answer: `done` on success; a refusal the form
+ * expects beside its field; a 401 that asks for credentials means the session behind the form
+ * has ended (a 401 without it refused a password typed into the form); anything else (an
+ * outage, too many attempts) above the form, with its status.
+ */
+async function answerForm<Errors extends Record<string, string | undefined>, T>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  page: (
+    status: number,
+    parts: { errors?: Partial<NoInfer<Errors>>; error?: string },
+  ) => FastifyReply | Promise<FastifyReply>,
+  form: AccountForm<Errors, T>,
+): Promise<FastifyReply> {
+  const { errors, newPassword } = form;
+  const invalid = Object.keys(errors).filter((name) => errors[name] !== undefined);
+  if (invalid.length > 0) {
+    return page(invalid.every((name) => name === newPassword) ? 422 : 400, { errors });
+  }
+  const result = await settle(form.send());
+  if (!(result instanceof ApiError)) {
+    if (result.ok) return form.done(result.value);
+    if (result.status === 401 && result.challenged) return toSignIn(request, reply);
+    const fieldErrors = form.refused?.[result.status]?.(result);
+    if (fieldErrors) return page(result.status, { errors: fieldErrors });
+  }
+  const failure = formFailure(reply, result);
+  return page(failure.status, { error: failure.error });
+}
+
 /** Sign-up, sign-in, recovery and the account page: plain forms that work without JavaScript. */
 export function registerAccountPages(app: FastifyInstance, options: AccountPagesOptions): void {
   const { accountsApi, goalsApi, assets } = options;
@@ -164,6 +217,20 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     return sendHtml(request, reply, 201, page);
   }
 
+  /**
+   * A signed-out form's page again, as the answer to its post: the email typed is kept, and
+   * nothing else typed (a password, a recovery code) is sent back.
+   */
+  function formAgain<Field extends string>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: (model: SignedOutFormModel<Field>) => Markup,
+    email: string,
+  ) {
+    return (status: number, parts: Partial<SignedOutFormModel<Field>>) =>
+      sendHtml(request, reply, status, view({ assets, email, errors: {}, ...parts }));
+  }
+
   function endSession(request: FastifyRequest, reply: FastifyReply, token: string | undefined) {
     if (token !== undefined) goalsApi.forget(token);
     clearSessionCookie(request, reply);
@@ -181,25 +248,19 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const body = request.body as FormBody;
     const email = field(body, 'email').trim();
     const password = field(body, 'password');
-    const page = (status: number, parts: Partial<SignInModel>) =>
-      sendHtml(request, reply, status, signInPage({ assets, email, errors: {}, ...parts }));
-    const errors = {
-      email: emailProblem(email),
-      password: password === '' ? 'Enter your password.' : undefined,
-    };
-    if (errors.email || errors.password) return page(400, { errors });
-    const result = await settle(accountsApi.signIn({ email, password }, visitor(request)));
-    if (!(result instanceof ApiError) && result.ok) {
-      startSession(request, reply, result.value.token);
-      const adopted = result.value.adoptedGoals;
-      return reply.redirect(adopted ? `/?adopted=${adopted}` : '/', 303);
-    }
-    // Never which part was wrong, for an unknown email too; the email stays, the password not.
-    if (isRefusal(result, 401)) {
-      return page(401, { errors: { password: SIGN_IN_FAILED } });
-    }
-    const failure = formFailure(reply, result);
-    return page(failure.status, { error: failure.error });
+    return answerForm(request, reply, formAgain(request, reply, signInPage, email), {
+      errors: {
+        email: emailProblem(email),
+        password: password === '' ? 'Enter your password.' : undefined,
+      },
+      send: () => accountsApi.signIn({ email, password }, visitor(request)),
+      done: ({ token, adoptedGoals }) => {
+        startSession(request, reply, token);
+        return reply.redirect(adoptedGoals ? `/?adopted=${adoptedGoals}` : '/', 303);
+      },
+      // Never which part was wrong, for an unknown email too; the email stays, the password not.
+      refused: { 401: () => ({ password: SIGN_IN_FAILED }) },
+    });
   });
 
   app.get('/signup', async (request, reply) => {
@@ -211,28 +272,19 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const body = request.body as FormBody;
     const email = field(body, 'email').trim();
     const password = field(body, 'password');
-    const page = (status: number, parts: Partial<SignUpModel>) =>
-      sendHtml(request, reply, status, signUpPage({ assets, email, errors: {}, ...parts }));
-    const errors = { email: emailProblem(email), password: passwordProblem(password, email) };
-    if (errors.email) return page(400, { errors });
-    if (errors.password) return page(422, { errors });
-    const result = await settle(accountsApi.signUp({ email, password }, visitor(request)));
-    if (!(result instanceof ApiError) && result.ok) {
-      return showRecoveryCode(request, reply, result.value, 'sign-up');
-    }
-    if (isRefusal(result, 409)) {
-      return page(409, {
-        errors: {
+    return answerForm(request, reply, formAgain(request, reply, signUpPage, email), {
+      errors: { email: emailProblem(email), password: passwordProblem(password, email) },
+      newPassword: 'password',
+      send: () => accountsApi.signUp({ email, password }, visitor(request)),
+      done: (answer) => showRecoveryCode(request, reply, answer, 'sign-up'),
+      refused: {
+        409: () => ({
           email:
             'An account with this email already exists. Sign in, or use its recovery code if the password is lost.',
-        },
-      });
-    }
-    if (isRefusal(result, 422)) {
-      return page(422, { errors: { password: refusalMessage(result) } });
-    }
-    const failure = formFailure(reply, result);
-    return page(failure.status, { error: failure.error });
+        }),
+        422: (refusal) => ({ password: refusalMessage(refusal) }),
+      },
+    });
   });
 
   app.get('/recover', async (request, reply) =>
@@ -244,29 +296,20 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const email = field(body, 'email').trim();
     const recoveryCode = field(body, 'recoveryCode').trim();
     const newPassword = field(body, 'newPassword');
-    const page = (status: number, parts: Partial<RecoverModel>) =>
-      sendHtml(request, reply, status, recoverPage({ assets, email, errors: {}, ...parts }));
-    const errors = {
-      email: emailProblem(email),
-      code: recoveryCode === '' ? 'Enter the recovery code you saved.' : undefined,
-      password: passwordProblem(newPassword, email),
-    };
-    if (errors.email || errors.code) return page(400, { errors });
-    if (errors.password) return page(422, { errors });
-    const result = await settle(
-      accountsApi.recover({ email, recoveryCode, newPassword }, visitor(request)),
-    );
-    if (!(result instanceof ApiError) && result.ok) {
-      return showRecoveryCode(request, reply, result.value, 'recovery');
-    }
-    if (isRefusal(result, 401)) {
-      return page(401, { errors: { code: 'The email or recovery code is incorrect.' } });
-    }
-    if (isRefusal(result, 422)) {
-      return page(422, { errors: { password: refusalMessage(result) } });
-    }
-    const failure = formFailure(reply, result);
-    return page(failure.status, { error: failure.error });
+    return answerForm(request, reply, formAgain(request, reply, recoverPage, email), {
+      errors: {
+        email: emailProblem(email),
+        code: recoveryCode === '' ? 'Enter the recovery code you saved.' : undefined,
+        password: passwordProblem(newPassword, email),
+      },
+      newPassword: 'password',
+      send: () => accountsApi.recover({ email, recoveryCode, newPassword }, visitor(request)),
+      done: (answer) => showRecoveryCode(request, reply, answer, 'recovery'),
+      refused: {
+        401: () => ({ code: 'The email or recovery code is incorrect.' }),
+        422: (refusal) => ({ password: refusalMessage(refusal) }),
+      },
+    });
   });
 
   // Ends the session even when the API cannot be reached: the cookie goes either way.
@@ -315,26 +358,6 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     );
   }
 
-  /**
-   * The account page again after the API refused a form that asks for the account's password.
-   * A 401 that asks for credentials means the session has ended; one without it means the
-   * password typed was wrong, which is said beside that form's field.
-   */
-  async function refusedPasswordForm(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    caller: Caller,
-    result: ApiError | Refusal,
-    wrongPassword: AccountModel['errors'],
-  ): Promise<FastifyReply> {
-    if (isRefusal(result, 401)) {
-      if (result.challenged) return toSignIn(request, reply);
-      return renderAccount(request, reply, caller, 401, { errors: wrongPassword });
-    }
-    const failure = formFailure(reply, result);
-    return renderAccount(request, reply, caller, failure.status, { error: failure.error });
-  }
-
   /** POST `path`: a plain form on the account page, same-site and signed in. */
   function accountForm(path: string, handle: Parameters<typeof signedIn>[0]): void {
     app.post(path, formRoute, signedIn(handle));
@@ -353,43 +376,42 @@ export function registerAccountPages(app: FastifyInstance, options: AccountPages
     const newPassword = field(body, 'newPassword');
     const page = (status: number, parts: Partial<AccountModel>) =>
       renderAccount(request, reply, caller, status, parts);
-    // The rule against the email itself is the API's to check here: it knows the email.
-    const errors = {
-      currentPassword: currentPassword === '' ? 'Enter your current password.' : undefined,
-      newPassword: passwordProblem(newPassword, ''),
-    };
-    if (errors.currentPassword) return page(400, { errors });
-    if (errors.newPassword) return page(422, { errors });
-    const result = await settle(
-      accountsApi.changePassword({ currentPassword, newPassword }, caller),
-    );
-    if (!(result instanceof ApiError) && result.ok) {
-      goalsApi.forget(caller.token);
-      setSessionCookie(request, reply, result.value.token);
-      return reply.redirect('/account?status=password-changed', 303);
-    }
-    if (isRefusal(result, 422)) {
-      return page(422, { errors: { newPassword: refusalMessage(result) } });
-    }
-    return refusedPasswordForm(request, reply, caller, result, {
-      currentPassword: 'The current password is incorrect, so the password was not changed.',
+    return answerForm(request, reply, page, {
+      errors: {
+        currentPassword: currentPassword === '' ? 'Enter your current password.' : undefined,
+        // The rule against the email itself is the API's to check here: it knows the email.
+        newPassword: passwordProblem(newPassword, ''),
+      },
+      newPassword: 'newPassword',
+      send: () => accountsApi.changePassword({ currentPassword, newPassword }, caller),
+      done: ({ token }) => {
+        goalsApi.forget(caller.token);
+        setSessionCookie(request, reply, token);
+        return reply.redirect('/account?status=password-changed', 303);
+      },
+      refused: {
+        401: () => ({
+          currentPassword: 'The current password is incorrect, so the password was not changed.',
+        }),
+        422: (refusal) => ({ newPassword: refusalMessage(refusal) }),
+      },
     });
   });
 
   accountForm('/account/delete', async (request, reply, caller) => {
     const password = field(request.body as FormBody, 'password');
-    if (password === '') {
-      return renderAccount(request, reply, caller, 400, {
-        errors: { deletePassword: 'Enter your password to confirm.' },
-      });
-    }
-    const result = await settle(accountsApi.deleteAccount({ password }, caller));
-    if (!(result instanceof ApiError) && result.ok) {
-      endSession(request, reply, caller.token);
-      return reply.redirect(`${SIGN_IN_PATH}?status=account-deleted`, 303);
-    }
-    return refusedPasswordForm(request, reply, caller, result, {
-      deletePassword: 'That password is incorrect, so nothing was deleted.',
+    const page = (status: number, parts: Partial<AccountModel>) =>
+      renderAccount(request, reply, caller, status, parts);
+    return answerForm(request, reply, page, {
+      errors: { deletePassword: password === '' ? 'Enter your password to confirm.' : undefined },
+      send: () => accountsApi.deleteAccount({ password }, caller),
+      done: () => {
+        endSession(request, reply, caller.token);
+        return reply.redirect(`${SIGN_IN_PATH}?status=account-deleted`, 303);
+      },
+      refused: {
+        401: () => ({ deletePassword: 'That password is incorrect, so nothing was deleted.' }),
+      },
     });
   });
 

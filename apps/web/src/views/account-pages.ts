@@ -115,10 +115,16 @@ function newPasswordField(
   });
 }
 
-export interface SignInModel extends AccountPageParts {
+/**
+ * A form page for someone not signed in (sign-in, sign-up, recovery). Of what was typed only
+ * the email comes back with the form; a password or recovery code never does.
+ */
+export interface SignedOutFormModel<Field extends string> extends AccountPageParts {
   email: string;
-  errors: FieldErrors<'email' | 'password'>;
+  errors: FieldErrors<Field>;
 }
+
+export type SignInModel = SignedOutFormModel<'email' | 'password'>;
 
 /**
  * Where the passkey module says why a passkey did not work (on success the page changes).
@@ -166,10 +172,7 @@ export function signInPage(model: SignInModel): Markup {
   });
 }
 
-export interface SignUpModel extends AccountPageParts {
-  email: string;
-  errors: FieldErrors<'email' | 'password'>;
-}
+export type SignUpModel = SignedOutFormModel<'email' | 'password'>;
 
 export function signUpPage(model: SignUpModel): Markup {
   const field = fieldStates(model.errors, ['email', 'password']);
@@ -201,10 +204,7 @@ export function signUpPage(model: SignUpModel): Markup {
   });
 }
 
-export interface RecoverModel extends AccountPageParts {
-  email: string;
-  errors: FieldErrors<'email' | 'code' | 'password'>;
-}
+export type RecoverModel = SignedOutFormModel<'email' | 'code' | 'password'>;
 
 export function recoverPage(model: RecoverModel): Markup {
   const field = fieldStates(model.errors, ['email', 'code', 'password']);
