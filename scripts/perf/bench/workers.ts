@@ -39,6 +39,8 @@ export interface ProcessFigures {
   coreShare: number;
   rssMb: number;
   peakRssMb: number;
+  /** Private memory (RssAnon) at the end: the file pages of RSS are shared by the processes. */
+  privateMb: number;
 }
 
 export interface WorkersRow {
@@ -109,6 +111,7 @@ async function measure(
       coreShare: (cpuUsed[i] ?? 0) / wallMs,
       rssMb: megabytes(samplers[i]?.last?.rss ?? 0),
       peakRssMb: megabytes(samplers[i]?.peakRss ?? 0),
+      privateMb: megabytes(samplers[i]?.last?.private ?? 0),
     })),
     load: formatLoad(snapshot()),
   };
@@ -166,12 +169,15 @@ const percent = (share: number) => `${(share * 100).toFixed(0)} %`;
 /** The comparison as a Markdown table, one row per WORKERS and scenario. */
 export function workersTable(rows: readonly WorkersRow[]): string {
   const lines = [
-    '| WORKERS | scenario | req/s | p99 ms | errors | API share of machine | PostgreSQL | machine busy | API µs/req | RSS MB per process (peak) |',
+    '| WORKERS | scenario | req/s | p99 ms | errors | API share of machine | PostgreSQL | machine busy | API µs/req | RSS MB per process (peak; private) |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const row of rows) {
     const memory = row.processes
-      .map((process) => `${process.role} ${process.rssMb} (${process.peakRssMb})`)
+      .map(
+        (process) =>
+          `${process.role} ${process.rssMb} (${process.peakRssMb}; ${process.privateMb})`,
+      )
       .join(', ');
     lines.push(
       `| ${row.workers} | ${row.scenario} | ${row.result.rps.toFixed(0)} | ${row.result.p99Ms.toFixed(2)} | ` +
