@@ -7,12 +7,22 @@ const apis = useTestApis(createTestServer);
 
 async function newApi(): Promise<TestApi> {
   // Creates share INSERTs when no goal cap needs counting first (as in the benchmark).
-  return apis.create(
+  const api = await apis.create(
     await apis.server.createDatabase('batching'),
     {},
     {},
     { ...TEST_SETTINGS, limits: { ...TEST_SETTINGS.limits, goalsPerAccount: 0 } },
   );
+  // Creates reach the batcher together only when none asks the database first. Until the
+  // change feed listens, and before the session's first use, each looks its session up, and
+  // those lookups update one row, one at a time: on a slow machine every create went alone.
+  const deadline = Date.now() + 10_000;
+  while (!api.cache.live) {
+    if (Date.now() > deadline) throw new Error('the change feed did not listen within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await api.inject({ method: 'GET', url: '/goals' });
+  return api;
 }
 
 /** INSERT statements of creates so far, and the creates they carried, from /metrics. */
