@@ -289,3 +289,15 @@ export async function countGoals(db: Database): Promise<number> {
     return rows[0]?.count ?? -1;
   });
 }
+
+/** Polls `condition` every 10 ms until it holds; fails once `timeoutMs` has passed. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

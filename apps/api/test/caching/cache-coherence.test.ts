@@ -11,6 +11,7 @@ import {
   postGoal,
   signUp,
   TEST_SETTINGS,
+  until,
   useTestApis,
   type TestApi,
 } from '../helpers.js';
@@ -25,14 +26,6 @@ const UNCAPPED = { ...TEST_SETTINGS, limits: { ...TEST_SETTINGS.limits, goalsPer
 
 /** How long another instance may keep listing the old goals after a write is acknowledged. */
 const MAX_STALE_MS = 1000;
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Two instances on one fresh database, both listening for changes. */
 async function twoInstances(

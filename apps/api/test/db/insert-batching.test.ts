@@ -1,7 +1,14 @@
 import type { Goal } from '@goal-tracker/contract';
 import { createTestServer } from '@goal-tracker/test-support/postgres';
 import { describe, expect, it } from 'vitest';
-import { countGoals, postGoal, TEST_SETTINGS, useTestApis, type TestApi } from '../helpers.js';
+import {
+  countGoals,
+  postGoal,
+  TEST_SETTINGS,
+  until,
+  useTestApis,
+  type TestApi,
+} from '../helpers.js';
 
 const apis = useTestApis(createTestServer);
 
@@ -16,11 +23,7 @@ async function newApi(): Promise<TestApi> {
   // Creates reach the batcher together only when none asks the database first. Until the
   // change feed listens, and before the session's first use, each looks its session up, and
   // those lookups update one row, one at a time: on a slow machine every create went alone.
-  const deadline = Date.now() + 10_000;
-  while (!api.cache.live) {
-    if (Date.now() > deadline) throw new Error('the change feed did not listen within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await until(() => api.cache.live, 10_000);
   await api.inject({ method: 'GET', url: '/goals' });
   return api;
 }
