@@ -146,10 +146,11 @@ interface AccountForm<Errors extends Record<string, string | undefined>, T> {
 
 /**
  * How every account form answers a post. A field with a problem sends the form back at once
- * (400, or 422; see `newPassword`), and the API is not asked. Otherwise the API's answer: `done` on success; a refusal the form
- * expects beside its field; a 401 that asks for credentials means the session behind the form
- * has ended (a 401 without it refused a password typed into the form); anything else (an
- * outage, too many attempts) above the form, with its status.
+ * (400, or 422; see `newPassword`), and the API is not asked. Otherwise the API's answer:
+ * `done` on success; a refusal the form expects beside its field; a 401 that asks for
+ * credentials means the session behind the form has ended (a 401 without it refused a
+ * password typed into the form); anything else (an outage, too many attempts) above the
+ * form, with its status.
  */
 async function answerForm<Errors extends Record<string, string | undefined>, T>(
   request: FastifyRequest,

@@ -85,7 +85,7 @@ export class WriteLimiter implements GoalWriteLimiter {
     bucket.at = now;
     if (bucket.tokens < 1) return (1 - bucket.tokens) / ratePerMs / 1000;
     bucket.tokens -= 1;
-    // Past MAX_BUCKETS the least recently active account goes first; it had the longest to refill.
+    // Past MAX_BUCKETS the least recently active account goes first: it had longest to refill.
     this.#buckets.set(accountId, bucket);
     return 0;
   }
